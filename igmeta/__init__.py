@@ -1,0 +1,36 @@
+"""igmeta: meta-analysis engine numerically identical to metafor (R).
+
+The public API::
+
+    import igmeta as im
+    es = im.effect_sizes("RR", ai=..., n1i=..., ci=..., n2i=..., study=...)
+    res = im.meta_analysis(es, method="REML", test="knha", level=0.95)
+"""
+
+from igmeta.effects import EffectSizes, effect_sizes, measure_info
+from igmeta.pooling import meta_analysis, meta_regression
+from igmeta.results import MetaRegressionResult, MetaResult
+from igmeta.warnings import (
+    BoundaryWarning,
+    ConvergenceWarning,
+    DroppedStudiesWarning,
+    MetaAnalysisWarning,
+    SmallSampleWarning,
+    SparseDataWarning,
+)
+
+__all__ = [
+    "BoundaryWarning",
+    "ConvergenceWarning",
+    "DroppedStudiesWarning",
+    "EffectSizes",
+    "MetaAnalysisWarning",
+    "MetaRegressionResult",
+    "MetaResult",
+    "SmallSampleWarning",
+    "SparseDataWarning",
+    "effect_sizes",
+    "meta_analysis",
+    "meta_regression",
+    "measure_info",
+]

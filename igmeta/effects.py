@@ -1,0 +1,469 @@
+"""Per-study effect sizes: the equivalent of metafor's ``escalc``.
+
+Every function here is vectorised over studies. Argument names follow metafor
+(``ai, bi, ci, di, n1i, n2i`` for 2x2 tables, ``xi, ni`` for single-arm proportions,
+``m1i, sd1i, n1i, m2i, sd2i, n2i`` for means, ``ri, ni`` for correlations,
+``yi, vi`` / ``sei`` for generic input).
+
+References
+----------
+Viechtbauer W (2010). Conducting meta-analyses in R with the metafor package.
+J Stat Softw 36(3). doi:10.18637/jss.v036.i03
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from scipy import special, stats
+
+from igmeta.warnings import DroppedStudiesWarning, SparseDataWarning, warn
+
+__all__ = [
+    "BINARY_MEASURES",
+    "CONTINUOUS_MEASURES",
+    "CORRELATION_MEASURES",
+    "EffectSizes",
+    "PROPORTION_MEASURES",
+    "RATIO_MEASURES",
+    "effect_sizes",
+    "measure_info",
+]
+
+BINARY_MEASURES = ("RR", "OR", "RD")
+PROPORTION_MEASURES = ("PR", "PLO", "PAS", "PFT")
+CONTINUOUS_MEASURES = ("MD", "SMD")
+CORRELATION_MEASURES = ("ZCOR",)
+#: Measures whose analysis scale is the log of a ratio (natural-scale input is logged).
+RATIO_MEASURES = ("RR", "OR", "HR", "IRR", "ROM", "PETO")
+CORRECTION_TARGETS = ("only0", "all", "if0all", "none")
+
+_LABELS = {
+    "RR": "Risk ratio",
+    "OR": "Odds ratio",
+    "RD": "Risk difference",
+    "PR": "Proportion",
+    "PLO": "Proportion (logit)",
+    "PAS": "Proportion (arcsine)",
+    "PFT": "Proportion (Freeman-Tukey)",
+    "MD": "Mean difference",
+    "SMD": "Standardised mean difference (Hedges' g)",
+    "ZCOR": "Correlation (Fisher's z)",
+    "HR": "Hazard ratio",
+    "IRR": "Incidence rate ratio",
+    "ROM": "Ratio of means",
+    "PETO": "Odds ratio (Peto)",
+    "GEN": "Generic effect",
+}
+_TRANSFORMS = {
+    "RR": "exp",
+    "OR": "exp",
+    "HR": "exp",
+    "IRR": "exp",
+    "ROM": "exp",
+    "PETO": "exp",
+    "PLO": "ilogit",
+    "PAS": "iarcsin",
+    "PFT": "ipft.hm",
+    "ZCOR": "ztor",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class MeasureInfo:
+    """Display facts about an effect measure.
+
+    Attributes
+    ----------
+    code : str
+        metafor's measure code.
+    label : str
+        Name shown to users, on the natural scale.
+    transform : str
+        Back-transform from the analysis scale ("none" when the scales coincide).
+    null_value : float
+        The no-effect value on the natural scale (1 for ratios, 0 otherwise), or NaN
+        when there is no null (single-arm proportions).
+    log_scale : bool
+        Whether the natural scale is best drawn on a log axis.
+    """
+
+    code: str
+    label: str
+    transform: str
+    null_value: float
+    log_scale: bool
+
+
+def measure_info(measure: str) -> MeasureInfo:
+    """Return display facts (label, back-transform, null value) for ``measure``.
+
+    Parameters
+    ----------
+    measure : str
+        A metafor measure code such as ``"RR"`` or ``"PFT"``.
+
+    Returns
+    -------
+    MeasureInfo
+    """
+    code = measure.upper()
+    transform = _TRANSFORMS.get(code, "none")
+    is_ratio = code in RATIO_MEASURES
+    if code in PROPORTION_MEASURES:
+        null = float("nan")
+    else:
+        null = 1.0 if is_ratio else 0.0
+    return MeasureInfo(code, _LABELS.get(code, code), transform, null, is_ratio)
+
+
+@dataclass(frozen=True, slots=True)
+class EffectSizes:
+    """Per-study effect sizes and sampling variances with the inputs that made them.
+
+    Attributes
+    ----------
+    measure : str
+        metafor measure code.
+    yi, vi : ndarray
+        Effect sizes on the analysis scale and their sampling variances. NaN where a
+        study's effect is undefined (e.g. a double-zero table with ``drop00=True``).
+    study : tuple of str
+        Study labels.
+    data : Mapping[str, ndarray]
+        The input columns as given (before any continuity correction).
+    corrected : ndarray of bool
+        Which studies received the continuity correction.
+    add, to, drop00, vtype
+        The escalc settings used.
+    warnings : tuple of str
+        Plain-English warnings raised while computing.
+    """
+
+    measure: str
+    yi: np.ndarray
+    vi: np.ndarray
+    study: tuple[str, ...]
+    data: Mapping[str, np.ndarray] = field(default_factory=dict)
+    corrected: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
+    add: float = 0.5
+    to: str = "only0"
+    drop00: bool = False
+    vtype: str = "LS"
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def k(self) -> int:
+        """Number of studies (including those with undefined effects)."""
+        return int(self.yi.shape[0])
+
+    @property
+    def sei(self) -> np.ndarray:
+        """Standard errors, ``sqrt(vi)``."""
+        return np.sqrt(self.vi)
+
+    def confidence_intervals(self, level: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
+        """Per-study Wald intervals ``yi -/+ z * sqrt(vi)`` on the analysis scale."""
+        z = stats.norm.ppf(0.5 + level / 2)
+        half = z * np.sqrt(self.vi)
+        return self.yi - half, self.yi + half
+
+    def to_frame(self, level: float = 0.95) -> pd.DataFrame:
+        """Tidy per-study table: study, yi, vi, sei, ci_lower, ci_upper, corrected."""
+        lower, upper = self.confidence_intervals(level)
+        return pd.DataFrame(
+            {
+                "study": list(self.study),
+                "yi": self.yi,
+                "vi": self.vi,
+                "sei": self.sei,
+                "ci_lower": lower,
+                "ci_upper": upper,
+                "corrected": self.corrected,
+            }
+        )
+
+    def subset(self, rows: np.ndarray) -> EffectSizes:
+        """Return the effect sizes of the selected rows (boolean mask or indices)."""
+        rows = np.asarray(rows)
+        return EffectSizes(
+            measure=self.measure,
+            yi=self.yi[rows],
+            vi=self.vi[rows],
+            study=tuple(np.asarray(self.study, dtype=object)[rows]),
+            data={key: np.asarray(val)[rows] for key, val in self.data.items()},
+            corrected=self.corrected[rows],
+            add=self.add,
+            to=self.to,
+            drop00=self.drop00,
+            vtype=self.vtype,
+            warnings=self.warnings,
+        )
+
+
+def _as_float(values: Sequence[float] | np.ndarray | None) -> np.ndarray | None:
+    if values is None:
+        return None
+    return np.asarray(pd.to_numeric(pd.Series(np.asarray(values).ravel()), errors="coerce"),
+                      dtype=float)
+
+
+def _labels(study: Sequence[str] | None, k: int) -> tuple[str, ...]:
+    if study is None:
+        return tuple(f"Study {i + 1}" for i in range(k))
+    labels = [str(s) if s is not None and str(s).strip() else f"Study {i + 1}"
+              for i, s in enumerate(study)]
+    if len(labels) != k:
+        raise ValueError(f"study has {len(labels)} labels for {k} studies")
+    return tuple(labels)
+
+
+def _correction_mask(has_zero: np.ndarray, to: str) -> np.ndarray:
+    """Which studies get ``add``, following metafor's ``to`` argument."""
+    if to not in CORRECTION_TARGETS:
+        raise ValueError(f"to must be one of {CORRECTION_TARGETS}, got {to!r}")
+    if to == "all":
+        return np.ones_like(has_zero)
+    if to == "only0":
+        return has_zero.copy()
+    if to == "if0all":
+        return np.full_like(has_zero, bool(has_zero.any()))
+    return np.zeros_like(has_zero)
+
+
+def _binary(measure: str, ai, bi, ci, di, add: float, to: str, drop00: bool,
+            collected: list[str]):
+    """2x2 tables -> (yi, vi, corrected)."""
+    ai, bi, ci, di = (np.array(a, dtype=float) for a in (ai, bi, ci, di))
+    double_zero = ((ai == 0) & (ci == 0)) | ((bi == 0) & (di == 0))
+    if drop00 and double_zero.any():
+        ai, bi, ci, di = (np.where(double_zero, np.nan, a) for a in (ai, bi, ci, di))
+    has_zero = (ai == 0) | (bi == 0) | (ci == 0) | (di == 0)
+    corrected = _correction_mask(has_zero, to) & (add != 0) & ~np.isnan(ai + bi + ci + di)
+    if corrected.any():
+        ai, bi, ci, di = (np.where(corrected, a + add, a) for a in (ai, bi, ci, di))
+    n1i, n2i = ai + bi, ci + di
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if measure == "RR":
+            yi = np.log(ai / n1i) - np.log(ci / n2i)
+            vi = 1 / ai - 1 / n1i + 1 / ci - 1 / n2i
+        elif measure == "OR":
+            yi = np.log(ai * di / (bi * ci))
+            vi = 1 / ai + 1 / bi + 1 / ci + 1 / di
+        elif measure == "RD":
+            p1, p2 = ai / n1i, ci / n2i
+            yi = p1 - p2
+            vi = p1 * (1 - p1) / n1i + p2 * (1 - p2) / n2i
+        else:  # pragma: no cover - guarded by caller
+            raise ValueError(measure)
+    if drop00 and double_zero.any():
+        collected.append(
+            f"{int(double_zero.sum())} double-zero stud{'y' if double_zero.sum() == 1 else 'ies'}"
+            " (no events or only events in both groups) left out (drop00)."
+        )
+    return yi, vi, corrected
+
+
+def _proportion(measure: str, xi, ni, add: float, to: str):
+    """Single-arm proportions -> (yi, vi, corrected)."""
+    xi, ni = np.array(xi, dtype=float), np.array(ni, dtype=float)
+    mi = ni - xi
+    has_zero = (xi == 0) | (mi == 0)
+    corrected = _correction_mask(has_zero, to) & (add != 0) & ~np.isnan(xi + ni)
+    if corrected.any():
+        xi = np.where(corrected, xi + add, xi)
+        mi = np.where(corrected, mi + add, mi)
+    ni = xi + mi
+    with np.errstate(divide="ignore", invalid="ignore"):
+        p = xi / ni
+        if measure == "PR":
+            yi, vi = p, p * (1 - p) / ni
+        elif measure == "PLO":
+            yi, vi = np.log(p / (1 - p)), 1 / xi + 1 / mi
+        elif measure == "PAS":
+            yi, vi = np.arcsin(np.sqrt(p)), 1 / (4 * ni)
+        elif measure == "PFT":
+            yi = 0.5 * (np.arcsin(np.sqrt(xi / (ni + 1))) + np.arcsin(np.sqrt((xi + 1) / (ni + 1))))
+            vi = 1 / (4 * ni + 2)
+        else:  # pragma: no cover
+            raise ValueError(measure)
+    return yi, vi, corrected
+
+
+def _hedges_correction(m: np.ndarray) -> np.ndarray:
+    """Exact small-sample correction c(m) = Gamma(m/2) / (sqrt(m/2) Gamma((m-1)/2))."""
+    with np.errstate(invalid="ignore"):
+        return np.exp(special.gammaln(m / 2) - 0.5 * np.log(m / 2) - special.gammaln((m - 1) / 2))
+
+
+def _continuous(measure: str, m1i, sd1i, n1i, m2i, sd2i, n2i, vtype: str):
+    m1i, sd1i, n1i, m2i, sd2i, n2i = (
+        np.asarray(a, dtype=float) for a in (m1i, sd1i, n1i, m2i, sd2i, n2i)
+    )
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if measure == "MD":
+            yi = m1i - m2i
+            if vtype == "HO":
+                pooled = ((n1i - 1) * sd1i**2 + (n2i - 1) * sd2i**2) / (n1i + n2i - 2)
+                vi = pooled * (1 / n1i + 1 / n2i)
+            else:
+                vi = sd1i**2 / n1i + sd2i**2 / n2i
+        else:
+            m = n1i + n2i - 2
+            sp = np.sqrt(((n1i - 1) * sd1i**2 + (n2i - 1) * sd2i**2) / m)
+            yi = _hedges_correction(m) * (m1i - m2i) / sp
+            vi = 1 / n1i + 1 / n2i + yi**2 / (2 * (n1i + n2i))
+    return yi, vi
+
+
+def _generic(measure, yi, vi, sei, estimate, ci_lower, ci_upper, ci_level):
+    if yi is not None:
+        if vi is None and sei is None:
+            raise ValueError("generic input needs vi or sei with yi")
+        var = vi if vi is not None else sei**2
+        return yi, var
+    if estimate is None or ci_lower is None or ci_upper is None:
+        raise ValueError("generic input needs yi with vi/sei, or estimate with ci_lower/ci_upper")
+    z = stats.norm.ppf(0.5 + ci_level / 2)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if measure.upper() in RATIO_MEASURES:
+            estimate, ci_lower, ci_upper = np.log(estimate), np.log(ci_lower), np.log(ci_upper)
+        var = ((ci_upper - ci_lower) / (2 * z)) ** 2
+    return estimate, var
+
+
+def effect_sizes(
+    measure: str,
+    *,
+    ai=None,
+    bi=None,
+    ci=None,
+    di=None,
+    n1i=None,
+    n2i=None,
+    xi=None,
+    ni=None,
+    mi=None,
+    m1i=None,
+    sd1i=None,
+    m2i=None,
+    sd2i=None,
+    ri=None,
+    yi=None,
+    vi=None,
+    sei=None,
+    estimate=None,
+    ci_lower=None,
+    ci_upper=None,
+    ci_level: float = 0.95,
+    study: Sequence[str] | None = None,
+    add: float | None = None,
+    to: str = "only0",
+    drop00: bool = False,
+    vtype: str = "LS",
+) -> EffectSizes:
+    """Compute per-study effect sizes and sampling variances (metafor's ``escalc``).
+
+    Parameters
+    ----------
+    measure : str
+        ``"RR"``, ``"OR"``, ``"RD"`` (2x2 tables: ``ai`` and ``ci`` events with ``n1i``,
+        ``n2i`` totals or ``bi``, ``di`` non-events); ``"PR"``, ``"PLO"``, ``"PAS"``,
+        ``"PFT"`` (``xi`` events of ``ni``, or ``mi`` non-events); ``"MD"``, ``"SMD"``
+        (means, SDs and sizes); ``"ZCOR"`` (``ri``, ``ni``); any other code (e.g. ``"GEN"``,
+        ``"HR"``) for generic input ``yi`` with ``vi`` or ``sei``, or ``estimate`` with
+        ``ci_lower``/``ci_upper`` at ``ci_level`` (ratio measures given on the natural
+        scale are logged).
+    add : float, optional
+        Continuity correction. Default 0.5, except 0 for PAS and PFT (metafor's defaults).
+    to : {"only0", "all", "if0all", "none"}
+        Which studies get ``add`` (to all cells): those with a zero cell, all, all if any
+        study has a zero cell, or none.
+    drop00 : bool
+        Set double-zero tables (no events, or only events, in both groups) to NaN.
+    vtype : {"LS", "HO"}
+        Variance type: large-sample (default); ``"HO"`` uses the pooled SD for MD.
+    study : sequence of str, optional
+        Study labels.
+
+    Returns
+    -------
+    EffectSizes
+
+    Notes
+    -----
+    After correction (``n1i = ai + bi``, ``n2i = ci + di``):
+
+    * RR: ``yi = log(ai/n1i) - log(ci/n2i)``, ``vi = 1/ai - 1/n1i + 1/ci - 1/n2i``
+    * OR: ``yi = log(ai di / (bi ci))``, ``vi = 1/ai + 1/bi + 1/ci + 1/di``
+    * RD: ``yi = p1 - p2``, ``vi = p1(1-p1)/n1i + p2(1-p2)/n2i``
+    * PFT: ``yi = [asin(sqrt(x/(n+1))) + asin(sqrt((x+1)/(n+1)))]/2``, ``vi = 1/(4n+2)``
+    * SMD: Hedges' g with the exact correction ``c(m)``, ``m = n1+n2-2``, and
+      ``vi = 1/n1 + 1/n2 + g^2 / (2(n1+n2))``.
+
+    Studies whose effect or variance is not finite get NaN (and a warning naming them);
+    fitting functions leave them out, as metafor does.
+    """
+    code = measure.upper()
+    collected: list[str] = []
+    data: dict[str, np.ndarray] = {}
+    corrected = None
+    if add is None:
+        add = 0.0 if code in ("PAS", "PFT") else 0.5
+    if code in BINARY_MEASURES:
+        ai, ci = _as_float(ai), _as_float(ci)
+        if bi is None:
+            bi = _as_float(n1i) - ai
+        if di is None:
+            di = _as_float(n2i) - ci
+        bi, di = _as_float(bi), _as_float(di)
+        data = {"ai": ai, "bi": bi, "ci": ci, "di": di, "n1i": ai + bi, "n2i": ci + di}
+        y, v, corrected = _binary(code, ai, bi, ci, di, add, to, drop00, collected)
+    elif code in PROPORTION_MEASURES:
+        xi = _as_float(xi)
+        ni = _as_float(ni) if ni is not None else xi + _as_float(mi)
+        data = {"xi": xi, "ni": ni, "mi": ni - xi}
+        y, v, corrected = _proportion(code, xi, ni, add, to)
+    elif code in CONTINUOUS_MEASURES:
+        cols = [_as_float(a) for a in (m1i, sd1i, n1i, m2i, sd2i, n2i)]
+        data = dict(zip(("m1i", "sd1i", "n1i", "m2i", "sd2i", "n2i"), cols, strict=True))
+        y, v = _continuous(code, *cols, vtype)
+    elif code in CORRELATION_MEASURES:
+        ri, ni = _as_float(ri), _as_float(ni)
+        data = {"ri": ri, "ni": ni}
+        with np.errstate(divide="ignore", invalid="ignore"):
+            y, v = np.arctanh(ri), 1 / (ni - 3)
+    else:
+        arrays = [_as_float(a) for a in (yi, vi, sei, estimate, ci_lower, ci_upper)]
+        y, v = _generic(code, *arrays, ci_level)
+        data = {"yi": y, "vi": v}
+    y, v = np.asarray(y, dtype=float), np.asarray(v, dtype=float)
+    if corrected is None:
+        corrected = np.zeros(y.shape[0], dtype=bool)
+    labels = _labels(study, y.shape[0])
+    undefined = ~(np.isfinite(y) & np.isfinite(v) & (v >= 0))
+    y, v = np.where(undefined, np.nan, y), np.where(undefined, np.nan, v)
+    if corrected.any():
+        names = ", ".join(np.asarray(labels, dtype=object)[corrected])
+        warn(SparseDataWarning, f"Continuity correction of {add:g} added to all cells of: "
+             f"{names}.", collected)
+    if undefined.any():
+        names = ", ".join(np.asarray(labels, dtype=object)[undefined])
+        warn(DroppedStudiesWarning, f"Effect size or variance undefined (left out of fits): "
+             f"{names}.", collected)
+    return EffectSizes(
+        measure=code,
+        yi=y,
+        vi=v,
+        study=labels,
+        data=data,
+        corrected=corrected,
+        add=float(add),
+        to=to,
+        drop00=bool(drop00),
+        vtype=vtype,
+        warnings=tuple(collected),
+    )

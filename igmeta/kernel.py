@@ -1,0 +1,219 @@
+"""The batched model fit: every quantity of a meta-analysis for B fits at once.
+
+:func:`fit_batch` is the single place where a fitted model's numbers are computed.
+``meta_analysis`` calls it with one fit; leave-one-out, cumulative analysis, influence,
+GOSH and permutation tests call it with many fits (one row of the design's mask each).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import stats
+
+from igmeta.estimators import Tau2Estimate, estimate_tau2, log_likelihoods
+
+__all__ = ["FitArrays", "fit_batch", "normalise_level"]
+
+
+def normalise_level(level: float) -> float:
+    """Accept a confidence level as 0.95 or 95 and return it as a fraction."""
+    level = float(level)
+    if level > 1:
+        level /= 100.0
+    if not 0 < level < 1:
+        raise ValueError(f"confidence level must lie in (0, 1) or (0, 100), got {level}")
+    return level
+
+
+@dataclass(frozen=True, slots=True)
+class FitArrays:
+    """Results of B fits. Coefficient arrays have shape (B, p); the rest (B,).
+
+    Attributes
+    ----------
+    beta, se, statistic, pval, ci_lower, ci_upper : ndarray, shape (B, p)
+        Coefficients with their (possibly Knapp-Hartung adjusted) inference.
+    vb : ndarray, shape (B, p, p)
+        Variance-covariance matrix of the coefficients.
+    ddf : ndarray
+        Residual degrees of freedom k - p for ``test="knha"``, NaN for z-tests.
+    tau2 : Tau2Estimate
+        The between-study variance and its standard error.
+    q, q_df, q_pval : ndarray
+        Cochran's Q (fixed-effect weights, residual Q for meta-regression).
+    i2, h2, vt : ndarray
+        I^2 (%), H^2 and the typical within-study variance.
+    s2w : ndarray
+        Knapp-Hartung scale factor (1 for z-tests).
+    qm, qm_df, qm_pval : ndarray
+        Omnibus test of the coefficients in ``qm_index`` (F for knha).
+    pi_lower, pi_upper : ndarray
+        Prediction interval for the first coefficient (intercept-only models; NaN for FE).
+    weights : ndarray, shape (B, k)
+        Weights in percent (0 outside the mask).
+    ll_ml, ll_reml : ndarray
+        Log-likelihoods.
+    k : ndarray of int
+        Number of studies in each fit.
+    """
+
+    beta: np.ndarray
+    se: np.ndarray
+    statistic: np.ndarray
+    pval: np.ndarray
+    ci_lower: np.ndarray
+    ci_upper: np.ndarray
+    vb: np.ndarray
+    ddf: np.ndarray
+    tau2: Tau2Estimate
+    q: np.ndarray
+    q_df: np.ndarray
+    q_pval: np.ndarray
+    i2: np.ndarray
+    h2: np.ndarray
+    vt: np.ndarray
+    s2w: np.ndarray
+    qm: np.ndarray
+    qm_df: np.ndarray
+    qm_pval: np.ndarray
+    pi_lower: np.ndarray
+    pi_upper: np.ndarray
+    weights: np.ndarray
+    ll_ml: np.ndarray
+    ll_reml: np.ndarray
+    k: np.ndarray
+
+
+def fit_batch(
+    design,
+    method: str = "REML",
+    test: str = "z",
+    level: float = 0.95,
+    control: Mapping[str, float] | None = None,
+    qm_index: Sequence[int] | None = None,
+    tau2: Tau2Estimate | None = None,
+) -> FitArrays:
+    """Fit ``design.batch_size`` random- or common-effect models in one pass.
+
+    Parameters
+    ----------
+    design : InterceptDesign or MatrixDesign
+        Outcomes, variances, design matrix and the mask of studies in each fit.
+    method : str
+        tau^2 estimator code (``"FE"`` for the common-effect model).
+    test : {"z", "knha"}
+        Normal-theory inference, or Hartung-Knapp-Sidik-Jonkman (t with k - p df and
+        the variance scaled by ``s2w``, not truncated).
+    level : float
+        Confidence level (0.95 or 95).
+    control : mapping, optional
+        Convergence settings for iterative estimators.
+    qm_index : sequence of int, optional
+        Coefficients tested by the omnibus QM test (default: all but an intercept in
+        column 0 when p > 1, else the single coefficient).
+    tau2 : Tau2Estimate, optional
+        Use these tau^2 values instead of estimating them.
+
+    Returns
+    -------
+    FitArrays
+
+    Notes
+    -----
+    ``w = 1/(v + tau2)``, ``beta = (X'WX)^-1 X'Wy``, ``vb = (X'WX)^-1`` (times ``s2w =
+    y'Py/(k-p)`` for knha). Q uses ``w = 1/v``. ``vt = (k-p)/tr(P_FE)``. For FE,
+    ``I2 = max(0, 100 (Q - df)/Q)``, ``H2 = Q/df``; otherwise ``I2 = 100 tau2/(vt + tau2)``
+    and ``H2 = tau2/vt + 1``. Prediction interval ``beta +/- crit sqrt(se^2 + tau2)`` with
+    crit the normal (z) or t(k-p) (knha) quantile.
+    """
+    level = normalise_level(level)
+    test = test.lower()
+    if test not in ("z", "knha"):
+        raise ValueError(f"test must be 'z' or 'knha', got {test!r}")
+    method = "FE" if method.upper() in ("EE", "CE") else method.upper()
+    est = tau2 if tau2 is not None else estimate_tau2(design, method, control)
+    b = design.batch_size
+    df = (design.k - design.p).astype(float)
+    w = design.weights(est.tau2)
+    q_re = design.quantities(w)
+    q_fe = design.quantities(design.weights(np.zeros(b)))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        q = q_fe.rss
+        q_pval = np.where(df > 0, stats.chi2.sf(q, np.maximum(df, 1)), 1.0)
+        vt = df / q_fe.tr_p
+        if method == "FE":
+            i2 = np.where(df > 0, np.maximum(0.0, 100 * (q - df) / q), 0.0)
+            h2 = np.where(df > 0, q / df, 1.0)
+        else:
+            i2 = np.where(df > 0, 100 * est.tau2 / (vt + est.tau2), 0.0)
+            h2 = np.where(df > 0, est.tau2 / vt + 1, 1.0)
+        i2 = np.where(np.isnan(i2) & (df > 0), 0.0, i2)
+        if test == "knha":
+            s2w = q_re.rss / df
+            crit = stats.t.ppf(0.5 + level / 2, df)
+            ddf = df
+        else:
+            s2w = np.ones(b)
+            crit = np.full(b, stats.norm.ppf(0.5 + level / 2))
+            ddf = np.full(b, np.nan)
+        vb = q_re.vb * s2w[:, None, None]
+        se = np.sqrt(np.diagonal(vb, axis1=1, axis2=2))
+        beta = q_re.beta
+        statistic = beta / se
+        if test == "knha":
+            pval = 2 * stats.t.sf(np.abs(statistic), df[:, None])
+        else:
+            pval = 2 * stats.norm.sf(np.abs(statistic))
+        ci_lower = beta - crit[:, None] * se
+        ci_upper = beta + crit[:, None] * se
+        if qm_index is None:
+            qm_index = list(range(1, design.p)) if design.p > 1 else [0]
+        idx = np.asarray(qm_index, dtype=int)
+        sub_b = beta[:, idx]
+        sub_vb = vb[:, idx][:, :, idx]
+        qm = np.einsum("bi,bij,bj->b", sub_b, np.linalg.inv(sub_vb), sub_b)
+        m = float(len(idx))
+        if test == "knha":
+            qm = qm / m
+            qm_pval = stats.f.sf(qm, m, df)
+            qm_df = np.stack([np.full(b, m), df], axis=1)
+        else:
+            qm_pval = stats.chi2.sf(qm, m)
+            qm_df = np.stack([np.full(b, m), np.full(b, np.nan)], axis=1)
+        if method == "FE" or design.p > 1:
+            pi_lower = pi_upper = np.full(b, np.nan)
+        else:
+            half = crit * np.sqrt(se[:, 0] ** 2 + est.tau2)
+            pi_lower, pi_upper = beta[:, 0] - half, beta[:, 0] + half
+        weights = 100 * w / w.sum(axis=1, keepdims=True)
+    ll_ml, ll_reml = log_likelihoods(design, est.tau2, q_re)
+    return FitArrays(
+        beta=beta,
+        se=se,
+        statistic=statistic,
+        pval=pval,
+        ci_lower=ci_lower,
+        ci_upper=ci_upper,
+        vb=vb,
+        ddf=ddf,
+        tau2=est,
+        q=q,
+        q_df=df,
+        q_pval=q_pval,
+        i2=i2,
+        h2=h2,
+        vt=vt,
+        s2w=s2w,
+        qm=qm,
+        qm_df=qm_df,
+        qm_pval=qm_pval,
+        pi_lower=pi_lower,
+        pi_upper=pi_upper,
+        weights=weights,
+        ll_ml=ll_ml,
+        ll_reml=ll_reml,
+        k=design.k,
+    )
