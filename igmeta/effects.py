@@ -413,7 +413,14 @@ def effect_sizes(
     corrected = None
     if add is None:
         add = 0.0 if code in ("PAS", "PFT") else 0.5
-    if code in BINARY_MEASURES:
+    generic_input = yi is not None or estimate is not None
+    if generic_input:
+        arrays = [_as_float(a) for a in (yi, vi, sei, estimate, ci_lower, ci_upper)]
+        y, v = _generic(code, *arrays, ci_level)
+        data = {"yi": y, "vi": v}
+        if ni is not None:
+            data["ni"] = _as_float(ni)
+    elif code in BINARY_MEASURES:
         ai, ci = _as_float(ai), _as_float(ci)
         if bi is None:
             bi = _as_float(n1i) - ai
@@ -437,9 +444,10 @@ def effect_sizes(
         with np.errstate(divide="ignore", invalid="ignore"):
             y, v = np.arctanh(ri), 1 / (ni - 3)
     else:
-        arrays = [_as_float(a) for a in (yi, vi, sei, estimate, ci_lower, ci_upper)]
-        y, v = _generic(code, *arrays, ci_level)
-        data = {"yi": y, "vi": v}
+        raise ValueError(
+            f"measure {measure!r} needs generic input: yi with vi or sei, or estimate with "
+            "ci_lower and ci_upper"
+        )
     y, v = np.asarray(y, dtype=float), np.asarray(v, dtype=float)
     if corrected is None:
         corrected = np.zeros(y.shape[0], dtype=bool)

@@ -245,12 +245,13 @@ def _fisher_scoring(design, control, restricted: bool):
         iterations += active
         active &= np.abs(adj) >= threshold * np.maximum(1.0, tau2)
     converged = ~active
-    # ll0check: keep tau2 = 0 when the likelihood there is larger.
-    positive = tau2 > 0
+    # metafor's ll0check: the iteration may have stopped at a local maximum; take
+    # tau2 = 0 when the likelihood there is larger by more than ``tol``.
+    positive = converged & (tau2 > threshold)
     if positive.any():
         ll_fit = log_likelihoods(design, tau2)[1 if restricted else 0]
         ll_zero = log_likelihoods(design, np.zeros(n))[1 if restricted else 0]
-        tau2 = np.where(positive & (ll_zero > ll_fit), 0.0, tau2)
+        tau2 = np.where(positive & (ll_zero - ll_fit > control["tol"]), 0.0, tau2)
     w = design.weights(tau2)
     with np.errstate(divide="ignore", invalid="ignore"):
         if restricted:
