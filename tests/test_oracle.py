@@ -61,7 +61,7 @@ def compare(expected, actual, path: str, rtol: float, errors: list[str]) -> None
             compare(value, actual[key], f"{path}.{key}", rtol, errors)
         return
     if isinstance(expected, list):
-        values = list(np.asarray(actual, dtype=object).ravel()) if actual is not None else None
+        values = list(actual) if isinstance(actual, list | tuple | np.ndarray) else None
         if values is None or len(values) != len(expected):
             errors.append(f"{path}: expected {len(expected)} values, got {actual!r}")
             return

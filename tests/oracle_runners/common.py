@@ -125,3 +125,38 @@ def predict_fields(res: im.MetaResult, transform: str | None) -> dict:
         "pi.ub": none_if_nan(pi_hi),
     }
     return {"predict": pred, "predict_transf": transf}
+
+
+def regression_fields(reg) -> dict:
+    """metafor's ``rma(yi, vi, mods=...)`` fields for a MetaRegressionResult."""
+    random = reg.method != "FE"
+    knha = reg.test == "knha"
+    return {
+        "k": reg.k,
+        "p": reg.p,
+        "estimate": list(reg.estimate),
+        "se": list(reg.se),
+        "zval": list(reg.statistic),
+        "pval": list(reg.pval),
+        "ci.lb": list(reg.ci_lower),
+        "ci.ub": list(reg.ci_upper),
+        "tau2": reg.tau2,
+        "tau": reg.tau,
+        "se.tau2": none_if_nan(reg.se_tau2) if random else None,
+        "QE": reg.q,
+        "QEp": reg.q_pval,
+        "df.QE": reg.q_df,
+        "I2": reg.i2,
+        "H2": reg.h2,
+        "vt": reg.vt,
+        "QM": reg.qm,
+        "QMdf": [reg.qm_df[0], reg.qm_df[1] if knha else None],
+        "QMp": reg.qm_pval,
+        "ddf": reg.ddf if knha else None,
+        "s2w": reg.s2w,
+        "weights": list(reg.weights),
+        "logLik": {"ML": reg.loglik_ml, "REML": reg.loglik_reml},
+        "coef.names": list(reg.coef_names),
+        "vb": [list(row) for row in reg.vb],
+        "R2": reg.r2,
+    }
