@@ -1,0 +1,29 @@
+"""Publication-bias (small-study effect) methods, as in metafor.
+
+* :func:`egger_test` -- Egger's regression test (metafor ``regtest``), meta-regression
+  (``model="rma"``) or classical weighted regression (``model="lm"``) forms;
+* :func:`begg_test` -- Begg and Mazumdar's rank correlation test (``ranktest``) with the
+  exact permutation p-value of Kendall's tau;
+* :func:`trim_and_fill` -- Duval and Tweedie's trim and fill (``trimfill``), L0 and R0;
+* :func:`funnel_frame` -- tidy funnel-plot data, optionally with the filled studies.
+
+Each takes a :class:`igmeta.MetaResult` and reads the data and settings from it.
+"""
+
+from igmeta.bias.funnel import FUNNEL_COLUMNS, funnel_frame
+from igmeta.bias.ranktest import BeggResult, begg_test, kendall_exact_pvalue, kendall_null_pmf
+from igmeta.bias.regtest import EggerResult, egger_test
+from igmeta.bias.trimfill import TrimFillResult, trim_and_fill
+
+__all__ = [
+    "FUNNEL_COLUMNS",
+    "BeggResult",
+    "EggerResult",
+    "TrimFillResult",
+    "begg_test",
+    "egger_test",
+    "funnel_frame",
+    "kendall_exact_pvalue",
+    "kendall_null_pmf",
+    "trim_and_fill",
+]
