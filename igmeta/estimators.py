@@ -39,6 +39,7 @@ __all__ = [
 DEFAULT_CONTROL: Mapping[str, float] = {"threshold": 1e-13, "tol": 1e-15, "maxiter": 1000}
 ITERATIVE_METHODS = ("REML", "ML", "PM", "EB")
 _LOG_2PI = np.log(2 * np.pi)
+_EPS = np.finfo(float).eps
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,6 +134,12 @@ def solve_generalised_q(design, target: np.ndarray, *, tol: float = 1e-15,
         f = q.rss - target
         lo = np.where(active & (f > 0), t, lo)
         hi = np.where(active & (f <= 0), t, hi)
+        # Stop at the current t when Q(t) equals the target to rounding, or the bracket
+        # has shrunk to nothing.
+        at_root = active & ((np.abs(f) <= 8 * _EPS * np.maximum(target, 1.0))
+                            | (hi - lo <= tol * hi))
+        converged |= at_root
+        active &= ~at_root
         with np.errstate(divide="ignore", invalid="ignore"):
             step = f / q.y_ppy
         t_new = t + step
@@ -140,8 +147,7 @@ def solve_generalised_q(design, target: np.ndarray, *, tol: float = 1e-15,
         t_new = np.where(unsafe, 0.5 * (lo + hi), t_new)
         change = np.abs(t_new - t)
         t = np.where(active, t_new, t)
-        done = active & ((change <= tol * np.maximum(t, 1e-8)) | (hi - lo <= tol * hi) |
-                         (f == 0))
+        done = active & (change <= tol * np.maximum(t, 1e-8))
         converged |= done
         active &= ~done
     return t, converged
