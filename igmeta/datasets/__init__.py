@@ -1,0 +1,109 @@
+"""Bundled example data: immunoglobulin (IG) for peripheral neuropathic pain.
+
+Five studies (two sourced, three reconstructed) of the meta-analysis by Liampas et al.
+(Reg Anesth Pain Med 2022;47(Suppl 1):A274; Zis P et al., Pain Ther 2022,
+doi:10.1007/s40122-022-00416-7). The study-level table of the paper was not public, so
+the table is a **partial reconstruction**: the ``provenance`` column says which rows are
+``sourced`` and which ``reconstructed``, and :func:`ig_pnp_provenance` gives the full
+account. Anything that shows this table must say so.
+"""
+
+from __future__ import annotations
+
+import io
+from importlib import resources
+
+import numpy as np
+import pandas as pd
+
+from igmeta.schema import apply_mapping
+
+__all__ = [
+    "IG_PNP_MAPPING",
+    "ig_pnp_provenance",
+    "is_reconstructed",
+    "load_ig_pnp",
+    "load_ig_pnp_canonical",
+]
+
+_COUNT_COLUMNS = ("year", "ig_events", "ig_total", "placebo_events", "placebo_total")
+#: Raw column -> canonical column of the binary layout.
+IG_PNP_MAPPING = {
+    "ig_events": "ai",
+    "ig_total": "n1i",
+    "placebo_events": "ci",
+    "placebo_total": "n2i",
+}
+_CANONICAL_ORDER = ("study", "include", "design", "year", "ai", "n1i", "ci", "n2i", "provenance")
+
+
+def _read_text(name: str) -> str:
+    """A bundled file as text."""
+    return resources.files(__name__).joinpath(name).read_text(encoding="utf-8")
+
+
+def load_ig_pnp() -> pd.DataFrame:
+    """The IG-for-neuropathic-pain table exactly as bundled.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``study, year, design, condition, responder_definition, ig_events,
+        ig_total, placebo_events, placebo_total, provenance``; year and counts as nullable
+        ``Int64`` (open-label studies have no placebo arm, reconstructed rows no year).
+        ``provenance`` is ``"sourced"`` or ``"reconstructed"``.
+    """
+    return pd.read_csv(
+        io.StringIO(_read_text("ig_pnp.csv")),
+        dtype={column: "Int64" for column in _COUNT_COLUMNS},
+        keep_default_na=False,
+        na_values={column: [""] for column in _COUNT_COLUMNS},
+    )
+
+
+def load_ig_pnp_canonical() -> pd.DataFrame:
+    """The IG table in the canonical binary layout.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``study, include, design, year, ai, n1i, ci, n2i, provenance`` followed by
+        the remaining raw columns (``condition``, ``responder_definition``); ``include`` is
+        all True. Open-label rows have empty ``ci``/``n2i`` (single-arm).
+    """
+    frame = apply_mapping(load_ig_pnp(), IG_PNP_MAPPING)
+    others = [column for column in frame.columns if column not in _CANONICAL_ORDER]
+    return frame.loc[:, [*_CANONICAL_ORDER, *others]]
+
+
+def is_reconstructed(frame: pd.DataFrame) -> pd.Series:
+    """Which rows of a table are reconstructed rather than sourced.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        A table with a ``provenance`` column (raw or canonical IG table). Without one,
+        no row is reconstructed.
+
+    Returns
+    -------
+    pandas.Series of bool
+        True where ``provenance`` is ``"reconstructed"`` (case and spaces ignored); same
+        index as ``frame``.
+    """
+    if "provenance" not in frame.columns:
+        return pd.Series(np.zeros(len(frame), dtype=bool), index=frame.index, name="provenance")
+    text = frame["provenance"].astype("string").str.strip().str.casefold()
+    return text.eq("reconstructed").fillna(False).astype(bool)
+
+
+def ig_pnp_provenance() -> str:
+    """Where each row of the IG table comes from, as Markdown.
+
+    Returns
+    -------
+    str
+        The bundled ``PROVENANCE.md``: the published results, the status and source of
+        every row, and which method choices reproduce the published numbers.
+    """
+    return _read_text("PROVENANCE.md")
