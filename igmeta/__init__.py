@@ -7,9 +7,20 @@ The public API::
     res = im.meta_analysis(es, method="REML", test="knha", level=0.95)
 """
 
+from igmeta.bias import (
+    BeggResult,
+    EggerResult,
+    TrimFillResult,
+    begg_test,
+    egger_test,
+    funnel_frame,
+    trim_and_fill,
+)
 from igmeta.effects import EffectSizes, effect_sizes, measure_info
+from igmeta.mantel_haenszel import meta_analysis_mh, meta_analysis_peto
 from igmeta.pooling import meta_analysis, meta_regression
 from igmeta.results import MetaRegressionResult, MetaResult
+from igmeta.subgroups import SubgroupResult, subgroup_analysis
 from igmeta.warnings import (
     BoundaryWarning,
     ConvergenceWarning,
@@ -20,6 +31,17 @@ from igmeta.warnings import (
 )
 
 __all__ = [
+    "BeggResult",
+    "EggerResult",
+    "SubgroupResult",
+    "TrimFillResult",
+    "begg_test",
+    "egger_test",
+    "funnel_frame",
+    "meta_analysis_mh",
+    "meta_analysis_peto",
+    "subgroup_analysis",
+    "trim_and_fill",
     "BoundaryWarning",
     "ConvergenceWarning",
     "DroppedStudiesWarning",

@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-__all__ = ["TRANSFORMS", "back_transform", "interval_back_transform"]
+__all__ = ["TRANSFORMS", "back_transform", "interval_back_transform", "ipft"]
 
 
 def _exp(x, ni=None):
@@ -37,7 +37,16 @@ def _ipft_hm(x, ni=None):
     if ni is None:
         raise ValueError("the Freeman-Tukey back-transform needs the study sizes ni")
     ni = np.asarray(ni, dtype=float)
-    n = 1.0 / np.mean(1.0 / ni[np.isfinite(ni) & (ni > 0)])
+    return ipft(x, 1.0 / np.mean(1.0 / ni[np.isfinite(ni) & (ni > 0)]))
+
+
+def ipft(x, n):
+    """Inverse of the Freeman-Tukey transform for sample size ``n`` (broadcasts).
+
+    Used with each study's own ``n`` for per-study intervals, and with the harmonic mean
+    of all ``ni`` for pooled values (``ipft.hm``).
+    """
+    n = np.asarray(n, dtype=float)
     x = np.asarray(x, dtype=float)
     with np.errstate(invalid="ignore", divide="ignore"):
         s2x = np.sin(2 * x)

@@ -1,0 +1,56 @@
+"""Small reusable display blocks shared by the pages (no statistics here)."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from igmeta.analysis import AnalysisBundle
+from igmeta.effects import measure_info
+from igmeta.formatting import format_ci, format_number, format_percent, format_pvalue
+from ui import state
+
+
+def provenance_banner(table: pd.DataFrame) -> None:
+    """Say where the data come from; flag reconstructed rows of the bundled IG table."""
+    source = state.get_source()
+    if "provenance" in table:
+        flags = table["provenance"].astype("string").str.lower()
+        n_rec = int((flags == "reconstructed").sum())
+        if n_rec:
+            st.info(
+                f"**Data:** {source}. {n_rec} of {len(table)} rows are *reconstructed* "
+                "(marked \u2020): counts chosen to reproduce the published pooled results, "
+                "not taken from the original papers. See *Methods & about* for provenance.",
+                icon=":material/info:",
+            )
+            return
+    st.caption(f"Data: {source}")
+
+
+def engine_messages(bundle: AnalysisBundle) -> None:
+    """Engine warnings in plain words, and the reason when there is no result."""
+    if bundle.error:
+        st.error(bundle.error, icon=":material/error:")
+    for message in bundle.warnings:
+        st.warning(message, icon=":material/warning:")
+    invalid = int((~bundle.validation.row_valid).sum())
+    if invalid:
+        st.warning(f"{invalid} row(s) of the table have problems and are left out of the "
+                   "analysis; they are flagged on the Data page.", icon=":material/flag:")
+
+
+def headline(bundle: AnalysisBundle) -> None:
+    """The pooled estimate, its CI and p-value, heterogeneity, as large metrics."""
+    res = bundle.result
+    if res is None:
+        return
+    bt = res.back_transformed()
+    label = measure_info(bundle.settings.measure).label
+    cols = st.columns([2.2, 1, 1, 1, 1])
+    cols[0].metric(f"Pooled {label.lower()}",
+                   format_ci(bt["estimate"], bt["ci_lower"], bt["ci_upper"]))
+    cols[1].metric("p-value", format_pvalue(res.pval).removeprefix("p ").removeprefix("= "))
+    cols[2].metric("Studies", f"{res.k}")
+    cols[3].metric("I\u00b2", format_percent(res.i2))
+    cols[4].metric("tau\u00b2", format_number(res.tau2, 3) if res.is_random_effects else "0 (CE)")

@@ -1,0 +1,205 @@
+"""The one place that names session-state keys, and the operations on them.
+
+Pages never touch ``st.session_state`` directly: they call these functions. Every change
+to the study table goes through :func:`set_table`, which records undo history and bumps
+the table version (so the data editor is rebuilt from the new table).
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from igmeta.analysis import AnalysisSettings
+from igmeta.datasets import load_ig_pnp_canonical
+
+TABLE = "table"
+TABLE_SOURCE = "table_source"
+TABLE_VERSION = "table_version"
+EDITOR_BASE = "editor_base"
+DATA_TYPE = "data_type"
+UNDO = "undo_stack"
+REDO = "redo_stack"
+SETTINGS = "settings"
+PENDING_SETTINGS = "pending_settings"
+NOTICE = "notice"
+LAST_SELECTION = "last_forest_selection"
+UPLOAD_NONCE = "upload_nonce"
+SCENARIO_ID = "scenario_id"
+#: Prefix of the sidebar widgets' keys (one per AnalysisSettings field).
+WIDGET_PREFIX = "w_"
+UNDO_LIMIT = 50
+BUNDLED_SOURCE = "IG for peripheral neuropathic pain (bundled, partly reconstructed)"
+
+
+def widget_key(setting: str) -> str:
+    """Session-state key of the sidebar widget bound to ``setting``."""
+    return f"{WIDGET_PREFIX}{setting}"
+
+
+def editor_key() -> str:
+    """Key of the data editor widget for the current table version."""
+    return f"study_editor_{st.session_state[TABLE_VERSION]}"
+
+
+def init_state() -> None:
+    """Create the session's state on first run (bundled IG data, default settings)."""
+    ss = st.session_state
+    if TABLE not in ss:
+        table = load_ig_pnp_canonical()
+        ss[TABLE] = table
+        ss[EDITOR_BASE] = table
+        ss[TABLE_SOURCE] = BUNDLED_SOURCE
+        ss[TABLE_VERSION] = 0
+        ss[DATA_TYPE] = "binary"
+        ss[UNDO] = []
+        ss[REDO] = []
+        ss[UPLOAD_NONCE] = 0
+    if SETTINGS not in ss:
+        ss[SETTINGS] = AnalysisSettings()
+
+
+def get_table() -> pd.DataFrame:
+    """The current study table."""
+    return st.session_state[TABLE]
+
+
+def get_source() -> str:
+    """Where the current table came from."""
+    return st.session_state[TABLE_SOURCE]
+
+
+def get_data_type() -> str:
+    """The data type of the current table."""
+    return st.session_state[DATA_TYPE]
+
+
+def table_version() -> int:
+    """Version number of the table, bumped by every change not made in the editor."""
+    return st.session_state[TABLE_VERSION]
+
+
+def set_table(table: pd.DataFrame, *, source: str | None = None, data_type: str | None = None,
+              from_editor: bool = False) -> None:
+    """Replace the study table, keeping undo history.
+
+    Parameters
+    ----------
+    table : DataFrame
+        The new table (canonical column names).
+    source, data_type : str, optional
+        Set when the table comes from an upload or a reset.
+    from_editor : bool
+        True when the change was typed in the data editor (the editor keeps showing its
+        own state, so it is not rebuilt).
+    """
+    ss = st.session_state
+    undo = ss[UNDO]
+    undo.append((ss[TABLE], ss[TABLE_SOURCE], ss[DATA_TYPE]))
+    del undo[:-UNDO_LIMIT]
+    ss[REDO] = []
+    ss[TABLE] = table.reset_index(drop=True)
+    if source is not None:
+        ss[TABLE_SOURCE] = source
+    if data_type is not None:
+        ss[DATA_TYPE] = data_type
+    if not from_editor:
+        ss[EDITOR_BASE] = ss[TABLE]
+        ss[TABLE_VERSION] += 1
+
+
+def _swap(from_key: str, to_key: str) -> bool:
+    ss = st.session_state
+    if not ss[from_key]:
+        return False
+    ss[to_key].append((ss[TABLE], ss[TABLE_SOURCE], ss[DATA_TYPE]))
+    ss[TABLE], ss[TABLE_SOURCE], ss[DATA_TYPE] = ss[from_key].pop()
+    ss[EDITOR_BASE] = ss[TABLE]
+    ss[TABLE_VERSION] += 1
+    return True
+
+
+def undo() -> bool:
+    """Restore the previous table; False when there is nothing to undo."""
+    return _swap(UNDO, REDO)
+
+
+def redo() -> bool:
+    """Re-apply an undone change; False when there is nothing to redo."""
+    return _swap(REDO, UNDO)
+
+
+def can_undo() -> bool:
+    """Whether an undo is possible."""
+    return bool(st.session_state[UNDO])
+
+
+def can_redo() -> bool:
+    """Whether a redo is possible."""
+    return bool(st.session_state[REDO])
+
+
+def editor_base() -> pd.DataFrame:
+    """The table the data editor starts from (its edits are deltas on top of it)."""
+    ss = st.session_state
+    if editor_key() not in ss and not ss[EDITOR_BASE].equals(ss[TABLE]):
+        # The editor widget was not rendered on the last run (another page was shown):
+        # its pending edits are already in TABLE, so start it from TABLE.
+        ss[EDITOR_BASE] = ss[TABLE]
+    return ss[EDITOR_BASE]
+
+
+def reset_to_bundled() -> None:
+    """Replace the table with the bundled IG data (undoable)."""
+    set_table(load_ig_pnp_canonical(), source=BUNDLED_SOURCE, data_type="binary")
+
+
+def toggle_included(row: int) -> None:
+    """Switch the include flag of table row ``row`` (a click in the forest plot)."""
+    table = get_table().copy()
+    if "include" not in table:
+        table["include"] = True
+    current = table["include"].astype("boolean").fillna(False)
+    table["include"] = current
+    table.loc[row, "include"] = not bool(current.iloc[row])
+    set_table(table)
+
+
+def get_settings() -> AnalysisSettings:
+    """The current analysis settings."""
+    return st.session_state[SETTINGS]
+
+
+def set_settings(settings: AnalysisSettings) -> None:
+    """Store the analysis settings."""
+    st.session_state[SETTINGS] = settings
+
+
+def request_settings(settings: AnalysisSettings) -> None:
+    """Ask the sidebar to show ``settings`` on the next run (presets, scenarios)."""
+    st.session_state[PENDING_SETTINGS] = settings
+
+
+def pop_pending_settings() -> AnalysisSettings | None:
+    """Settings requested by :func:`request_settings`, once."""
+    return st.session_state.pop(PENDING_SETTINGS, None)
+
+
+def last_selection() -> object:
+    """The forest-plot selection already acted upon (to act on a click only once)."""
+    return st.session_state.get(LAST_SELECTION)
+
+
+def remember_selection(selection: object) -> None:
+    """Record a forest-plot selection as handled."""
+    st.session_state[LAST_SELECTION] = selection
+
+
+def set_notice(text: str | None) -> None:
+    """A one-off message to show on the next run (e.g. after an upload)."""
+    st.session_state[NOTICE] = text
+
+
+def pop_notice() -> str | None:
+    """The pending one-off message, once."""
+    return st.session_state.pop(NOTICE, None)
