@@ -7,6 +7,10 @@ import streamlit as st
 from igmeta.effects import measure_info
 from igmeta.plots import forest_figure
 from igmeta.tables import display_scale, forest_frame
+from ui.bootstrap import require_app
+
+require_app()
+
 from ui import compute, state
 from ui.components import engine_messages, headline, provenance_banner
 from ui.panels import heterogeneity_panel, subgroup_panel, zero_cell_panel
@@ -25,7 +29,7 @@ if bundle.result is not None:
     label = measure_info(settings.measure).label
     fig = forest_figure(frame, log_scale=log_axis, null_value=None if null != null else null,
                         x_label=label, show_prediction=settings.show_prediction)
-    event = st.plotly_chart(fig, key=f"forest_{state.table_version()}", on_select="rerun",
+    event = st.plotly_chart(fig, key=f"forest_{state.table_version()}", on_select="rerun", theme=None,
                             selection_mode=("points",), width="stretch",
                             config={"displaylogo": False})
     st.caption("Click a study to exclude it (grey) or include it again. "

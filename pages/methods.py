@@ -6,6 +6,10 @@ import streamlit as st
 
 from igmeta.datasets import ig_pnp_provenance
 from igmeta.methods_text import methods_paragraph
+from ui.bootstrap import require_app
+
+require_app()
+
 from ui import compute, state
 
 table = state.get_table()

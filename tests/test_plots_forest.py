@@ -1,0 +1,372 @@
+"""Forest plot: figure structure built from hand-made tidy frames."""
+
+from __future__ import annotations
+
+import html
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+import pytest
+
+from igmeta.plots import FOREST_COLUMNS, THEMES, forest_figure
+
+NAN = np.nan
+
+
+def _row(row_type: str, label: str, **values) -> dict:
+    return {"row_type": row_type, "label": label, **values}
+
+
+@pytest.fixture
+def frame() -> pd.DataFrame:
+    rows = [
+        _row("subgroup_header", "Adults", group="Adults"),
+        _row(
+            "study",
+            "Smith 2001",
+            study_id="s1",
+            group="Adults",
+            estimate=2.9,
+            ci_lower=1.62,
+            ci_upper=5.19,
+            weight=36.0,
+            counts_text="7/11 | 0/12",
+            estimate_text="2.90 [1.62, 5.19]",
+            weight_text="36.0%",
+        ),
+        _row(
+            "study",
+            "Jones 2004",
+            study_id="s2",
+            group="Adults",
+            estimate=0.8,
+            ci_lower=0.3,
+            ci_upper=2.1,
+            weight=9.0,
+            flag="reconstructed",
+            counts_text="3/20 | 4/21",
+            estimate_text="0.80 [0.30, 2.10]",
+            weight_text="9.0%",
+        ),
+        _row(
+            "study",
+            "Lee 2010",
+            study_id="s3",
+            group="Adults",
+            estimate=1.4,
+            ci_lower=0.9,
+            ci_upper=2.2,
+            weight=NAN,
+            included=False,
+            counts_text="1/5 | 0/6",
+            estimate_text="1.40 [0.90, 2.20]",
+            weight_text="",
+        ),
+        _row(
+            "subgroup_summary",
+            "Subtotal",
+            group="Adults",
+            estimate=1.8,
+            ci_lower=1.1,
+            ci_upper=2.9,
+            estimate_text="1.80 [1.10, 2.90]",
+            weight_text="45.0%",
+        ),
+        _row("subgroup_header", "Children", group="Children"),
+        _row(
+            "study",
+            "Cohen 2012",
+            study_id="s4",
+            group="Children",
+            estimate=1.2,
+            ci_lower=0.7,
+            ci_upper=2.0,
+            weight=55.0,
+            counts_text="20/50 | 17/50",
+            estimate_text="1.20 [0.70, 2.00]",
+            weight_text="55.0%",
+        ),
+        _row(
+            "subgroup_summary",
+            "Subtotal",
+            group="Children",
+            estimate=1.2,
+            ci_lower=0.7,
+            ci_upper=2.0,
+            estimate_text="1.20 [0.70, 2.00]",
+            weight_text="55.0%",
+        ),
+        _row(
+            "overall",
+            "Overall (random effects)",
+            estimate=1.5,
+            ci_lower=1.05,
+            ci_upper=2.2,
+            estimate_text="1.50 [1.05, 2.20]",
+            weight_text="100%",
+        ),
+        _row(
+            "prediction",
+            "Prediction interval",
+            pi_lower=0.6,
+            pi_upper=3.8,
+            estimate_text="[0.60, 3.80]",
+        ),
+    ]
+    table = pd.DataFrame(rows)
+    table["included"] = table["included"].astype(object).where(table["included"].notna(), True)
+    table["flag"] = table["flag"].fillna("")
+    return table
+
+
+def _trace(fig: go.Figure, name: str):
+    matches = [t for t in fig.data if t.name == name]
+    assert len(matches) == 1, f"expected one trace named {name!r}, got {len(matches)}"
+    return matches[0]
+
+
+def _names(fig: go.Figure) -> list[str]:
+    return [t.name for t in fig.data]
+
+
+def _serialises(fig: go.Figure, tmp_path) -> None:
+    path = tmp_path / "figure.html"
+    fig.write_html(path, include_plotlyjs=False)
+    assert path.stat().st_size > 1000
+
+
+def test_forest_builds_expected_traces(frame, tmp_path):
+    fig = forest_figure(frame, log_scale=True, null_value=1.0, x_label="Risk ratio")
+    names = _names(fig)
+    assert "studies included" in names and "studies excluded" in names
+    assert names.count("subgroup diamond") == 2
+    assert names.count("overall diamond") == 1
+    assert "prediction interval" in names and "null line" in names and "reference line" in names
+    _serialises(fig, tmp_path)
+
+
+def test_diamonds_are_filled_polygons(frame):
+    fig = forest_figure(frame, log_scale=True)
+    diamonds = [t for t in fig.data if t.name in ("subgroup diamond", "overall diamond")]
+    for diamond in diamonds:
+        assert diamond.fill == "toself"
+        assert len(diamond.x) == 5 and diamond.x[0] == diamond.x[-1]
+    overall = _trace(fig, "overall diamond")
+    assert (min(overall.x), max(overall.x)) == (1.05, 2.2)
+    assert overall.fillcolor == THEMES["light"].summary
+
+
+def test_log_axis_has_natural_tick_labels(frame):
+    fig = forest_figure(frame, log_scale=True, null_value=1.0)
+    axis = fig.layout.xaxis
+    assert axis.type == "log"
+    assert {"0.5", "1", "2"} <= set(axis.ticktext)
+    assert list(axis.tickvals)[list(axis.ticktext).index("1")] == 1.0
+    low, high = axis.range  # plotly log axes take log10 limits
+    assert 10**low < 0.3 and 10**high > 3.8
+
+
+def test_linear_axis_without_log_scale(frame):
+    fig = forest_figure(frame, null_value=0.0)
+    assert fig.layout.xaxis.type != "log"
+    assert list(_trace(fig, "null line").x) == [0.0, 0.0]
+
+
+def test_study_points_carry_study_id(frame):
+    fig = forest_figure(frame, log_scale=True)
+    assert list(_trace(fig, "studies included").customdata) == ["s1", "s2", "s4"]
+    assert list(_trace(fig, "studies excluded").customdata) == ["s3"]
+    labels = _trace(fig, "label column")
+    expected = [None, "s1", "s2", "s3", None, None, "s4", None, None, None]
+    assert list(labels.customdata) == expected
+    assert labels.hoverinfo == "text"  # hoverable, hence clickable in the dashboard
+
+
+def test_excluded_studies_are_grey_hollow_and_marked(frame):
+    fig = forest_figure(frame, log_scale=True)
+    excluded = _trace(fig, "studies excluded")
+    assert excluded.marker.color == THEMES["light"].muted
+    assert list(excluded.marker.symbol) == ["square-open"]
+    assert "(excluded)" in excluded.hovertext[0]
+    assert _trace(fig, "CI excluded").line.color == THEMES["light"].muted
+    label_colours = _trace(fig, "label column").textfont.color
+    assert label_colours[3] == THEMES["light"].muted
+    assert label_colours[1] == THEMES["light"].text
+
+
+def test_flagged_rows_get_dagger_and_footnote(frame):
+    fig = forest_figure(frame, log_scale=True)
+    labels = _trace(fig, "label column").text
+    assert labels[2].endswith("\u2020")
+    assert not labels[1].endswith("\u2020")
+    notes = [a.text for a in fig.layout.annotations]
+    assert "\u2020 reconstructed data" in notes
+    assert "reconstructed data" in _trace(fig, "studies included").hovertext[1]
+
+
+def test_square_area_is_proportional_to_weight(frame):
+    fig = forest_figure(frame, log_scale=True)
+    sizes = np.asarray(_trace(fig, "studies included").marker.size)
+    # weights 36, 9, 55: sizes squared keep these ratios while within the size limits
+    assert sizes[0] ** 2 / sizes[2] ** 2 == pytest.approx(36 / 55)
+    assert sizes[1] ** 2 / sizes[2] ** 2 == pytest.approx(9 / 55)
+    assert _trace(fig, "studies excluded").marker.size[0] >= 7  # NaN weight: minimum size
+
+
+def test_equal_squares_without_weight_column(frame):
+    fig = forest_figure(frame.drop(columns="weight"), log_scale=True)
+    assert len(set(_trace(fig, "studies included").marker.size)) == 1
+
+
+def test_prediction_interval_and_show_prediction(frame):
+    fig = forest_figure(frame, log_scale=True)
+    prediction = _trace(fig, "prediction interval")
+    assert [x for x in prediction.x if x is not None] == [0.6, 3.8]
+    hidden = forest_figure(frame, log_scale=True, show_prediction=False)
+    assert "prediction interval" not in _names(hidden)
+    assert hidden.layout.height < fig.layout.height
+    assert "Prediction interval" not in _trace(hidden, "label column").text
+
+
+def test_reference_lines(frame):
+    fig = forest_figure(frame, log_scale=True, null_value=1.0)
+    assert list(_trace(fig, "null line").x) == [1.0, 1.0]
+    reference = _trace(fig, "reference line")
+    assert list(reference.x) == [1.5, 1.5] and reference.line.dash == "dash"
+    no_null = forest_figure(frame, log_scale=True)
+    assert "null line" not in _names(no_null)
+    moved = forest_figure(frame, log_scale=True, reference_value=1.3)
+    assert list(_trace(moved, "reference line").x) == [1.3, 1.3]
+
+
+def test_long_intervals_are_clipped_with_arrows(frame):
+    wide = frame.copy()
+    wide.loc[1, ["ci_lower", "ci_upper"]] = [0.001, 900.0]
+    fig = forest_figure(wide, log_scale=True)
+    arrows = _trace(fig, "CI clipped")
+    assert sorted(arrows.marker.symbol) == ["triangle-left", "triangle-right"]
+    low, high = fig.layout.xaxis.range
+    assert 10**low > 0.001 and 10**high < 900
+    fixed = forest_figure(frame, log_scale=True, x_range=(0.5, 2.0))
+    assert np.allclose(fixed.layout.xaxis.range, np.log10([0.5, 2.0]))
+    assert "CI clipped" in _names(fixed)
+
+
+def test_text_columns_and_headers(frame):
+    fig = forest_figure(frame, log_scale=True)
+    assert list(_trace(fig, "estimate_text column").text)[1] == "2.90 [1.62, 5.19]"
+    assert "counts_text column" in _names(fig)
+    headers = {html.unescape(a.text) for a in fig.layout.annotations}
+    assert {"Study", "Events / total", "Estimate [95% CI]", "Weight"} <= headers
+    reduced = forest_figure(frame.drop(columns=["counts_text"]).assign(weight_text=""))
+    assert "counts_text column" not in _names(reduced)
+    assert "weight_text column" not in _names(reduced)
+    custom = forest_figure(frame, text_columns=[("estimate_text", "RR [95% CI]")])
+    assert "RR [95% CI]" in {html.unescape(a.text) for a in custom.layout.annotations}
+    assert "weight_text column" not in _names(custom)
+
+
+def test_subgroup_headers_are_bold(frame):
+    fig = forest_figure(frame)
+    weights = _trace(fig, "label column").textfont.weight
+    assert weights[0] == "bold" and weights[5] == "bold"
+    assert weights[1] == "normal"
+    assert html.unescape(_trace(fig, "label column").text[1]).strip() == "Smith 2001"
+
+
+def test_height_grows_with_rows(frame):
+    small = forest_figure(frame.iloc[:4])
+    large = forest_figure(pd.concat([frame] * 5, ignore_index=True))
+    per_row = (large.layout.height - small.layout.height) / (len(frame) * 5 - 4)
+    assert 28 <= per_row <= 32
+
+
+def test_highlight_emphasises_one_study(frame, tmp_path):
+    fig = forest_figure(frame, log_scale=True, highlight="s4")
+    highlighted = _trace(fig, "studies highlighted")
+    assert list(highlighted.customdata) == ["s4"]
+    assert highlighted.marker.color == THEMES["light"].accent
+    assert _trace(fig, "CI highlighted").line.width > _trace(fig, "CI included").line.width
+    assert "s4" not in list(_trace(fig, "studies included").customdata)
+    assert any(shape.type == "rect" for shape in fig.layout.shapes)
+    _serialises(fig, tmp_path)
+
+
+def test_dark_theme(frame, tmp_path):
+    dark = THEMES["dark"]
+    fig = forest_figure(frame, log_scale=True, theme="dark")
+    assert fig.layout.paper_bgcolor == dark.background
+    assert fig.layout.plot_bgcolor == dark.background
+    assert fig.layout.font.color == dark.text
+    assert _trace(fig, "studies included").marker.color == dark.primary
+    assert _trace(fig, "overall diamond").fillcolor == dark.summary
+    _serialises(fig, tmp_path)
+
+
+def test_slide_friendly_fonts_and_no_gridlines(frame):
+    fig = forest_figure(frame, log_scale=True, title="Mortality")
+    assert fig.layout.font.size >= 14
+    assert fig.layout.xaxis.tickfont.size >= 16
+    assert fig.layout.title.font.size >= 18
+    assert fig.layout.xaxis.showgrid is False
+    assert "sans-serif" in fig.layout.font.family
+
+
+def test_missing_columns_are_listed(frame):
+    with pytest.raises(ValueError, match="ci_lower, ci_upper"):
+        forest_figure(frame.drop(columns=["ci_lower", "ci_upper"]))
+    with pytest.raises(ValueError, match="unknown row_type"):
+        forest_figure(frame.assign(row_type="studdy"))
+    with pytest.raises(TypeError):
+        forest_figure(frame.to_dict())
+
+
+def test_column_contract_is_documented():
+    names = [spec.name for spec in FOREST_COLUMNS]
+    required = [spec.name for spec in FOREST_COLUMNS if spec.required]
+    assert required == ["row_type", "label", "estimate", "ci_lower", "ci_upper"]
+    for name in (
+        "study_id",
+        "group",
+        "pi_lower",
+        "pi_upper",
+        "weight",
+        "included",
+        "flag",
+        "counts_text",
+        "estimate_text",
+        "weight_text",
+    ):
+        assert name in names
+    assert all(spec.description for spec in FOREST_COLUMNS)
+
+
+def test_minimal_frame_without_summaries(tmp_path):
+    minimal = pd.DataFrame(
+        {
+            "row_type": ["study", "study"],
+            "label": ["A", "B"],
+            "estimate": [0.2, -0.1],
+            "ci_lower": [-0.1, -0.5],
+            "ci_upper": [0.5, 0.3],
+        }
+    )
+    fig = forest_figure(minimal, null_value=0.0)
+    assert "reference line" not in _names(fig)
+    assert list(_trace(fig, "studies included").customdata) == [None, None]
+    _serialises(fig, tmp_path)
+
+
+def test_hover_shows_label_estimate_and_weight(frame):
+    hover = _trace(forest_figure(frame), "studies included").hovertext[0]
+    lines = [html.unescape(line) for line in hover.split("<br>")]
+    assert lines[0] == "Smith 2001"
+    assert "Estimate [95% CI]: 2.90 [1.62, 5.19]" in lines
+    assert "Weight: 36.0%" in lines
+    assert "Subgroup: Adults" in lines
+    bare = frame.drop(columns=["counts_text", "estimate_text", "weight_text"])
+    lines = _trace(forest_figure(bare), "studies included").hovertext[0].split("<br>")
+    assert [html.unescape(line) for line in lines[-2:]] == ["2.90 [1.62, 5.19]", "Weight: 36.0%"]
+    summary = _trace(forest_figure(bare), "overall diamond").hovertext[0]
+    assert summary.split("<br>") == ["Overall (random effects)", "1.50 [1.05, 2.20]"]
