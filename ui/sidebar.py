@@ -94,7 +94,7 @@ def _select(label: str, field: str, options: dict, current, help: str | None = N
 
 
 def _presets(current: AnalysisSettings) -> None:
-    col1, col2 = st.columns(2)
+    col1 = col2 = st.container()
     published = PUBLISHED_SINGLE_ARM if current.analysis == "single_arm" else PUBLISHED_COMPARISON
     if col1.button("Published analysis", width="stretch",
                    help="Common-effect pooling as in Liampas et al. 2022: Mantel-Haenszel RR "

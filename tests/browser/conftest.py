@@ -111,8 +111,21 @@ def wait_for_app(page) -> None:
 
 
 def screenshot(page, name: str) -> Path:
-    """Save a full-page screenshot under artifacts/screenshots and return its path."""
+    """Save a screenshot of the whole page under artifacts/screenshots and return its path.
+
+    Streamlit scrolls inside its main container, so the viewport is stretched to the
+    content's height for the shot and restored afterwards.
+    """
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     path = SCREENSHOTS / f"{name}.png"
+    size = page.viewport_size or {"width": 1440, "height": 1000}
+    height = page.evaluate(
+        "() => Math.max(...Array.from(document.querySelectorAll("
+        "'[data-testid=\"stMain\"], [data-testid=\"stMainBlockContainer\"], section.main'))"
+        ".map(e => e.scrollHeight), document.body.scrollHeight)"
+    )
+    page.set_viewport_size({"width": size["width"], "height": min(int(height) + 80, 12000)})
+    page.wait_for_timeout(400)
     page.screenshot(path=str(path), full_page=True)
+    page.set_viewport_size(size)
     return path
