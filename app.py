@@ -11,20 +11,32 @@ import streamlit as st
 from ui import state
 from ui.sidebar import render_sidebar
 
-st.set_page_config(page_title="igmeta \u2014 interactive meta-analysis", page_icon="\U0001f4ca",
-                   layout="wide")
+st.set_page_config(
+    page_title="igmeta \u2014 interactive meta-analysis", page_icon="\U0001f4ca", layout="wide"
+)
 state.init_state()
 
 PAGES = [
-    st.Page("pages/analysis.py", title="Analysis (forest)", icon=":material/forest:",
-            default=True, url_path="analysis"),
+    st.Page(
+        "pages/analysis.py",
+        title="Analysis (forest)",
+        icon=":material/forest:",
+        default=True,
+        url_path="analysis",
+    ),
     st.Page("pages/data.py", title="Data", icon=":material/table:", url_path="data"),
-    st.Page("pages/bias.py", title="Publication bias (funnel)", icon=":material/filter_alt:",
-            url_path="bias"),
-    st.Page("pages/sensitivity.py", title="Sensitivity", icon=":material/tune:",
-            url_path="sensitivity"),
-    st.Page("pages/methods.py", title="Methods & about", icon=":material/menu_book:",
-            url_path="methods"),
+    st.Page(
+        "pages/bias.py",
+        title="Publication bias (funnel)",
+        icon=":material/filter_alt:",
+        url_path="bias",
+    ),
+    st.Page(
+        "pages/sensitivity.py", title="Sensitivity", icon=":material/tune:", url_path="sensitivity"
+    ),
+    st.Page(
+        "pages/methods.py", title="Methods & about", icon=":material/menu_book:", url_path="methods"
+    ),
 ]
 page = st.navigation(PAGES)
 render_sidebar(state.get_table(), state.get_data_type())

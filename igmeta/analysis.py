@@ -38,8 +38,10 @@ __all__ = [
 
 #: Analyses by data type: (analysis code, label).
 ANALYSES = {
-    "binary": (("comparison", "Treatment vs control (2x2 tables)"),
-               ("single_arm", "Pooled share of responders (treatment arms)")),
+    "binary": (
+        ("comparison", "Treatment vs control (2x2 tables)"),
+        ("single_arm", "Pooled share of responders (treatment arms)"),
+    ),
     "proportion": (("single_arm", "Pooled proportion"),),
     "continuous": (("continuous", "Mean difference / SMD"),),
     "correlation": (("correlation", "Correlation"),),
@@ -146,13 +148,22 @@ class AnalysisSettings:
 #: The published IG analysis (Liampas et al. 2022): IG vs placebo by Mantel-Haenszel RR
 #: with RevMan's zero-cell convention, common effect.
 PUBLISHED_COMPARISON = AnalysisSettings(
-    analysis="comparison", binary_measure="RR", pooling="MH", model="common",
-    zero_cells="revman", subgroup_column="design", subgroup_levels=None,
+    analysis="comparison",
+    binary_measure="RR",
+    pooling="MH",
+    model="common",
+    zero_cells="revman",
+    subgroup_column="design",
+    subgroup_levels=None,
 )
 #: The published pooled share of IG-treated responders: common-effect, raw proportions.
 PUBLISHED_SINGLE_ARM = AnalysisSettings(
-    analysis="single_arm", proportion_measure="PR", pooling="IV", model="common",
-    subgroup_column="design", subgroup_levels=None,
+    analysis="single_arm",
+    proportion_measure="PR",
+    pooling="IV",
+    model="common",
+    subgroup_column="design",
+    subgroup_levels=None,
 )
 
 
@@ -235,46 +246,70 @@ def _effects_for(numeric: pd.DataFrame, labels: list[str], s: AnalysisSettings) 
     measure = s.measure
     common = {"study": labels}
     if s.analysis == "comparison":
-        return effect_sizes(measure, ai=_column(numeric, "ai"), n1i=_column(numeric, "n1i"),
-                            ci=_column(numeric, "ci"), n2i=_column(numeric, "n2i"),
-                            add=s.add, to=s.to, drop00=s.drop00, **common)
+        return effect_sizes(
+            measure,
+            ai=_column(numeric, "ai"),
+            n1i=_column(numeric, "n1i"),
+            ci=_column(numeric, "ci"),
+            n2i=_column(numeric, "n2i"),
+            add=s.add,
+            to=s.to,
+            drop00=s.drop00,
+            **common,
+        )
     if s.analysis == "single_arm":
         xi, ni = ("xi", "ni") if "xi" in numeric else ("ai", "n1i")
         add = None if measure in ("PAS", "PFT") else s.add
-        return effect_sizes(measure, xi=_column(numeric, xi), ni=_column(numeric, ni),
-                            add=add, to=s.to, **common)
+        return effect_sizes(
+            measure, xi=_column(numeric, xi), ni=_column(numeric, ni), add=add, to=s.to, **common
+        )
     if s.analysis == "continuous":
-        return effect_sizes(measure, **{c: _column(numeric, c) for c in
-                                        ("m1i", "sd1i", "n1i", "m2i", "sd2i", "n2i")}, **common)
+        return effect_sizes(
+            measure,
+            **{c: _column(numeric, c) for c in ("m1i", "sd1i", "n1i", "m2i", "sd2i", "n2i")},
+            **common,
+        )
     if s.analysis == "correlation":
-        return effect_sizes("ZCOR", ri=_column(numeric, "ri"), ni=_column(numeric, "ni"),
-                            **common)
+        return effect_sizes("ZCOR", ri=_column(numeric, "ri"), ni=_column(numeric, "ni"), **common)
     if "yi" in numeric and numeric["yi"].notna().any():
         if "vi" in numeric and numeric["vi"].notna().any():
-            return effect_sizes(measure, yi=_column(numeric, "yi"), vi=_column(numeric, "vi"),
-                                **common)
-        return effect_sizes(measure, yi=_column(numeric, "yi"), sei=_column(numeric, "sei"),
-                            **common)
-    return effect_sizes(measure, estimate=_column(numeric, "estimate"),
-                        ci_lower=_column(numeric, "ci_lower"),
-                        ci_upper=_column(numeric, "ci_upper"), **common)
+            return effect_sizes(
+                measure, yi=_column(numeric, "yi"), vi=_column(numeric, "vi"), **common
+            )
+        return effect_sizes(
+            measure, yi=_column(numeric, "yi"), sei=_column(numeric, "sei"), **common
+        )
+    return effect_sizes(
+        measure,
+        estimate=_column(numeric, "estimate"),
+        ci_lower=_column(numeric, "ci_lower"),
+        ci_upper=_column(numeric, "ci_upper"),
+        **common,
+    )
 
 
-def _pool(es: EffectSizes, numeric: pd.DataFrame, labels: list[str],
-          s: AnalysisSettings) -> MetaResult:
+def _pool(
+    es: EffectSizes, numeric: pd.DataFrame, labels: list[str], s: AnalysisSettings
+) -> MetaResult:
     if s.analysis == "comparison" and s.pooling in ("MH", "PETO"):
         counts = {name: _column(numeric, name) for name in ("ai", "n1i", "ci", "n2i")}
         if s.pooling == "MH":
-            return meta_analysis_mh(s.binary_measure, study=labels, zero_cells=s.zero_cells,
-                                    level=s.level, **counts)
-        return meta_analysis_peto(study=labels, zero_cells=s.zero_cells, level=s.level,
-                                  **counts)
+            return meta_analysis_mh(
+                s.binary_measure, study=labels, zero_cells=s.zero_cells, level=s.level, **counts
+            )
+        return meta_analysis_peto(study=labels, zero_cells=s.zero_cells, level=s.level, **counts)
     transform = "exp" if s.analysis == "generic" and measure_info(s.measure).log_scale else None
     return meta_analysis(es, method=s.method, test=s.test, level=s.level, transform=transform)
 
 
-def _subgroups(table: pd.DataFrame, rows: np.ndarray, es: EffectSizes, numeric: pd.DataFrame,
-               labels: list[str], s: AnalysisSettings) -> SubgroupSummary | None:
+def _subgroups(
+    table: pd.DataFrame,
+    rows: np.ndarray,
+    es: EffectSizes,
+    numeric: pd.DataFrame,
+    labels: list[str],
+    s: AnalysisSettings,
+) -> SubgroupSummary | None:
     column = s.subgroup_column
     if not column or column not in table:
         return None
@@ -288,16 +323,18 @@ def _subgroups(table: pd.DataFrame, rows: np.ndarray, es: EffectSizes, numeric: 
             _pool(es.subset(pos), numeric.iloc[pos], [labels[i] for i in pos], s)
             for pos in positions
         )
-        return SubgroupSummary(column, levels, fits, tuple(rows[p] for p in positions),
-                               separate_tau2_test(fits))
-    full = subgroup_analysis(es, groups, by_name=column, method=s.method, test=s.test,
-                             level=s.level)
-    return SubgroupSummary(column, full.levels, full.fits,
-                           tuple(rows[p] for p in positions), full.test, full)
+        return SubgroupSummary(
+            column, levels, fits, tuple(rows[p] for p in positions), separate_tau2_test(fits)
+        )
+    full = subgroup_analysis(
+        es, groups, by_name=column, method=s.method, test=s.test, level=s.level
+    )
+    return SubgroupSummary(
+        column, full.levels, full.fits, tuple(rows[p] for p in positions), full.test, full
+    )
 
 
-def _display_rows(table: pd.DataFrame, report: ValidationReport,
-                  s: AnalysisSettings) -> np.ndarray:
+def _display_rows(table: pd.DataFrame, report: ValidationReport, s: AnalysisSettings) -> np.ndarray:
     usable = np.asarray(report.row_valid, bool).copy()
     if s.analysis == "comparison" and report.has_comparison is not None:
         usable &= np.asarray(report.has_comparison, bool)
@@ -311,8 +348,10 @@ def _labels(table: pd.DataFrame, rows: np.ndarray) -> list[str]:
     if "study" not in table:
         return [f"Row {i + 1}" for i in rows]
     values = table["study"].iloc[rows]
-    return [str(v) if pd.notna(v) and str(v).strip() else f"Row {i + 1}"
-            for i, v in zip(rows, values, strict=True)]
+    return [
+        str(v) if pd.notna(v) and str(v).strip() else f"Row {i + 1}"
+        for i, v in zip(rows, values, strict=True)
+    ]
 
 
 def run_analysis(table: pd.DataFrame, settings: AnalysisSettings) -> AnalysisBundle:
@@ -334,14 +373,22 @@ def run_analysis(table: pd.DataFrame, settings: AnalysisSettings) -> AnalysisBun
     rows = display[np.asarray(report.included, bool)[display]]
     base = dict(settings=settings, validation=report, used_rows=rows, display_rows=display)
     if rows.size == 0:
-        return AnalysisBundle(**base, effects=None, result=None, subgroups=None,
-                              error="No study can be analysed with these settings: check the "
-                              "'include' column, the subgroup filter and the flagged rows.")
+        return AnalysisBundle(
+            **base,
+            effects=None,
+            result=None,
+            subgroups=None,
+            error="No study can be analysed with these settings: check the "
+            "'include' column, the subgroup filter and the flagged rows.",
+        )
     with _warnings.catch_warnings(record=True) as caught:
         _warnings.simplefilter("always")
         try:
-            shown = _effects_for(report.numeric.iloc[display].reset_index(drop=True),
-                                 _labels(table, display), settings)
+            shown = _effects_for(
+                report.numeric.iloc[display].reset_index(drop=True),
+                _labels(table, display),
+                settings,
+            )
             numeric = report.numeric.iloc[rows].reset_index(drop=True)
             labels = _labels(table, rows)
             caught.clear()
@@ -349,9 +396,20 @@ def run_analysis(table: pd.DataFrame, settings: AnalysisSettings) -> AnalysisBun
             result = _pool(es, numeric, labels, settings)
             groups = _subgroups(table, rows, es, numeric, labels, settings)
         except (ValueError, np.linalg.LinAlgError) as exc:
-            return AnalysisBundle(**base, effects=None, result=None, subgroups=None,
-                                  error=str(exc),
-                                  warnings=tuple(dict.fromkeys(str(w.message) for w in caught)))
+            return AnalysisBundle(
+                **base,
+                effects=None,
+                result=None,
+                subgroups=None,
+                error=str(exc),
+                warnings=tuple(dict.fromkeys(str(w.message) for w in caught)),
+            )
     messages = [str(w.message) for w in caught]
-    return AnalysisBundle(**base, effects=es, result=result, subgroups=groups,
-                          warnings=tuple(dict.fromkeys(messages)), display_effects=shown)
+    return AnalysisBundle(
+        **base,
+        effects=es,
+        result=result,
+        subgroups=groups,
+        warnings=tuple(dict.fromkeys(messages)),
+        display_effects=shown,
+    )

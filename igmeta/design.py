@@ -83,8 +83,10 @@ class _Design:
             mask = np.ones(np.broadcast_shapes(y.shape, v.shape), dtype=bool)
         mask = np.atleast_2d(np.asarray(mask, dtype=bool))
         shape = np.broadcast_shapes(y.shape, v.shape, mask.shape)
-        mask = np.broadcast_to(mask, shape) & np.isfinite(_batch(y, shape)) & np.isfinite(
-            _batch(v, shape)
+        mask = (
+            np.broadcast_to(mask, shape)
+            & np.isfinite(_batch(y, shape))
+            & np.isfinite(_batch(v, shape))
         )
         self.mask = mask
         # Excluded studies get y = 0 and v = 1 so that no NaN leaks into sums.

@@ -113,10 +113,7 @@ def measure_info(measure: str) -> MeasureInfo:
     code = measure.upper()
     transform = _TRANSFORMS.get(code, "none")
     is_ratio = code in RATIO_MEASURES
-    if code in PROPORTION_MEASURES:
-        null = float("nan")
-    else:
-        null = 1.0 if is_ratio else 0.0
+    null = float("nan") if code in PROPORTION_MEASURES else (1.0 if is_ratio else 0.0)
     return MeasureInfo(code, _LABELS.get(code, code), transform, null, is_ratio)
 
 
@@ -207,15 +204,18 @@ class EffectSizes:
 def _as_float(values: Sequence[float] | np.ndarray | None) -> np.ndarray | None:
     if values is None:
         return None
-    return np.asarray(pd.to_numeric(pd.Series(np.asarray(values).ravel()), errors="coerce"),
-                      dtype=float)
+    return np.asarray(
+        pd.to_numeric(pd.Series(np.asarray(values).ravel()), errors="coerce"), dtype=float
+    )
 
 
 def _labels(study: Sequence[str] | None, k: int) -> tuple[str, ...]:
     if study is None:
         return tuple(f"Study {i + 1}" for i in range(k))
-    labels = [str(s) if s is not None and str(s).strip() else f"Study {i + 1}"
-              for i, s in enumerate(study)]
+    labels = [
+        str(s) if s is not None and str(s).strip() else f"Study {i + 1}"
+        for i, s in enumerate(study)
+    ]
     if len(labels) != k:
         raise ValueError(f"study has {len(labels)} labels for {k} studies")
     return tuple(labels)
@@ -234,8 +234,7 @@ def _correction_mask(has_zero: np.ndarray, to: str) -> np.ndarray:
     return np.zeros_like(has_zero)
 
 
-def _binary(measure: str, ai, bi, ci, di, add: float, to: str, drop00: bool,
-            collected: list[str]):
+def _binary(measure: str, ai, bi, ci, di, add: float, to: str, drop00: bool, collected: list[str]):
     """2x2 tables -> (yi, vi, corrected)."""
     ai, bi, ci, di = (np.array(a, dtype=float) for a in (ai, bi, ci, di))
     double_zero = ((ai == 0) & (ci == 0)) | ((bi == 0) & (di == 0))
@@ -456,12 +455,18 @@ def effect_sizes(
     y, v = np.where(undefined, np.nan, y), np.where(undefined, np.nan, v)
     if corrected.any():
         names = ", ".join(np.asarray(labels, dtype=object)[corrected])
-        warn(SparseDataWarning, f"Continuity correction of {add:g} added to all cells of: "
-             f"{names}.", collected)
+        warn(
+            SparseDataWarning,
+            f"Continuity correction of {add:g} added to all cells of: {names}.",
+            collected,
+        )
     if undefined.any():
         names = ", ".join(np.asarray(labels, dtype=object)[undefined])
-        warn(DroppedStudiesWarning, f"Effect size or variance undefined (left out of fits): "
-             f"{names}.", collected)
+        warn(
+            DroppedStudiesWarning,
+            f"Effect size or variance undefined (left out of fits): {names}.",
+            collected,
+        )
     return EffectSizes(
         measure=code,
         yi=y,

@@ -99,8 +99,9 @@ def log_likelihoods(design, tau2: np.ndarray, quantities=None) -> tuple[np.ndarr
     return ll_ml, ll_reml
 
 
-def solve_generalised_q(design, target: np.ndarray, *, tol: float = 1e-15,
-                        maxiter: int = 200) -> tuple[np.ndarray, np.ndarray]:
+def solve_generalised_q(
+    design, target: np.ndarray, *, tol: float = 1e-15, maxiter: int = 200
+) -> tuple[np.ndarray, np.ndarray]:
     """Solve ``Q(tau2) = target`` for tau2 >= 0, where ``Q(t) = y'P(t)y``.
 
     ``Q`` is the generalised Q statistic under weights ``1/(v + t)``; it decreases in
@@ -136,8 +137,9 @@ def solve_generalised_q(design, target: np.ndarray, *, tol: float = 1e-15,
         hi = np.where(active & (f <= 0), t, hi)
         # Stop at the current t when Q(t) equals the target to rounding, or the bracket
         # has shrunk to nothing.
-        at_root = active & ((np.abs(f) <= 8 * _EPS * np.maximum(target, 1.0))
-                            | (hi - lo <= tol * hi))
+        at_root = active & (
+            (np.abs(f) <= 8 * _EPS * np.maximum(target, 1.0)) | (hi - lo <= tol * hi)
+        )
         converged |= at_root
         active &= ~at_root
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -155,8 +157,12 @@ def solve_generalised_q(design, target: np.ndarray, *, tol: float = 1e-15,
 
 def _fixed(design, control):
     zero = np.zeros(design.batch_size)
-    return Tau2Estimate(zero, np.full(design.batch_size, np.nan),
-                        np.ones(design.batch_size, bool), np.zeros(design.batch_size, int))
+    return Tau2Estimate(
+        zero,
+        np.full(design.batch_size, np.nan),
+        np.ones(design.batch_size, bool),
+        np.zeros(design.batch_size, int),
+    )
 
 
 def _closed(tau2, se):
@@ -207,15 +213,17 @@ def _sj(design, control):
         tau2_0 = (np.where(design.mask, design.y - ybar[:, None], 0.0) ** 2).sum(axis=1) / k
         q = design.quantities(design.weights(tau2_0))
         tau2 = tau2_0 * q.rss / df
-        se = np.sqrt(tau2_0**2 / df**2 * (2 * q.tr_pvpv + 4 * tau2 * q.sum_p2v
-                                            + 2 * tau2**2 * q.tr_pp))
+        se = np.sqrt(
+            tau2_0**2 / df**2 * (2 * q.tr_pvpv + 4 * tau2 * q.sum_p2v + 2 * tau2**2 * q.tr_pp)
+        )
     return _closed(tau2, se)
 
 
 def _pm(design, control):
     df = design.k - design.p
-    tau2, converged = solve_generalised_q(design, df, tol=control["tol"],
-                                          maxiter=int(control["maxiter"]))
+    tau2, converged = solve_generalised_q(
+        design, df, tol=control["tol"], maxiter=int(control["maxiter"])
+    )
     w = design.weights(tau2)
     with np.errstate(divide="ignore", invalid="ignore"):
         se = np.sqrt(2 * design.k**2 / df / w.sum(axis=1) ** 2)

@@ -36,8 +36,10 @@ def format_ci(estimate, lower, upper, digits: int = 2) -> str:
         return NOT_ESTIMABLE
     if not (_finite(lower) and _finite(upper)):
         return f"{format_number(estimate, digits)} [CI {NOT_ESTIMABLE}]"
-    return (f"{format_number(estimate, digits)} [{format_number(lower, digits)}, "
-            f"{format_number(upper, digits)}]")
+    return (
+        f"{format_number(estimate, digits)} [{format_number(lower, digits)}, "
+        f"{format_number(upper, digits)}]"
+    )
 
 
 def format_pvalue(value) -> str:

@@ -67,32 +67,45 @@ def _model_sentence(s: AnalysisSettings, cited: list[str]) -> str:
     level = f"{s.level:.0%}"
     if s.analysis == "comparison" and s.pooling == "MH":
         cited.append("MH")
-        zeros = ("0.5 was added to every cell of a study with a zero cell before pooling "
-                 "(RevMan's convention)" if s.zero_cells == "revman" else
-                 "raw counts were used in the Mantel-Haenszel sums without continuity "
-                 "correction (metafor's default)")
-        return (f"Studies were pooled as a {measure} with the Mantel-Haenszel common-effect "
-                f"method; {zeros}. {level} confidence intervals used the normal distribution.")
+        zeros = (
+            "0.5 was added to every cell of a study with a zero cell before pooling "
+            "(RevMan's convention)"
+            if s.zero_cells == "revman"
+            else "raw counts were used in the Mantel-Haenszel sums without continuity "
+            "correction (metafor's default)"
+        )
+        return (
+            f"Studies were pooled as a {measure} with the Mantel-Haenszel common-effect "
+            f"method; {zeros}. {level} confidence intervals used the normal distribution."
+        )
     if s.analysis == "comparison" and s.pooling == "PETO":
         cited.append("Peto")
-        return (f"Odds ratios were pooled with Peto's one-step method ({level} confidence "
-                "intervals, normal distribution).")
+        return (
+            f"Odds ratios were pooled with Peto's one-step method ({level} confidence "
+            "intervals, normal distribution)."
+        )
     scale = ""
     if s.analysis == "single_arm":
         scale = f" Proportions were analysed {_TRANSFORM_TEXT[s.proportion_measure]}."
         if s.proportion_measure == "PFT":
             cited.append("FT")
     if s.model == "common":
-        return (f"Effects ({measure}) were pooled by inverse-variance weighting in a "
-                f"common-effect model with {level} normal-theory confidence intervals.{scale}")
+        return (
+            f"Effects ({measure}) were pooled by inverse-variance weighting in a "
+            f"common-effect model with {level} normal-theory confidence intervals.{scale}"
+        )
     name, ref = _ESTIMATOR_NAMES[s.tau2_method]
     cited.append(ref)
-    text = (f"Effects ({measure}) were pooled in a random-effects model; the between-study "
-            f"variance (tau\u00b2) was estimated by {name}.")
+    text = (
+        f"Effects ({measure}) were pooled in a random-effects model; the between-study "
+        f"variance (tau\u00b2) was estimated by {name}."
+    )
     if s.test == "knha":
         cited.append("HK")
-        text += (f" {level} confidence intervals and tests used the Hartung-Knapp "
-                 "adjustment (t-distribution with k-1 degrees of freedom).")
+        text += (
+            f" {level} confidence intervals and tests used the Hartung-Knapp "
+            "adjustment (t-distribution with k-1 degrees of freedom)."
+        )
     else:
         text += f" {level} confidence intervals used the normal distribution."
     if s.show_prediction:
@@ -111,29 +124,45 @@ def methods_paragraph(bundle: AnalysisBundle, *, bias_tests: bool = True) -> tup
     s = bundle.settings
     cited: list[str] = ["metafor"]
     parts = [_model_sentence(s, cited)]
-    if s.analysis in ("comparison", "single_arm") and not (
-        s.analysis == "comparison" and s.pooling in ("MH", "PETO")
-    ) and s.to != "none" and s.add > 0 and s.proportion_measure not in ("PAS", "PFT"):
-        target = {"only0": "studies with a zero cell", "all": "all studies",
-                  "if0all": "all studies (as at least one had a zero cell)"}[s.to]
+    if (
+        s.analysis in ("comparison", "single_arm")
+        and not (s.analysis == "comparison" and s.pooling in ("MH", "PETO"))
+        and s.to != "none"
+        and s.add > 0
+        and s.proportion_measure not in ("PAS", "PFT")
+    ):
+        target = {
+            "only0": "studies with a zero cell",
+            "all": "all studies",
+            "if0all": "all studies (as at least one had a zero cell)",
+        }[s.to]
         parts.append(f"For effect sizes, {s.add:g} was added to every cell of {target}.")
     cited += ["I2", "QP"]
-    parts.append("Heterogeneity was assessed with Cochran's Q, I\u00b2 and tau\u00b2, with "
-                 "Q-profile confidence intervals for tau\u00b2 and I\u00b2.")
+    parts.append(
+        "Heterogeneity was assessed with Cochran's Q, I\u00b2 and tau\u00b2, with "
+        "Q-profile confidence intervals for tau\u00b2 and I\u00b2."
+    )
     if bundle.subgroups is not None:
         cited.append("Subgroups")
         test = bundle.subgroups.test.name
-        how = ("a Q test on the subgroup estimates from separate random-effects fits "
-               "(separate tau\u00b2 per subgroup)" if test == "separate_tau2"
-               else "the common-effect Q-between statistic")
+        how = (
+            "a Q test on the subgroup estimates from separate random-effects fits "
+            "(separate tau\u00b2 per subgroup)"
+            if test == "separate_tau2"
+            else "the common-effect Q-between statistic"
+        )
         parts.append(f"Subgroups defined by '{bundle.subgroups.column}' were compared with {how}.")
     if bias_tests:
         cited += ["Egger", "Begg", "TF"]
-        parts.append("Small-study effects were examined with a contour-enhanced funnel plot, "
-                     "Egger's regression test, Begg's rank correlation test and the "
-                     "trim-and-fill method (L0 estimator); these tests have low power with "
-                     "fewer than 10 studies.")
-    parts.append("Analyses were run with igmeta, whose results agree with the R package "
-                 "metafor (version 3.8-1).")
+        parts.append(
+            "Small-study effects were examined with a contour-enhanced funnel plot, "
+            "Egger's regression test, Begg's rank correlation test and the "
+            "trim-and-fill method (L0 estimator); these tests have low power with "
+            "fewer than 10 studies."
+        )
+    parts.append(
+        "Analyses were run with igmeta, whose results agree with the R package "
+        "metafor (version 3.8-1)."
+    )
     refs = [REFERENCES[key] for key in dict.fromkeys(cited)]
     return " ".join(parts), refs

@@ -59,25 +59,40 @@ def _default_transform(es: EffectSizes, transform: str | None) -> str:
 def _check_test(test: str, k: int, collected: list[str]) -> str:
     test = test.lower()
     if test == "knha" and k < 2:
-        warn(SmallSampleWarning, "Hartung-Knapp needs at least 2 studies; a z-test was used.",
-             collected)
+        warn(
+            SmallSampleWarning,
+            "Hartung-Knapp needs at least 2 studies; a z-test was used.",
+            collected,
+        )
         return "z"
     return test
 
 
-def _fit_warnings(method: str, k: int, tau2: float, converged: bool, iterations: int,
-                  collected: list[str]) -> None:
+def _fit_warnings(
+    method: str, k: int, tau2: float, converged: bool, iterations: int, collected: list[str]
+) -> None:
     if k == 1:
-        warn(SmallSampleWarning, "Only one study: the pooled result is that study's own "
-             "estimate, and heterogeneity cannot be assessed.", collected)
+        warn(
+            SmallSampleWarning,
+            "Only one study: the pooled result is that study's own "
+            "estimate, and heterogeneity cannot be assessed.",
+            collected,
+        )
     elif method not in ("FE",) and tau2 == 0:
-        warn(BoundaryWarning, "tau\u00b2 was estimated as 0 (on the boundary of its range): "
-             "the random-effects result equals the common-effect result. The confidence "
-             "interval for tau\u00b2 shows how uncertain this is.", collected)
+        warn(
+            BoundaryWarning,
+            "tau\u00b2 was estimated as 0 (on the boundary of its range): "
+            "the random-effects result equals the common-effect result. The confidence "
+            "interval for tau\u00b2 shows how uncertain this is.",
+            collected,
+        )
     if not converged:
-        warn(ConvergenceWarning, f"The {method} estimator of tau\u00b2 did not converge after "
-             f"{iterations} iterations; results may be inaccurate. Try another estimator.",
-             collected)
+        warn(
+            ConvergenceWarning,
+            f"The {method} estimator of tau\u00b2 did not converge after "
+            f"{iterations} iterations; results may be inaccurate. Try another estimator.",
+            collected,
+        )
 
 
 def meta_analysis(
@@ -149,8 +164,9 @@ def meta_analysis(
     converged = bool(fit.tau2.converged[0])
     iterations = int(fit.tau2.iterations[0])
     if dropped and not any("undefined" in msg for msg in collected):
-        warn(DroppedStudiesWarning, f"Left out (undefined effect): {', '.join(dropped)}.",
-             collected)
+        warn(
+            DroppedStudiesWarning, f"Left out (undefined effect): {', '.join(dropped)}.", collected
+        )
     _fit_warnings(method, k, tau2, converged, iterations, collected)
     transform = _default_transform(es, transform)
     ni = transform_ni
@@ -239,8 +255,7 @@ def design_matrix(mods, k: int, intercept: bool = True) -> tuple[np.ndarray, tup
     return np.column_stack(columns), tuple(names)
 
 
-def _r2(method: str, es: EffectSizes, X: np.ndarray, tau2: float, q: float,
-        control) -> float:
+def _r2(method: str, es: EffectSizes, X: np.ndarray, tau2: float, q: float, control) -> float:
     """Proportion of heterogeneity explained, as metafor defines it."""
     k, p = X.shape
     if method == "FE":
@@ -255,22 +270,35 @@ def _r2(method: str, es: EffectSizes, X: np.ndarray, tau2: float, q: float,
     return max(0.0, 100 * (tau2_0 - tau2) / tau2_0)
 
 
-def fit_regression(es: EffectSizes, X: np.ndarray, names: Sequence[str], *, method: str,
-                   test: str, level: float, control, collected: list[str],
-                   qm_index: Sequence[int] | None = None) -> MetaRegressionResult:
+def fit_regression(
+    es: EffectSizes,
+    X: np.ndarray,
+    names: Sequence[str],
+    *,
+    method: str,
+    test: str,
+    level: float,
+    control,
+    collected: list[str],
+    qm_index: Sequence[int] | None = None,
+) -> MetaRegressionResult:
     """Fit a meta-regression on a prepared design matrix (see :func:`meta_regression`)."""
     k, p = X.shape
     if k <= p:
-        raise ValueError(f"a meta-regression with {p} coefficients needs more than {p} "
-                         f"studies; only {k} have a defined effect")
+        raise ValueError(
+            f"a meta-regression with {p} coefficients needs more than {p} "
+            f"studies; only {k} have a defined effect"
+        )
     if np.linalg.matrix_rank(X) < p:
-        raise ValueError("the moderators are collinear (the design matrix is not of full "
-                         "rank); remove a redundant moderator")
-    fit = fit_batch(MatrixDesign(es.yi, es.vi, X), method, test, level, control,
-                    qm_index=qm_index)
+        raise ValueError(
+            "the moderators are collinear (the design matrix is not of full "
+            "rank); remove a redundant moderator"
+        )
+    fit = fit_batch(MatrixDesign(es.yi, es.vi, X), method, test, level, control, qm_index=qm_index)
     tau2 = float(fit.tau2.tau2[0])
-    _fit_warnings(method, k, tau2, bool(fit.tau2.converged[0]),
-                  int(fit.tau2.iterations[0]), collected)
+    _fit_warnings(
+        method, k, tau2, bool(fit.tau2.converged[0]), int(fit.tau2.iterations[0]), collected
+    )
     return MetaRegressionResult(
         measure=es.measure,
         method=method,
@@ -360,12 +388,16 @@ def meta_regression(
     ok = np.isfinite(es.yi) & np.isfinite(es.vi) & np.isfinite(X).all(axis=1)
     if not ok.all():
         dropped = ", ".join(np.asarray(es.study, dtype=object)[~ok])
-        warn(DroppedStudiesWarning, f"Left out (undefined effect or moderator): {dropped}.",
-             collected)
+        warn(
+            DroppedStudiesWarning,
+            f"Left out (undefined effect or moderator): {dropped}.",
+            collected,
+        )
         es, X = es.subset(ok), X[ok]
     method = "FE" if method.upper() in ("EE", "CE") else method.upper()
     level = normalise_level(level)
     control = {**DEFAULT_CONTROL, **(control or {})}
     test = _check_test(test, es.k, collected)
-    return fit_regression(es, X, names, method=method, test=test, level=level,
-                          control=control, collected=collected)
+    return fit_regression(
+        es, X, names, method=method, test=test, level=level, control=control, collected=collected
+    )

@@ -130,8 +130,14 @@ class SubgroupResult:
         tests = [self.test_fixed, self.test_common_tau2, self.test_separate_tau2]
         return pd.DataFrame(
             [
-                {"test": t.name, "statistic": t.statistic, "df": t.df[0], "df2": t.df[1],
-                 "pval": t.pval, "tau2": t.tau2}
+                {
+                    "test": t.name,
+                    "statistic": t.statistic,
+                    "df": t.df[0],
+                    "df2": t.df[1],
+                    "pval": t.pval,
+                    "tau2": t.tau2,
+                }
                 for t in tests
                 if t is not None
             ]
@@ -163,8 +169,9 @@ def separate_tau2_test(fits: Sequence[MetaResult]) -> SubgroupTest:
     mu_bar = np.sum(w * mu) / np.sum(w)
     q = float(np.sum(w * (mu - mu_bar) ** 2))
     df = len(fits) - 1
-    return SubgroupTest("separate_tau2", q, (float(df), float("nan")),
-                        float(stats.chi2.sf(q, df)), float("nan"))
+    return SubgroupTest(
+        "separate_tau2", q, (float(df), float("nan")), float(stats.chi2.sf(q, df)), float("nan")
+    )
 
 
 def subgroup_analysis(
@@ -217,15 +224,19 @@ def subgroup_analysis(
     ok &= groups.astype(str).str.strip().ne("").to_numpy()
     if not ok.all():
         names = ", ".join(np.asarray(effects.study, dtype=object)[~ok])
-        warn(DroppedStudiesWarning, f"Left out of the subgroup analysis (no group or undefined "
-             f"effect): {names}.", collected)
+        warn(
+            DroppedStudiesWarning,
+            f"Left out of the subgroup analysis (no group or undefined effect): {names}.",
+            collected,
+        )
     es = effects.subset(ok)
     labels = groups[ok].astype(str).to_numpy()
     levels = tuple(sorted(set(labels)))
     rows = tuple(np.flatnonzero(ok)[labels == lev] for lev in levels)
     fits = tuple(
-        meta_analysis(es.subset(labels == lev), method=method, test=test, level=level,
-                      control=control)
+        meta_analysis(
+            es.subset(labels == lev), method=method, test=test, level=level, control=control
+        )
         for lev in levels
     )
     overall = meta_analysis(es, method=method, test=test, level=level, control=control)
@@ -236,24 +247,35 @@ def subgroup_analysis(
     moderator_fixed = moderator_random = None
     test_common = None
     if es.k > X.shape[1]:
-        moderator_fixed = fit_regression(es, X, names, method="FE", test="z", level=level,
-                                         control=control, collected=[])
+        moderator_fixed = fit_regression(
+            es, X, names, method="FE", test="z", level=level, control=control, collected=[]
+        )
         test_fixed = _moderator_test(moderator_fixed, "fixed")
         if method != "FE":
-            moderator_random = fit_regression(es, X, names, method=method, test=test,
-                                              level=level, control=control, collected=[])
+            moderator_random = fit_regression(
+                es, X, names, method=method, test=test, level=level, control=control, collected=[]
+            )
             test_common = _moderator_test(moderator_random, "common_tau2")
     else:
         q_between = overall.q - sum(fit.q for fit in fits)
         df = len(levels) - 1
-        test_fixed = SubgroupTest("fixed", q_between, (float(df), float("nan")),
-                                  float(stats.chi2.sf(q_between, df)), 0.0)
-        warn(SmallSampleWarning, "Too few studies for a mixed-effects moderator model; only "
-             "the common-effect and separate-tau\u00b2 tests are reported.", collected)
+        test_fixed = SubgroupTest(
+            "fixed", q_between, (float(df), float("nan")), float(stats.chi2.sf(q_between, df)), 0.0
+        )
+        warn(
+            SmallSampleWarning,
+            "Too few studies for a mixed-effects moderator model; only "
+            "the common-effect and separate-tau\u00b2 tests are reported.",
+            collected,
+        )
     small = [lev for lev, fit in zip(levels, fits, strict=True) if fit.k < 2]
     if small:
-        warn(SmallSampleWarning, f"Subgroup(s) with a single study: {', '.join(small)}; their "
-             "heterogeneity cannot be estimated.", collected)
+        warn(
+            SmallSampleWarning,
+            f"Subgroup(s) with a single study: {', '.join(small)}; their "
+            "heterogeneity cannot be estimated.",
+            collected,
+        )
     return SubgroupResult(
         by=by_name,
         levels=levels,

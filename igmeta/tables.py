@@ -14,7 +14,7 @@ from igmeta.analysis import AnalysisBundle
 from igmeta.effects import EffectSizes, measure_info
 from igmeta.formatting import format_ci, format_percent
 from igmeta.results import MetaResult
-from igmeta.transforms import back_transform, interval_back_transform, ipft
+from igmeta.transforms import back_transform, ipft
 
 __all__ = [
     "display_scale",
@@ -45,8 +45,9 @@ def _per_study(values: np.ndarray, transform: str, ni: np.ndarray | None) -> np.
     return back_transform(values, transform)
 
 
-def to_display_scale(frame: pd.DataFrame, transform: str, ni=None,
-                     columns=("estimate", "ci_lower", "ci_upper")) -> pd.DataFrame:
+def to_display_scale(
+    frame: pd.DataFrame, transform: str, ni=None, columns=("estimate", "ci_lower", "ci_upper")
+) -> pd.DataFrame:
     """Copy of ``frame`` with ``columns`` back-transformed (bounds re-ordered).
 
     For ``ipft.hm`` the harmonic mean of ``ni`` is used, as for any pooled value.
@@ -66,8 +67,10 @@ def to_display_scale(frame: pd.DataFrame, transform: str, ni=None,
 def _counts_text(table: pd.DataFrame, rows: np.ndarray, analysis: str) -> list[str]:
     def ints(name):
         col = pd.to_numeric(table[name].iloc[rows], errors="coerce") if name in table else None
-        return [("" if col is None or pd.isna(v) else f"{v:g}") for v in
-                (col if col is not None else [np.nan] * len(rows))]
+        return [
+            ("" if col is None or pd.isna(v) else f"{v:g}")
+            for v in (col if col is not None else [np.nan] * len(rows))
+        ]
 
     if analysis == "comparison":
         parts = zip(ints("ai"), ints("n1i"), ints("ci"), ints("n2i"), strict=True)
@@ -92,8 +95,9 @@ def _fit_weights(bundle: AnalysisBundle) -> dict[int, float]:
     return dict(zip(rows[finite].tolist(), res.weights, strict=True))
 
 
-def _summary_row(row_type: str, label: str, fit: MetaResult, group, weight: float,
-                 show_pi: bool) -> dict:
+def _summary_row(
+    row_type: str, label: str, fit: MetaResult, group, weight: float, show_pi: bool
+) -> dict:
     bt = fit.back_transformed()
     return {
         "row_type": row_type,
@@ -146,28 +150,34 @@ def forest_frame(bundle: AnalysisBundle, table: pd.DataFrame) -> pd.DataFrame:
     lo, hi = np.where(swap, hi, lo), np.where(swap, lo, hi)
     weights = _fit_weights(bundle)
     included = np.asarray(bundle.validation.included, bool)
-    provenance = (table["provenance"].astype("string").fillna("").str.lower()
-                  if "provenance" in table else pd.Series([""] * len(table)))
+    provenance = (
+        table["provenance"].astype("string").fillna("").str.lower()
+        if "provenance" in table
+        else pd.Series([""] * len(table))
+    )
     counts = _counts_text(table, rows, settings.analysis)
-    study_rows = pd.DataFrame({
-        "row_type": "study",
-        "label": list(shown.study),
-        "study_id": [str(r) for r in rows],
-        "group": None,
-        "estimate": est,
-        "ci_lower": lo,
-        "ci_upper": hi,
-        "pi_lower": np.nan,
-        "pi_upper": np.nan,
-        "weight": [weights.get(int(r), np.nan) for r in rows],
-        "included": included[rows],
-        "flag": [RECONSTRUCTED if provenance.iloc[r] == RECONSTRUCTED else "" for r in rows],
-        "counts_text": counts,
-        "estimate_text": [format_ci(e, a, b) for e, a, b in zip(est, lo, hi, strict=True)],
-    })
-    study_rows["weight_text"] = [format_percent(w) if inc and np.isfinite(w) else ""
-                                 for w, inc in zip(study_rows["weight"], study_rows["included"],
-                                                   strict=True)]
+    study_rows = pd.DataFrame(
+        {
+            "row_type": "study",
+            "label": list(shown.study),
+            "study_id": [str(r) for r in rows],
+            "group": None,
+            "estimate": est,
+            "ci_lower": lo,
+            "ci_upper": hi,
+            "pi_lower": np.nan,
+            "pi_upper": np.nan,
+            "weight": [weights.get(int(r), np.nan) for r in rows],
+            "included": included[rows],
+            "flag": [RECONSTRUCTED if provenance.iloc[r] == RECONSTRUCTED else "" for r in rows],
+            "counts_text": counts,
+            "estimate_text": [format_ci(e, a, b) for e, a, b in zip(est, lo, hi, strict=True)],
+        }
+    )
+    study_rows["weight_text"] = [
+        format_percent(w) if inc and np.isfinite(w) else ""
+        for w, inc in zip(study_rows["weight"], study_rows["included"], strict=True)
+    ]
     parts = []
     groups = bundle.subgroups
     show_pi = settings.show_prediction
@@ -176,25 +186,57 @@ def forest_frame(bundle: AnalysisBundle, table: pd.DataFrame) -> pd.DataFrame:
         group_of_row = column.iloc[rows].to_numpy()
         for level, fit in zip(groups.levels, groups.fits, strict=True):
             members = study_rows[group_of_row == level].assign(group=level)
-            parts.append(pd.DataFrame([{"row_type": "subgroup_header", "label": level,
-                                        "group": level, "included": True, "flag": ""}]))
+            parts.append(
+                pd.DataFrame(
+                    [
+                        {
+                            "row_type": "subgroup_header",
+                            "label": level,
+                            "group": level,
+                            "included": True,
+                            "flag": "",
+                        }
+                    ]
+                )
+            )
             parts.append(members)
             weight = float(np.nansum(members["weight"].where(members["included"])))
-            parts.append(pd.DataFrame([_summary_row("subgroup_summary", f"Subtotal: {level}",
-                                                    fit, level, weight, False)]))
+            parts.append(
+                pd.DataFrame(
+                    [
+                        _summary_row(
+                            "subgroup_summary", f"Subtotal: {level}", fit, level, weight, False
+                        )
+                    ]
+                )
+            )
     else:
         parts.append(study_rows)
-    overall = _summary_row("overall", f"Overall: {_model_label(bundle)}", bundle.result, None,
-                           100.0, False)
+    overall = _summary_row(
+        "overall", f"Overall: {_model_label(bundle)}", bundle.result, None, 100.0, False
+    )
     parts.append(pd.DataFrame([overall]))
     bt = bundle.result.back_transformed()
     if show_pi and np.isfinite(bt["pi_lower"]) and np.isfinite(bt["pi_upper"]):
-        parts.append(pd.DataFrame([{
-            "row_type": "prediction", "label": "Prediction interval", "group": None,
-            "estimate": bt["estimate"], "ci_lower": np.nan, "ci_upper": np.nan,
-            "pi_lower": bt["pi_lower"], "pi_upper": bt["pi_upper"], "included": True,
-            "flag": "", "estimate_text": f"[{bt['pi_lower']:.2f}, {bt['pi_upper']:.2f}]",
-        }]))
+        parts.append(
+            pd.DataFrame(
+                [
+                    {
+                        "row_type": "prediction",
+                        "label": "Prediction interval",
+                        "group": None,
+                        "estimate": bt["estimate"],
+                        "ci_lower": np.nan,
+                        "ci_upper": np.nan,
+                        "pi_lower": bt["pi_lower"],
+                        "pi_upper": bt["pi_upper"],
+                        "included": True,
+                        "flag": "",
+                        "estimate_text": f"[{bt['pi_lower']:.2f}, {bt['pi_upper']:.2f}]",
+                    }
+                ]
+            )
+        )
     frame = pd.concat(parts, ignore_index=True)
     for col in ("counts_text", "estimate_text", "weight_text", "flag"):
         frame[col] = frame[col].fillna("")
@@ -215,15 +257,24 @@ def result_summary_frame(bundle: AnalysisBundle) -> pd.DataFrame:
         ("Model", _model_label(bundle)),
         ("Studies (k)", str(res.k)),
         (info.label, format_ci(bt["estimate"], bt["ci_lower"], bt["ci_upper"])),
-        ("Test of overall effect", f"{'t' if res.test == 'knha' else 'z'} = "
-         f"{format_number(res.statistic)}, {format_pvalue(res.pval)}"),
+        (
+            "Test of overall effect",
+            f"{'t' if res.test == 'knha' else 'z'} = "
+            f"{format_number(res.statistic)}, {format_pvalue(res.pval)}",
+        ),
     ]
     if res.is_random_effects and np.isfinite(bt["pi_lower"]):
-        rows.append(("Prediction interval",
-                     f"[{format_number(bt['pi_lower'])}, {format_number(bt['pi_upper'])}]"))
+        rows.append(
+            (
+                "Prediction interval",
+                f"[{format_number(bt['pi_lower'])}, {format_number(bt['pi_upper'])}]",
+            )
+        )
     rows += [
-        ("Heterogeneity Q", f"{format_number(res.q)} (df = {res.q_df:g}), "
-         f"{format_pvalue(res.q_pval)}"),
+        (
+            "Heterogeneity Q",
+            f"{format_number(res.q)} (df = {res.q_df:g}), {format_pvalue(res.q_pval)}",
+        ),
         ("I\u00b2", format_percent(res.i2)),
         ("tau\u00b2", format_number(res.tau2, 4)),
     ]

@@ -6,11 +6,10 @@ import streamlit as st
 
 from igmeta.datasets import ig_pnp_provenance
 from igmeta.methods_text import methods_paragraph
+from ui import compute, state
 from ui.bootstrap import require_app
 
 require_app()
-
-from ui import compute, state
 
 table = state.get_table()
 bundle = compute.current_bundle(table, state.get_settings())
@@ -26,8 +25,10 @@ else:
     st.text("\n".join(f"{i}. {ref}" for i, ref in enumerate(refs, start=1)))
 
 st.subheader("The bundled immunoglobulin (IG) data")
-with st.expander("Provenance of the bundled data (sourced and reconstructed rows)",
-                 expanded=state.get_source() == state.BUNDLED_SOURCE):
+with st.expander(
+    "Provenance of the bundled data (sourced and reconstructed rows)",
+    expanded=state.get_source() == state.BUNDLED_SOURCE,
+):
     # Our own markdown file shipped with the package, not user text.
     st.markdown(ig_pnp_provenance())
 

@@ -26,7 +26,10 @@ def test_published_comparison_reproduces_the_abstract(table):
     bt = bundle.result.back_transformed()
     assert bundle.result.k == 3
     assert (round(bt["estimate"], 2), round(bt["ci_lower"], 2), round(bt["ci_upper"], 2)) == (
-        2.90, 1.62, 5.19)
+        2.90,
+        1.62,
+        5.19,
+    )
     assert round(bundle.result.pval, 5) == 0.00035
 
 
@@ -34,22 +37,31 @@ def test_metafor_zero_cells_give_2_98(table):
     bundle = run_analysis(table, PUBLISHED_COMPARISON.with_changes(zero_cells="metafor"))
     bt = bundle.result.back_transformed()
     assert (round(bt["estimate"], 2), round(bt["ci_lower"], 2), round(bt["ci_upper"], 2)) == (
-        2.98, 1.64, 5.41)
+        2.98,
+        1.64,
+        5.41,
+    )
 
 
 def test_published_single_arm_reproduces_65_percent(table):
     bundle = run_analysis(table, PUBLISHED_SINGLE_ARM)
     bt = bundle.result.back_transformed()
     assert bundle.result.k == 5
-    assert (round(100 * bt["estimate"], 1), round(100 * bt["ci_lower"], 1),
-            round(100 * bt["ci_upper"], 1)) == (64.9, 58.4, 71.4)
+    assert (
+        round(100 * bt["estimate"], 1),
+        round(100 * bt["ci_lower"], 1),
+        round(100 * bt["ci_upper"], 1),
+    ) == (64.9, 58.4, 71.4)
 
 
 def test_freeman_tukey_single_arm(table):
     bundle = run_analysis(table, PUBLISHED_SINGLE_ARM.with_changes(proportion_measure="PFT"))
     bt = bundle.result.back_transformed()
-    assert (round(100 * bt["estimate"], 1), round(100 * bt["ci_lower"], 1),
-            round(100 * bt["ci_upper"], 1)) == (64.6, 57.6, 71.4)
+    assert (
+        round(100 * bt["estimate"], 1),
+        round(100 * bt["ci_lower"], 1),
+        round(100 * bt["ci_upper"], 1),
+    ) == (64.6, 57.6, 71.4)
 
 
 def test_rct_only_subgroup_filter(table):
@@ -101,8 +113,9 @@ def test_no_usable_rows_gives_a_message(table):
 @pytest.mark.parametrize("measure", ["RR", "OR", "RD"])
 def test_every_estimator_and_measure_runs(table, method, measure):
     model = "common" if method == "FE" else "random"
-    settings = AnalysisSettings(binary_measure=measure, model=model,
-                                tau2_method=method if method != "FE" else "REML")
+    settings = AnalysisSettings(
+        binary_measure=measure, model=model, tau2_method=method if method != "FE" else "REML"
+    )
     bundle = run_analysis(table, settings)
     assert bundle.result is not None and np.isfinite(bundle.result.estimate)
 

@@ -25,20 +25,43 @@ def _quiet():
 
 
 # escalc("OR", ai, bi, ci, di, to=..., add=0.5)
-OR_ALL_YI = [3.7297014486341915, 0.42471904875109839, 2.7323675087529162, -2.2823823856765264,
-             3.044522437723423]
-OR_ALL_VI = [2.4355555555555557, 0.28582883985576768, 0.681974281974282, 2.5142857142857142,
-             2.4588744588744591]
-OR_ONLY0_YI = [3.7297014486341915, 0.44183275227903929, 2.9704144655697009, -2.2823823856765264,
-               3.044522437723423]
-OR_ONLY0_VI = [2.4355555555555557, 0.29761904761904762, 0.79914529914529919, 2.5142857142857142,
-               2.4588744588744591]
+OR_ALL_YI = [
+    3.7297014486341915,
+    0.42471904875109839,
+    2.7323675087529162,
+    -2.2823823856765264,
+    3.044522437723423,
+]
+OR_ALL_VI = [
+    2.4355555555555557,
+    0.28582883985576768,
+    0.681974281974282,
+    2.5142857142857142,
+    2.4588744588744591,
+]
+OR_ONLY0_YI = [
+    3.7297014486341915,
+    0.44183275227903929,
+    2.9704144655697009,
+    -2.2823823856765264,
+    3.044522437723423,
+]
+OR_ONLY0_VI = [
+    2.4355555555555557,
+    0.29761904761904762,
+    0.79914529914529919,
+    2.5142857142857142,
+    2.4588744588744591,
+]
 
 
 @pytest.mark.parametrize(
     ("to", "yi", "vi"),
-    [("all", OR_ALL_YI, OR_ALL_VI), ("if0all", OR_ALL_YI, OR_ALL_VI),
-     ("only0", OR_ONLY0_YI, OR_ONLY0_VI)],
+    [
+        ("all", OR_ALL_YI, OR_ALL_VI),
+        ("if0all", OR_ALL_YI, OR_ALL_VI),
+        ("only0", OR_ONLY0_YI, OR_ONLY0_VI),
+    ],
 )
 def test_continuity_correction_targets(to, yi, vi):
     es = im.effect_sizes("OR", ai=AI, bi=BI, ci=CI, di=DI, to=to, add=0.5)
@@ -50,8 +73,7 @@ def test_no_correction_gives_undefined_effects_with_a_warning():
     with pytest.warns(im.DroppedStudiesWarning, match="undefined"):
         es = im.effect_sizes("OR", ai=AI, bi=BI, ci=CI, di=DI, to="none")
     assert np.isnan(es.yi[[0, 3, 4]]).all()
-    np.testing.assert_allclose(es.yi[[1, 2]], [0.44183275227903929, 2.9704144655697009],
-                               rtol=1e-10)
+    np.testing.assert_allclose(es.yi[[1, 2]], [0.44183275227903929, 2.9704144655697009], rtol=1e-10)
     res = im.meta_analysis(es, method="DL")
     assert res.k == 2 and set(res.dropped) == {"Study 1", "Study 4", "Study 5"}
 
@@ -60,46 +82,77 @@ def test_ml_knha_at_90_percent():
     # rma(yi, vi, method="ML", test="knha", level=90, control=<tight>) on escalc("OR", ...)
     es = im.effect_sizes("OR", ai=AI, bi=BI, ci=CI, di=DI)
     res = im.meta_analysis(es, method="ML", test="knha", level=90, control=CONTROL)
-    expected = [1.5574785989998983, 1.0277018312004087, -0.63342424714670642, 3.748381445146503,
-                2.2995610353575908, 67.023735874641318, 0.20422678870053781]
+    expected = [
+        1.5574785989998983,
+        1.0277018312004087,
+        -0.63342424714670642,
+        3.748381445146503,
+        2.2995610353575908,
+        67.023735874641318,
+        0.20422678870053781,
+    ]
     got = [res.estimate, res.se, res.ci_lower, res.ci_upper, res.tau2, res.i2, res.pval]
     np.testing.assert_allclose(got, expected, rtol=1e-6)
-    np.testing.assert_allclose([res.pi_lower, res.pi_upper],
-                               [-2.347778491698882, 5.462735689698679], rtol=1e-6)
+    np.testing.assert_allclose(
+        [res.pi_lower, res.pi_upper], [-2.347778491698882, 5.462735689698679], rtol=1e-6
+    )
 
 
 def test_dl_at_99_percent():
     es = im.effect_sizes("OR", ai=AI, bi=BI, ci=CI, di=DI)
     res = im.meta_analysis(es, method="DL", level=0.99)
-    expected = [1.5660021180786474, 0.9495708637358059, -0.87993033852828084, 4.0119345746855757,
-                3.0228405744443707, 72.765106152911045, 0.099113170864538552, -3.5368226129005738]
-    got = [res.estimate, res.se, res.ci_lower, res.ci_upper, res.tau2, res.i2, res.pval,
-           res.pi_lower]
+    expected = [
+        1.5660021180786474,
+        0.9495708637358059,
+        -0.87993033852828084,
+        4.0119345746855757,
+        3.0228405744443707,
+        72.765106152911045,
+        0.099113170864538552,
+        -3.5368226129005738,
+    ]
+    got = [
+        res.estimate,
+        res.se,
+        res.ci_lower,
+        res.ci_upper,
+        res.tau2,
+        res.i2,
+        res.pval,
+        res.pi_lower,
+    ]
     np.testing.assert_allclose(got, expected, rtol=1e-10)
 
 
 def test_generic_input_from_ratio_confidence_intervals():
     # rma(yi=log(est), sei=(log(ub)-log(lb))/(2*qnorm(.975)), method="REML")
-    es = im.effect_sizes("HR", estimate=[2.1, 0.8, 1.5], ci_lower=[1.1, 0.4, 0.75],
-                         ci_upper=[4.0, 1.6, 3.0])
+    es = im.effect_sizes(
+        "HR", estimate=[2.1, 0.8, 1.5], ci_lower=[1.1, 0.4, 0.75], ci_upper=[4.0, 1.6, 3.0]
+    )
     res = im.meta_analysis(es, method="REML")
-    np.testing.assert_allclose([res.estimate, res.se, res.tau2],
-                               [0.31823616605600707, 0.28395301181735116, 0.12261196564492867],
-                               rtol=1e-6)
+    np.testing.assert_allclose(
+        [res.estimate, res.se, res.tau2],
+        [0.31823616605600707, 0.28395301181735116, 0.12261196564492867],
+        rtol=1e-6,
+    )
     assert res.transform == "exp"
 
 
 def test_two_studies_reml():
     res = im.meta_analysis(yi=[0.1, 0.5], vi=[0.04, 0.09], method="REML", control=CONTROL)
-    np.testing.assert_allclose([res.estimate, res.se, res.tau2, res.i2],
-                               [0.2375, 0.18998355191963329, 0.015, 18.75], rtol=1e-6)
+    np.testing.assert_allclose(
+        [res.estimate, res.se, res.tau2, res.i2],
+        [0.2375, 0.18998355191963329, 0.015, 18.75],
+        rtol=1e-6,
+    )
 
 
 def test_single_study_is_its_own_estimate_with_a_warning():
     with pytest.warns(im.SmallSampleWarning, match="Only one study"):
         res = im.meta_analysis(yi=[0.3], vi=[0.04], method="REML")
     assert (res.estimate, res.se, res.tau2, res.i2, res.h2, res.q, res.q_pval) == pytest.approx(
-        (0.3, 0.2, 0.0, 0.0, 1.0, 0.0, 1.0))
+        (0.3, 0.2, 0.0, 0.0, 1.0, 0.0, 1.0)
+    )
     assert res.warnings
 
 
@@ -135,6 +188,10 @@ def test_all_zero_arms_are_corrected_not_nan():
 
 def test_non_convergence_is_reported():
     with pytest.warns(im.ConvergenceWarning):
-        res = im.meta_analysis(yi=[0.1, 0.9, -0.4, 1.5], vi=[0.01, 0.02, 0.03, 0.5],
-                               method="REML", control={"maxiter": 1})
+        res = im.meta_analysis(
+            yi=[0.1, 0.9, -0.4, 1.5],
+            vi=[0.01, 0.02, 0.03, 0.5],
+            method="REML",
+            control={"maxiter": 1},
+        )
     assert not res.converged

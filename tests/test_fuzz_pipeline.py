@@ -33,13 +33,17 @@ def binary_tables(draw):
         n2 = draw(st.integers(1, 400))
         a = draw(st.one_of(st.integers(0, n1), COUNT))
         c = draw(st.one_of(st.integers(0, n2), COUNT))
-        rows.append({
-            "study": draw(st.one_of(st.text(max_size=30), st.just(f"S{i}"))),
-            "include": draw(st.booleans()),
-            "design": draw(st.sampled_from(["RCT", "open-label", "", None])),
-            "ai": a, "n1i": draw(st.one_of(st.just(n1), COUNT)),
-            "ci": c, "n2i": draw(st.one_of(st.just(n2), COUNT)),
-        })
+        rows.append(
+            {
+                "study": draw(st.one_of(st.text(max_size=30), st.just(f"S{i}"))),
+                "include": draw(st.booleans()),
+                "design": draw(st.sampled_from(["RCT", "open-label", "", None])),
+                "ai": a,
+                "n1i": draw(st.one_of(st.just(n1), COUNT)),
+                "ci": c,
+                "n2i": draw(st.one_of(st.just(n2), COUNT)),
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -60,8 +64,11 @@ SETTINGS = st.builds(
 
 
 def _finite_or_missing(value) -> bool:
-    return value is None or (isinstance(value, float) and math.isnan(value)) or math.isfinite(
-        float(value))
+    return (
+        value is None
+        or (isinstance(value, float) and math.isnan(value))
+        or math.isfinite(float(value))
+    )
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -30,8 +30,19 @@ RUNNERS = load_all()
 ITERATIVE = {"REML", "ML", "PM", "EB"}
 ATOL = 1e-9
 #: Fields that are p-values (compared at rtol 1e-6 as the README allows).
-P_VALUE_FIELDS = {"pval", "QEp", "QMp", "Qp", "p.k0", "COp", "MHp", "BDp", "TAp", "QEp.Wld",
-                  "QEp.LRT"}
+P_VALUE_FIELDS = {
+    "pval",
+    "QEp",
+    "QMp",
+    "Qp",
+    "p.k0",
+    "COp",
+    "MHp",
+    "BDp",
+    "TAp",
+    "QEp.Wld",
+    "QEp.LRT",
+}
 #: Informational fields the README says not to compare.
 NOT_COMPARED = {"warnings"}
 

@@ -36,8 +36,11 @@ def engine_messages(bundle: AnalysisBundle) -> None:
         st.warning(message, icon=":material/warning:")
     invalid = int((~bundle.validation.row_valid).sum())
     if invalid:
-        st.warning(f"{invalid} row(s) of the table have problems and are left out of the "
-                   "analysis; they are flagged on the Data page.", icon=":material/flag:")
+        st.warning(
+            f"{invalid} row(s) of the table have problems and are left out of the "
+            "analysis; they are flagged on the Data page.",
+            icon=":material/flag:",
+        )
 
 
 def headline(bundle: AnalysisBundle) -> None:
@@ -48,8 +51,9 @@ def headline(bundle: AnalysisBundle) -> None:
     bt = res.back_transformed()
     label = measure_info(bundle.settings.measure).label
     cols = st.columns([2.2, 1, 1, 1, 1])
-    cols[0].metric(f"Pooled {label.lower()}",
-                   format_ci(bt["estimate"], bt["ci_lower"], bt["ci_upper"]))
+    cols[0].metric(
+        f"Pooled {label.lower()}", format_ci(bt["estimate"], bt["ci_lower"], bt["ci_upper"])
+    )
     cols[1].metric("p-value", format_pvalue(res.pval).removeprefix("p ").removeprefix("= "))
     cols[2].metric("Studies", f"{res.k}")
     cols[3].metric("I\u00b2", format_percent(res.i2))

@@ -34,25 +34,36 @@ def heterogeneity_panel(bundle: AnalysisBundle) -> None:
     if res.k < 2:
         st.info("Heterogeneity needs at least two studies.")
         return
-    st.markdown(f"Cochran's Q = {format_number(res.q)} on {res.q_df:g} df, "
-                f"{format_pvalue(res.q_pval)}")
+    st.markdown(
+        f"Cochran's Q = {format_number(res.q)} on {res.q_df:g} df, {format_pvalue(res.q_pval)}"
+    )
     from ui.state import get_table
 
     ci = _heterogeneity_ci(get_table(), bundle.settings.to_dict())
     if ci is None:
         return
     rows = []
-    for name, label, fmt in (("tau2", "tau\u00b2", 4), ("I2", "I\u00b2 (%)", 1),
-                             ("H2", "H\u00b2", 2)):
+    for name, label, fmt in (
+        ("tau2", "tau\u00b2", 4),
+        ("I2", "I\u00b2 (%)", 1),
+        ("H2", "H\u00b2", 2),
+    ):
         if name in ci.index:
             r = ci.loc[name]
-            rows.append({"quantity": label,
-                         "estimate [95% Q-profile CI]": format_ci(r["estimate"], r["ci_lower"],
-                                                                   r["ci_upper"], fmt)})
+            rows.append(
+                {
+                    "quantity": label,
+                    "estimate [95% Q-profile CI]": format_ci(
+                        r["estimate"], r["ci_lower"], r["ci_upper"], fmt
+                    ),
+                }
+            )
     st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
     if not res.is_random_effects:
-        st.caption("Estimates of tau\u00b2 and I\u00b2 here come from the Q-profile of a "
-                   "random-effects model; the pooled result above is a common-effect model.")
+        st.caption(
+            "Estimates of tau\u00b2 and I\u00b2 here come from the Q-profile of a "
+            "random-effects model; the pooled result above is a common-effect model."
+        )
 
 
 def subgroup_panel(bundle: AnalysisBundle) -> None:
@@ -64,21 +75,32 @@ def subgroup_panel(bundle: AnalysisBundle) -> None:
     rows = []
     for level, fit in zip(groups.levels, groups.fits, strict=True):
         bt = fit.back_transformed()
-        rows.append({"subgroup": level, "k": fit.k,
-                     "estimate [CI]": format_ci(bt["estimate"], bt["ci_lower"], bt["ci_upper"]),
-                     "I\u00b2": format_percent(fit.i2)})
+        rows.append(
+            {
+                "subgroup": level,
+                "k": fit.k,
+                "estimate [CI]": format_ci(bt["estimate"], bt["ci_lower"], bt["ci_upper"]),
+                "I\u00b2": format_percent(fit.i2),
+            }
+        )
     st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
     test = groups.test
-    kind = {"fixed": "common-effect Q-between",
-            "separate_tau2": "random effects, separate tau\u00b2 per subgroup (RevMan)",
-            "common_tau2": "mixed-effects model, one common tau\u00b2"}[test.name]
-    st.markdown(f"**Test for subgroup differences** ({kind}): "
-                f"Q = {format_number(test.statistic)}, df = {test.df[0]:g}, "
-                f"{format_pvalue(test.pval)}")
+    kind = {
+        "fixed": "common-effect Q-between",
+        "separate_tau2": "random effects, separate tau\u00b2 per subgroup (RevMan)",
+        "common_tau2": "mixed-effects model, one common tau\u00b2",
+    }[test.name]
+    st.markdown(
+        f"**Test for subgroup differences** ({kind}): "
+        f"Q = {format_number(test.statistic)}, df = {test.df[0]:g}, "
+        f"{format_pvalue(test.pval)}"
+    )
     if groups.full is not None and groups.full.test_common_tau2 is not None:
         other = groups.full.test_common_tau2
-        st.caption(f"With one common tau\u00b2 (metafor's moderator model): "
-                   f"Q = {format_number(other.statistic)}, {format_pvalue(other.pval)}.")
+        st.caption(
+            f"With one common tau\u00b2 (metafor's moderator model): "
+            f"Q = {format_number(other.statistic)}, {format_pvalue(other.pval)}."
+        )
 
 
 def zero_cell_panel(bundle: AnalysisBundle, table: pd.DataFrame) -> None:
@@ -90,8 +112,10 @@ def zero_cell_panel(bundle: AnalysisBundle, table: pd.DataFrame) -> None:
     alt = compute.analysis_bundle(table, s.with_changes(zero_cells=other).to_dict())
     if alt.result is None:
         return
-    names = {"metafor": "metafor's default (raw counts inside MH)",
-             "revman": "RevMan's convention (0.5 added to zero-cell tables)"}
+    names = {
+        "metafor": "metafor's default (raw counts inside MH)",
+        "revman": "RevMan's convention (0.5 added to zero-cell tables)",
+    }
     now, then = bundle.result.back_transformed(), alt.result.back_transformed()
     differs = not np.isclose(now["estimate"], then["estimate"], rtol=1e-9)
     st.subheader("Zero cells")

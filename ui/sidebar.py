@@ -21,15 +21,26 @@ from ui import state
 
 MEASURES = {
     "comparison": {"RR": "Risk ratio (RR)", "OR": "Odds ratio (OR)", "RD": "Risk difference"},
-    "single_arm": {"PR": "Raw proportion", "PLO": "Logit", "PAS": "Arcsine",
-                   "PFT": "Freeman-Tukey double arcsine"},
-    "continuous": {"SMD": "Standardised mean difference (Hedges' g)",
-                   "MD": "Mean difference"},
-    "generic": {"GEN": "Generic (no back-transform)", "OR": "Log odds ratio",
-                "RR": "Log risk ratio", "HR": "Log hazard ratio"},
+    "single_arm": {
+        "PR": "Raw proportion",
+        "PLO": "Logit",
+        "PAS": "Arcsine",
+        "PFT": "Freeman-Tukey double arcsine",
+    },
+    "continuous": {"SMD": "Standardised mean difference (Hedges' g)", "MD": "Mean difference"},
+    "generic": {
+        "GEN": "Generic (no back-transform)",
+        "OR": "Log odds ratio",
+        "RR": "Log risk ratio",
+        "HR": "Log hazard ratio",
+    },
 }
-MEASURE_FIELD = {"comparison": "binary_measure", "single_arm": "proportion_measure",
-                 "continuous": "continuous_measure", "generic": "generic_measure"}
+MEASURE_FIELD = {
+    "comparison": "binary_measure",
+    "single_arm": "proportion_measure",
+    "continuous": "continuous_measure",
+    "generic": "generic_measure",
+}
 POOLING = {"IV": "Inverse variance", "MH": "Mantel-Haenszel", "PETO": "Peto (OR)"}
 MODELS = {"random": "Random effects", "common": "Common effect"}
 ESTIMATORS = {
@@ -43,10 +54,16 @@ ESTIMATORS = {
     "EB": "Empirical Bayes",
 }
 LEVELS = {0.9: "90%", 0.95: "95%", 0.99: "99%"}
-CORRECTION_TARGETS = {"only0": "studies with a zero cell", "all": "all studies",
-                      "if0all": "all studies, if any has a zero", "none": "no correction"}
-ZERO_CELLS = {"metafor": "metafor default (raw counts)",
-              "revman": "RevMan (add 0.5 to zero-cell tables)"}
+CORRECTION_TARGETS = {
+    "only0": "studies with a zero cell",
+    "all": "all studies",
+    "if0all": "all studies, if any has a zero",
+    "none": "no correction",
+}
+ZERO_CELLS = {
+    "metafor": "metafor default (raw counts)",
+    "revman": "RevMan (add 0.5 to zero-cell tables)",
+}
 MAX_SUBGROUP_LEVELS = 12
 
 
@@ -96,16 +113,26 @@ def _select(label: str, field: str, options: dict, current, help: str | None = N
 def _presets(current: AnalysisSettings) -> None:
     col1 = col2 = st.container()
     published = PUBLISHED_SINGLE_ARM if current.analysis == "single_arm" else PUBLISHED_COMPARISON
-    if col1.button("Published analysis", width="stretch",
-                   help="Common-effect pooling as in Liampas et al. 2022: Mantel-Haenszel RR "
-                   "with RevMan's zero-cell rule; raw proportions for the pooled share."):
+    if col1.button(
+        "Published analysis",
+        width="stretch",
+        help="Common-effect pooling as in Liampas et al. 2022: Mantel-Haenszel RR "
+        "with RevMan's zero-cell rule; raw proportions for the pooled share.",
+    ):
         state.request_settings(published.with_changes(data_type=current.data_type))
         st.rerun()
-    if col2.button("metafor defaults", width="stretch",
-                   help="Random effects, REML, z-test, inverse variance, metafor's corrections."):
-        state.request_settings(AnalysisSettings(data_type=current.data_type,
-                                                analysis=current.analysis,
-                                                subgroup_column=current.subgroup_column))
+    if col2.button(
+        "metafor defaults",
+        width="stretch",
+        help="Random effects, REML, z-test, inverse variance, metafor's corrections.",
+    ):
+        state.request_settings(
+            AnalysisSettings(
+                data_type=current.data_type,
+                analysis=current.analysis,
+                subgroup_column=current.subgroup_column,
+            )
+        )
         st.rerun()
 
 
@@ -117,8 +144,11 @@ def render_sidebar(table: pd.DataFrame, data_type: str) -> AnalysisSettings:
         state.set_settings(pending)
     s = state.get_settings()
     if s.data_type != data_type:
-        s = AnalysisSettings(data_type=data_type, analysis=ANALYSES[data_type][0][0],
-                             subgroup_column=s.subgroup_column)
+        s = AnalysisSettings(
+            data_type=data_type,
+            analysis=ANALYSES[data_type][0][0],
+            subgroup_column=s.subgroup_column,
+        )
         _apply(s)
     values = s.to_dict()
     with st.sidebar:
@@ -140,28 +170,37 @@ def render_sidebar(table: pd.DataFrame, data_type: str) -> AnalysisSettings:
         if pooling == "IV":
             values["model"] = _select("Model", "model", MODELS, s.model)
             if values["model"] == "random":
-                values["tau2_method"] = _select("tau\u00b2 estimator", "tau2_method",
-                                                ESTIMATORS, s.tau2_method)
+                values["tau2_method"] = _select(
+                    "tau\u00b2 estimator", "tau2_method", ESTIMATORS, s.tau2_method
+                )
                 key = _init("test", s.test)
-                knha = st.toggle("Hartung-Knapp adjustment", value=st.session_state[key] == "knha",
-                                 help="t-distribution with k-1 df and a rescaled variance.")
+                knha = st.toggle(
+                    "Hartung-Knapp adjustment",
+                    value=st.session_state[key] == "knha",
+                    help="t-distribution with k-1 df and a rescaled variance.",
+                )
                 st.session_state[key] = "knha" if knha else "z"
                 values["test"] = st.session_state[key]
                 pi_key = _init("show_prediction", s.show_prediction)
                 values["show_prediction"] = st.toggle("Prediction interval", key=pi_key)
         else:
-            values["zero_cells"] = _select("Zero cells in MH/Peto", "zero_cells", ZERO_CELLS,
-                                           s.zero_cells,
-                                           help="metafor pools raw counts; RevMan first adds "
-                                           "0.5 to every cell of a table with a zero cell.")
+            values["zero_cells"] = _select(
+                "Zero cells in MH/Peto",
+                "zero_cells",
+                ZERO_CELLS,
+                s.zero_cells,
+                help="metafor pools raw counts; RevMan first adds "
+                "0.5 to every cell of a table with a zero cell.",
+            )
         values["level"] = _select("Confidence level", "level", LEVELS, s.level)
         if analysis in ("comparison", "single_arm") and not (
             analysis == "single_arm" and values["proportion_measure"] in ("PAS", "PFT")
         ):
             with st.expander("Continuity correction"):
                 add_key = _init("add", float(s.add))
-                values["add"] = st.number_input("Value added to each cell", min_value=0.0,
-                                                max_value=1.0, step=0.1, key=add_key)
+                values["add"] = st.number_input(
+                    "Value added to each cell", min_value=0.0, max_value=1.0, step=0.1, key=add_key
+                )
                 values["to"] = _select("Added to", "to", CORRECTION_TARGETS, s.to)
                 if analysis == "comparison":
                     d_key = _init("drop00", s.drop00)
@@ -174,13 +213,23 @@ def render_sidebar(table: pd.DataFrame, data_type: str) -> AnalysisSettings:
         values["subgroup_column"] = chosen or None
         values["subgroup_levels"] = None
         if chosen:
-            levels = sorted(table[chosen].astype("string").str.strip().replace("", pd.NA)
-                            .dropna().unique().tolist())
+            levels = sorted(
+                table[chosen]
+                .astype("string")
+                .str.strip()
+                .replace("", pd.NA)
+                .dropna()
+                .unique()
+                .tolist()
+            )
             key = state.widget_key("subgroup_levels")
             current = st.session_state.get(key)
             if current is None or not set(current) <= set(levels):
-                st.session_state[key] = levels if s.subgroup_levels is None else [
-                    lev for lev in s.subgroup_levels if lev in levels] or levels
+                st.session_state[key] = (
+                    levels
+                    if s.subgroup_levels is None
+                    else [lev for lev in s.subgroup_levels if lev in levels] or levels
+                )
             picked = st.multiselect("Subgroups included", levels, key=key)
             values["subgroup_levels"] = None if set(picked) == set(levels) else tuple(picked)
     settings = AnalysisSettings.from_dict(values)

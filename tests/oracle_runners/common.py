@@ -7,8 +7,22 @@ import numpy as np
 import igmeta as im
 from igmeta.transforms import back_transform, interval_back_transform
 
-RAW_COLUMNS = ("ai", "bi", "ci", "di", "n1i", "n2i", "xi", "ni", "mi", "m1i", "sd1i", "m2i",
-               "sd2i", "ri")
+RAW_COLUMNS = (
+    "ai",
+    "bi",
+    "ci",
+    "di",
+    "n1i",
+    "n2i",
+    "xi",
+    "ni",
+    "mi",
+    "m1i",
+    "sd1i",
+    "m2i",
+    "sd2i",
+    "ri",
+)
 
 
 def level_of(settings: dict) -> float:

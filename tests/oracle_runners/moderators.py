@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import numpy as np
-from oracle_runners import runner
-from oracle_runners.common import fit_fields, level_of, regression_fields
 
 import igmeta as im
 from igmeta.subgroups import subgroup_analysis
+from oracle_runners import runner
+from oracle_runners.common import fit_fields, level_of, regression_fields
 
 
 @runner("metareg")
@@ -33,13 +33,13 @@ def run_subgroup(case: dict) -> dict:
     """Separate fits per level with FE/DL/REML, the moderator models and the tests."""
     settings, data = case["settings"], case["input"]
     group = settings["group"]
-    es = im.effect_sizes(settings["measure"], yi=data["yi"], vi=data["vi"],
-                         study=data.get("study"))
+    es = im.effect_sizes(settings["measure"], yi=data["yi"], vi=data["vi"], study=data.get("study"))
     level = level_of(settings)
     control = settings.get("control")
     results = {
-        method: subgroup_analysis(es, data[group], by_name=group, method=method, level=level,
-                                  control=control)
+        method: subgroup_analysis(
+            es, data[group], by_name=group, method=method, level=level, control=control
+        )
         for method in settings.get("subgroup_methods", ["FE", "DL", "REML"])
     }
     first = next(iter(results.values()))
@@ -66,6 +66,9 @@ def run_subgroup(case: dict) -> dict:
             res = results[method]
             out[f"test_RE_{method}"] = regression_fields(res.moderator_random)
             sep = res.test_separate_tau2
-            out[f"test_separate_{method}"] = {"QM": sep.statistic, "QMdf": [sep.df[0], None],
-                                              "QMp": sep.pval}
+            out[f"test_separate_{method}"] = {
+                "QM": sep.statistic,
+                "QMdf": [sep.df[0], None],
+                "QMp": sep.pval,
+            }
     return out
