@@ -17,9 +17,13 @@ from igmeta.bias import (
     trim_and_fill,
 )
 from igmeta.effects import EffectSizes, effect_sizes, measure_info
+from igmeta.gosh import decode_members, gosh
+from igmeta.heterogeneity import HeterogeneityCI, heterogeneity_ci
 from igmeta.mantel_haenszel import meta_analysis_mh, meta_analysis_peto
+from igmeta.permutation import PermutationResult, permutation_test
 from igmeta.pooling import meta_analysis, meta_regression
 from igmeta.results import MetaRegressionResult, MetaResult
+from igmeta.sensitivity import cumulative, influence, leave_one_out
 from igmeta.subgroups import SubgroupResult, subgroup_analysis
 from igmeta.warnings import (
     BoundaryWarning,
@@ -31,6 +35,15 @@ from igmeta.warnings import (
 )
 
 __all__ = [
+    "HeterogeneityCI",
+    "PermutationResult",
+    "cumulative",
+    "decode_members",
+    "gosh",
+    "heterogeneity_ci",
+    "influence",
+    "leave_one_out",
+    "permutation_test",
     "BeggResult",
     "EggerResult",
     "SubgroupResult",

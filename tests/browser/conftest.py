@@ -121,7 +121,7 @@ def screenshot(page, name: str) -> Path:
     size = page.viewport_size or {"width": 1440, "height": 1000}
     height = page.evaluate(
         "() => Math.max(...Array.from(document.querySelectorAll("
-        "'[data-testid=\"stMain\"], [data-testid=\"stMainBlockContainer\"], section.main'))"
+        '\'[data-testid="stMain"], [data-testid="stMainBlockContainer"], section.main\'))'
         ".map(e => e.scrollHeight), document.body.scrollHeight)"
     )
     page.set_viewport_size({"width": size["width"], "height": min(int(height) + 80, 12000)})
