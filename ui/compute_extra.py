@@ -44,8 +44,10 @@ __all__ = [
 
 #: Up to this many studies the GOSH analysis fits every subset (2^k - 1 of them).
 GOSH_ALL_SUBSETS_MAX_K = 20
-#: Beyond :data:`GOSH_ALL_SUBSETS_MAX_K` studies, this many random subsets are fitted.
-GOSH_SAMPLED_SUBSETS = 1_000_000
+#: Beyond :data:`GOSH_ALL_SUBSETS_MAX_K` studies, this many random subsets are fitted by
+#: default (metafor's default is 10^6; the page lets the user choose up to that).
+GOSH_SAMPLED_SUBSETS = 100_000
+GOSH_MAX_SUBSETS = 1_000_000
 
 _MH_PETO = ("MH", "PETO")
 _INVERSE_VARIANCE_ONLY = (
@@ -153,8 +155,13 @@ class BiasResults:
 def _display_interval(estimate, lower, upper, transform, ni, level, test) -> dict:
     est = float(back_transform(estimate, transform, ni))
     lo, hi = interval_back_transform(lower, upper, transform, ni)
-    return {"estimate": est, "ci_lower": float(lo), "ci_upper": float(hi), "level": level,
-            "test": test}
+    return {
+        "estimate": est,
+        "ci_lower": float(lo),
+        "ci_upper": float(hi),
+        "level": level,
+        "test": test,
+    }
 
 
 def _excluded_effects(bundle: AnalysisBundle):
@@ -191,10 +198,14 @@ def bias_results(table: pd.DataFrame, settings: dict, options: dict) -> BiasResu
     estimator = str(options.get("estimator", "L0"))
     method_name = _METHOD_NAMES.get(res.method)
     if method_name:
-        egger_rma = Outcome(error=_INVERSE_VARIANCE_ONLY.format(
-            what="The regression-test form of Egger's test", method=method_name))
-        trimfill = Outcome(error=_INVERSE_VARIANCE_ONLY.format(what="Trim-and-fill",
-                                                              method=method_name))
+        egger_rma = Outcome(
+            error=_INVERSE_VARIANCE_ONLY.format(
+                what="The regression-test form of Egger's test", method=method_name
+            )
+        )
+        trimfill = Outcome(
+            error=_INVERSE_VARIANCE_ONLY.format(what="Trim-and-fill", method=method_name)
+        )
     else:
         egger_rma = _attempt(lambda: egger_test(res, model="rma"))
         trimfill = _attempt(lambda: trim_and_fill(res, estimator=estimator))
@@ -203,23 +214,47 @@ def bias_results(table: pd.DataFrame, settings: dict, options: dict) -> BiasResu
     funnel = funnel_frame(res, trimfill=trimfill.value, excluded=_excluded_effects(bundle))
     transform = display_scale(bundle)[0]
     ni = res.transform_ni
-    observed = _display_interval(res.estimate, res.ci_lower, res.ci_upper, transform, ni,
-                                 res.level, res.test)
+    observed = _display_interval(
+        res.estimate, res.ci_lower, res.ci_upper, transform, ni, res.level, res.test
+    )
     adjusted = None
     if trimfill.ok:
         model = trimfill.value.model
-        adjusted = _display_interval(model.estimate, model.ci_lower, model.ci_upper, transform,
-                                     model.transform_ni if model.transform_ni is not None
-                                     else ni, model.level, model.test)
+        adjusted = _display_interval(
+            model.estimate,
+            model.ci_lower,
+            model.ci_upper,
+            transform,
+            model.transform_ni if model.transform_ni is not None else ni,
+            model.level,
+            model.test,
+        )
     limits = {
-        name: _display_interval(out.value.est, out.value.ci_lower, out.value.ci_upper,
-                                transform, ni, out.value.level, out.value.test)
-        for name, out in (("rma", egger_rma), ("lm", egger_lm)) if out.ok
+        name: _display_interval(
+            out.value.est,
+            out.value.ci_lower,
+            out.value.ci_upper,
+            transform,
+            ni,
+            out.value.level,
+            out.value.test,
+        )
+        for name, out in (("rma", egger_rma), ("lm", egger_lm))
+        if out.ok
     }
     k = int((funnel["included"] & ~funnel["filled"]).sum())
-    return BiasResults(k=k, egger_rma=egger_rma, egger_lm=egger_lm, begg=begg,
-                       trimfill=trimfill, funnel=funnel, center=float(res.estimate),
-                       adjusted=adjusted, observed=observed, limits=limits)
+    return BiasResults(
+        k=k,
+        egger_rma=egger_rma,
+        egger_lm=egger_lm,
+        begg=begg,
+        trimfill=trimfill,
+        funnel=funnel,
+        center=float(res.estimate),
+        adjusted=adjusted,
+        observed=observed,
+        limits=limits,
+    )
 
 
 # ------------------------------------------------------------------ sensitivity
@@ -228,8 +263,9 @@ def bias_results(table: pd.DataFrame, settings: dict, options: dict) -> BiasResu
 def _display_refits(frame: pd.DataFrame, bundle: AnalysisBundle) -> pd.DataFrame:
     """Refits with estimate, CI and PI on the display scale (analysis-scale copies kept)."""
     transform = display_scale(bundle)[0]
-    columns = [c for c in ("estimate", "ci_lower", "ci_upper", "pi_lower", "pi_upper")
-               if c in frame]
+    columns = [
+        c for c in ("estimate", "ci_lower", "ci_upper", "pi_lower", "pi_upper") if c in frame
+    ]
     out = to_display_scale(frame, transform, bundle.result.transform_ni, columns=columns)
     for col in columns:
         out[f"{col}_analysis"] = frame[col].to_numpy(dtype=float)
@@ -251,14 +287,18 @@ def leave_one_out_results(table: pd.DataFrame, settings: dict, options: dict) ->
     bundle = _bundle(table, settings)
     if bundle.result is None:
         return Outcome(error=bundle.error or "There is no pooled result.")
+    blocked = _method_error(bundle, "The leave-one-out analysis")
+    if blocked:
+        return blocked
     out = _attempt(lambda: leave_one_out(bundle.result))
     if not out.ok:
         return out
     return Outcome(value=_display_refits(out.value, bundle), warnings=out.warnings)
 
 
-def cumulative_order(table: pd.DataFrame, rows: np.ndarray, column: str | None,
-                     descending: bool = False) -> np.ndarray:
+def cumulative_order(
+    table: pd.DataFrame, rows: np.ndarray, column: str | None, descending: bool = False
+) -> np.ndarray:
     """Positions (into ``rows``) sorted by ``table[column]``: stable, missing keys last.
 
     Numeric columns sort numerically (text that looks like numbers too), other columns
@@ -271,10 +311,8 @@ def cumulative_order(table: pd.DataFrame, rows: np.ndarray, column: str | None,
     numeric = pd.to_numeric(raw, errors="coerce")
     text = raw.astype("string").str.strip()
     present = text.notna() & (text != "")
-    if numeric[present].notna().all():
-        keys = numeric
-    else:
-        keys = text.str.casefold().where(present)
+    is_numeric = bool(numeric[present].notna().all())
+    keys = numeric if is_numeric else text.str.casefold().where(present)
     order = keys.sort_values(ascending=not descending, kind="stable", na_position="last")
     return order.index.to_numpy(dtype=int)
 
@@ -292,6 +330,9 @@ def cumulative_results(table: pd.DataFrame, settings: dict, options: dict) -> Ou
     bundle = _bundle(table, settings)
     if bundle.result is None:
         return Outcome(error=bundle.error or "There is no pooled result.")
+    blocked = _method_error(bundle, "The cumulative meta-analysis")
+    if blocked:
+        return blocked
     rows = fitted_rows(bundle)
     column = options.get("column") or None
     order = cumulative_order(table, rows, column, bool(options.get("descending", False)))
@@ -299,8 +340,9 @@ def cumulative_results(table: pd.DataFrame, settings: dict, options: dict) -> Ou
     if not out.ok:
         return out
     frame = _display_refits(out.value, bundle)
-    if column and column in table and len(frame) == len(order):
-        values = table[column].iloc[rows[order]]
+    if column and column in table:
+        positions = frame["row"].to_numpy(dtype=int) if "row" in frame else order
+        values = table[column].iloc[rows[positions]]
         frame["order_key"] = ["" if pd.isna(v) else str(v) for v in values]
     return Outcome(value=frame, warnings=out.warnings)
 
@@ -313,6 +355,9 @@ def influence_results(table: pd.DataFrame, settings: dict, options: dict) -> Out
     bundle = _bundle(table, settings)
     if bundle.result is None:
         return Outcome(error=bundle.error or "There is no pooled result.")
+    blocked = _method_error(bundle, "The influence analysis")
+    if blocked:
+        return blocked
     return _attempt(lambda: influence(bundle.result))
 
 
@@ -320,7 +365,9 @@ def influence_results(table: pd.DataFrame, settings: dict, options: dict) -> Out
 def gosh_results(table: pd.DataFrame, settings: dict, options: dict) -> Outcome:
     """GOSH subsets: every subset up to 20 studies, a random sample beyond.
 
-    ``options``: ``seed`` (int) of the sample. The frame's ``i2`` is in percent.
+    ``options``: ``subsets`` (size of the random sample, default
+    :data:`GOSH_SAMPLED_SUBSETS`) and ``seed`` (int), both used only beyond 20 studies.
+    The frame's ``i2`` is in percent.
     """
     from igmeta.gosh import gosh
 
@@ -331,7 +378,8 @@ def gosh_results(table: pd.DataFrame, settings: dict, options: dict) -> Outcome:
     if blocked:
         return blocked
     k = bundle.result.k
-    subsets = None if k <= GOSH_ALL_SUBSETS_MAX_K else GOSH_SAMPLED_SUBSETS
+    sampled = int(options.get("subsets") or GOSH_SAMPLED_SUBSETS)
+    subsets = None if k <= GOSH_ALL_SUBSETS_MAX_K else sampled
     return _attempt(lambda: gosh(bundle.result, subsets=subsets, seed=options.get("seed")))
 
 
@@ -346,6 +394,8 @@ def permutation_results(table: pd.DataFrame, settings: dict, options: dict) -> O
     blocked = _method_error(bundle, "The permutation test")
     if blocked:
         return blocked
-    return _attempt(lambda: permutation_test(bundle.result,
-                                             iterations=int(options.get("iterations", 1000)),
-                                             seed=options.get("seed")))
+    return _attempt(
+        lambda: permutation_test(
+            bundle.result, iterations=int(options.get("iterations", 1000)), seed=options.get("seed")
+        )
+    )

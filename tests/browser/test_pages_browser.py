@@ -1,0 +1,91 @@
+"""Browser smoke tests: every page renders without an exception; screenshots of each.
+
+Run against a real Streamlit server (``conftest.server_url``) with Debian chromium. The
+screenshots land in ``artifacts/screenshots/page_<name>.png``: look at them.
+"""
+
+from __future__ import annotations
+
+import pytest
+from conftest import screenshot, wait_for_app
+
+pytestmark = pytest.mark.browser
+
+PAGES = ("analysis", "data", "bias", "sensitivity", "methods")
+#: Pages that must show at least one figure once loaded.
+PLOTTED = {"analysis": 1, "bias": 1, "sensitivity": 1}
+EXCEPTION = "[data-testid='stException']"
+SKELETON = "[data-testid='stSkeleton']"
+CHART = "[data-testid='stPlotlyChart'] .main-svg"
+
+
+def _open(page, server_url: str, name: str) -> None:
+    page.goto(f"{server_url}/{name}")
+    # The first request of a server process may run the page in Streamlit's legacy
+    # pages/ mode, which reruns through app.py (ui.bootstrap): wait for the real page.
+    page.wait_for_selector("h1", state="visible")
+    wait_for_app(page)
+    _settled(page)
+    if name in PLOTTED:
+        page.wait_for_selector(CHART, state="visible")
+        page.wait_for_timeout(500)
+
+
+def _settled(page) -> None:
+    """Wait until no element is a loading placeholder (lazily loaded widgets)."""
+    page.wait_for_function(f"() => document.querySelectorAll({SKELETON!r}).length === 0")
+    page.wait_for_timeout(300)
+
+
+def _no_exception(page) -> None:
+    errors = page.locator(EXCEPTION)
+    assert errors.count() == 0, errors.first.inner_text()
+
+
+@pytest.mark.parametrize("name", PAGES)
+def test_page_renders(page, server_url, name):
+    _open(page, server_url, name)
+    screenshot(page, f"page_{name}")
+    _no_exception(page)
+    assert page.locator("h1").count() >= 1
+
+
+def test_bias_page_toggles(page, server_url):
+    _open(page, server_url, "bias")
+    funnel = page.locator("[data-testid='stPlotlyChart']").first
+    assert funnel.locator("text=Imputed (trim-and-fill)").count() >= 1
+    page.get_by_text("Show trim-and-fill studies").click()
+    wait_for_app(page)
+    page.wait_for_timeout(500)
+    _no_exception(page)
+    assert funnel.locator("text=Imputed (trim-and-fill)").count() == 0
+    screenshot(page, "page_bias_no_trimfill")
+
+
+def _tab(page, label: str) -> None:
+    page.get_by_role("tab", name=label).click()
+    page.wait_for_timeout(600)
+
+
+def test_sensitivity_tabs_and_buttons(page, server_url):
+    _open(page, server_url, "sensitivity")
+    for label, name in (("Cumulative", "cumulative"), ("Influence & Baujat", "influence")):
+        _tab(page, label)
+        _no_exception(page)
+        screenshot(page, f"page_sensitivity_{name}")
+    _tab(page, "GOSH plot")
+    page.get_by_role("button", name="Compute GOSH plot").click()
+    page.get_by_text("GOSH analysis finished").wait_for()
+    wait_for_app(page)
+    page.wait_for_timeout(800)
+    _no_exception(page)
+    screenshot(page, "page_sensitivity_gosh")
+    _tab(page, "Permutation test")
+    page.get_by_role("button", name="Run permutation test").click()
+    page.get_by_text("Permutation test finished").wait_for()
+    page.get_by_text("Permutation p-value").wait_for()
+    wait_for_app(page)
+    _no_exception(page)
+    screenshot(page, "page_sensitivity_permutation")
+    _tab(page, "GOSH plot")
+    assert page.get_by_text("GOSH analysis finished").count() >= 1

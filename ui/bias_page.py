@@ -1,0 +1,307 @@
+"""Display blocks of the publication-bias page (funnel plot, Egger, Begg, trim-and-fill).
+
+Everything shown comes from :func:`ui.compute_extra.bias_results`; this module only lays
+out widgets, figures and formatted numbers. No user text is rendered as HTML or markdown:
+study labels only reach the plot, which escapes them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import streamlit as st
+
+from igmeta.analysis import AnalysisBundle
+from igmeta.effects import measure_info
+from igmeta.formatting import format_ci, format_number, format_pvalue
+from igmeta.plots import funnel_figure
+from igmeta.tables import display_scale
+from ui.compute_extra import BiasResults, Outcome
+
+__all__ = ["BiasOptions", "bias_controls", "measure_label", "p_text", "plain", "render_bias"]
+
+#: Below this many studies the asymmetry tests have too little power (Cochrane Handbook).
+LOW_POWER_K = 10
+FUNNEL_HEIGHT_PX = 760
+ESTIMATORS = {"L0": "L0 (default)", "R0": "R0"}
+SIDES = {"left": "left", "right": "right"}
+#: Characters with a meaning in Streamlit markdown (CommonMark, LaTeX, emoji shortcodes,
+#: coloured text, directives): escaped with a backslash in engine messages, which can
+#: contain study labels.
+_MARKDOWN_SPECIALS = frozenset("\\`*_{}[]()<>#+-.!|~$:=^&\"'")
+
+
+@dataclass(frozen=True, slots=True)
+class BiasOptions:
+    """The display choices of the page."""
+
+    show_filled: bool = True
+    estimator: str = "L0"
+    contours: bool = True
+    egger_line: bool = True
+
+
+def plain(text: object) -> str:
+    """``text`` with every markdown special character escaped (shown literally)."""
+    return "".join(f"\\{c}" if c in _MARKDOWN_SPECIALS else c for c in str(text))
+
+
+def p_text(value) -> str:
+    """A p-value for a metric: ``"0.017"``, ``"< 0.0001"`` or ``"not estimable"``."""
+    return format_pvalue(value).removeprefix("p ").removeprefix("= ")
+
+
+def measure_label(bundle: AnalysisBundle) -> str:
+    """Name of the effect measure of the fitted model (natural scale)."""
+    code = bundle.result.measure if bundle.result is not None else None
+    return measure_info(code or bundle.settings.measure).label
+
+
+def _has_null(bundle: AnalysisBundle) -> bool:
+    null = display_scale(bundle)[2]
+    return bool(np.isfinite(null))
+
+
+def bias_controls(bundle: AnalysisBundle) -> BiasOptions:
+    """The funnel-plot options above the plot."""
+    cols = st.columns([1.2, 1.2, 1.2, 1.4])
+    show_filled = cols[0].toggle(
+        "Show trim-and-fill studies",
+        value=True,
+        help="Draw the studies that trim-and-fill imputes as missing (hollow orange circles).",
+    )
+    egger_line = cols[1].toggle(
+        "Egger's regression line",
+        value=True,
+        help="The fitted line of Egger's test: the expected effect "
+        "as a function of the standard error.",
+    )
+    contours = False
+    if _has_null(bundle):
+        contours = cols[2].toggle(
+            "Significance contours",
+            value=True,
+            help="Shaded regions where a single study would be "
+            "statistically significant at p < 0.10, 0.05 and 0.01.",
+        )
+    estimator = cols[3].radio(
+        "Trim-and-fill estimator",
+        list(ESTIMATORS),
+        format_func=ESTIMATORS.get,
+        horizontal=True,
+        help="Duval and Tweedie's estimators of the number of missing "
+        "studies; L0 is metafor's default.",
+    )
+    return BiasOptions(
+        show_filled=show_filled, estimator=estimator, contours=contours, egger_line=egger_line
+    )
+
+
+def _power_notes(k: int) -> None:
+    if k < 3:
+        st.info(
+            f"This analysis has {k} stud{'y' if k == 1 else 'ies'} with a defined "
+            "effect. Egger's test and trim-and-fill need at least 3 studies, so there "
+            "is no funnel asymmetry to assess; the funnel below only shows the "
+            "studies.",
+            icon=":material/block:",
+        )
+    elif k < LOW_POWER_K:
+        st.warning(
+            f"Only {k} studies. With fewer than {LOW_POWER_K} studies the tests for "
+            "funnel-plot asymmetry have very low power: a non-significant result does "
+            "not rule out small-study effects or publication bias, and a significant "
+            "one can be chance (Cochrane Handbook, 13.3.5.4). Read these results as "
+            "descriptive.",
+            icon=":material/warning:",
+        )
+
+
+def _funnel(bundle: AnalysisBundle, results: BiasResults, options: BiasOptions) -> None:
+    _, log_axis, _ = display_scale(bundle)
+    points = results.funnel
+    if not options.show_filled:
+        points = points[~points["filled"]]
+    line, line_name = None, ""
+    if options.egger_line:
+        for outcome, name in (
+            (results.egger_rma, "the regression test on the model"),
+            (results.egger_lm, "the classical weighted regression"),
+        ):
+            if outcome.ok and np.isfinite(outcome.value.b0) and np.isfinite(outcome.value.b1):
+                line, line_name = (outcome.value.b0, outcome.value.b1), name
+                break
+    label = measure_label(bundle)
+    x_label = f"{label} (log scale)" if log_axis else label
+    fig = funnel_figure(
+        points,
+        center=results.center,
+        log_scale=log_axis,
+        contours=options.contours,
+        egger_line=line,
+        x_label=x_label,
+    )
+    fig.update_layout(height=FUNNEL_HEIGHT_PX)
+    st.plotly_chart(fig, width="stretch", config={"displaylogo": False}, key="funnel_plot")
+    notes = ["Dashed lines: pseudo 95% confidence limits around the pooled estimate (solid line)."]
+    if options.contours:
+        notes.append(
+            "Grey shading: where a study would be significant against no effect "
+            "(darker = smaller p)."
+        )
+    if line is not None:
+        notes.append(f"Dotted line: Egger's line from {line_name}.")
+    elif options.egger_line:
+        notes.append("Egger's line is not drawn: the test is undefined here.")
+    if not _has_null(bundle):
+        notes.append("No significance contours: a single proportion has no 'no effect' value.")
+    if log_axis:
+        notes.append("The axis is logarithmic; tick labels are on the natural scale.")
+    st.caption(" ".join(notes))
+
+
+def _undefined(outcome: Outcome) -> None:
+    st.info(plain(outcome.error or "Not estimable."), icon=":material/info:")
+
+
+def _stat_text(test: str, value: float, dfs: float) -> str:
+    if test in ("knha", "t"):
+        return f"t = {format_number(value)} (df = {format_number(dfs, 0)})"
+    return f"z = {format_number(value)}"
+
+
+def _interval_text(values: dict) -> str:
+    return format_ci(values["estimate"], values["ci_lower"], values["ci_upper"])
+
+
+def _egger(results: BiasResults, label: str) -> None:
+    st.subheader("Egger's test")
+    left, right = st.columns(2)
+    forms = (
+        (
+            left,
+            results.egger_rma,
+            "rma",
+            "On the model",
+            "Regression test on the model (metafor regtest): meta-regression of the effects on "
+            "their standard errors with the model's own tau\u00b2 estimator and test.",
+        ),
+        (
+            right,
+            results.egger_lm,
+            "lm",
+            "Classical",
+            "Classical Egger test (Egger et al. 1997): weighted least-squares regression on the "
+            "standard errors with an estimated residual variance and a t-test.",
+        ),
+    )
+    for col, outcome, name, title, detail in forms:
+        with col:
+            if not outcome.ok:
+                st.markdown(f"**{title}**")
+                _undefined(outcome)
+                continue
+            egger = outcome.value
+            st.metric(f"{title}: p", p_text(egger.pval), help=detail)
+            limit = results.limits.get(name)
+            st.caption(
+                f"{_stat_text(egger.test, egger.zval, egger.dfs)}; "
+                f"limit estimate (standard error 0): {label.lower()} "
+                f"{_interval_text(limit) if limit else 'not estimable'}"
+            )
+
+
+def _begg(results: BiasResults) -> None:
+    st.subheader("Begg's test")
+    outcome = results.begg
+    if not outcome.ok:
+        _undefined(outcome)
+        return
+    begg = outcome.value
+    left, right = st.columns(2)
+    left.metric("Kendall's tau", format_number(begg.tau, 3))
+    right.metric(
+        "Begg: p",
+        p_text(begg.pval),
+        help="Exact permutation p-value"
+        if begg.exact
+        else "Normal approximation (ties or many studies)",
+    )
+    st.caption(
+        "Exact p-value (no ties)."
+        if begg.exact
+        else "Normal approximation of the p-value (tied values)."
+    )
+
+
+def _trimfill(results: BiasResults, label: str) -> None:
+    st.subheader("Trim and fill")
+    outcome = results.trimfill
+    if not outcome.ok:
+        _undefined(outcome)
+        return
+    tf = outcome.value
+    left, right = st.columns(2)
+    left.metric(
+        "Missing studies",
+        f"{tf.k0}",
+        help=f"Estimated number of missing studies ({tf.estimator} estimator; "
+        f"standard error {format_number(tf.se_k0)}).",
+    )
+    adjusted = results.adjusted
+    if adjusted is not None:
+        right.metric(
+            "Adjusted estimate",
+            format_number(adjusted["estimate"]),
+            help=f"The {label.lower()} pooled over the observed and imputed studies.",
+        )
+        level = format_number(100 * adjusted["level"], 0)
+        st.caption(
+            f"Adjusted {label.lower()} with {tf.k0} "
+            f"stud{'y' if tf.k0 == 1 else 'ies'} imputed on the {SIDES[tf.side]} side: "
+            f"{_interval_text(adjusted)} ({level}% CI"
+            f"{', z-test as in metafor' if tf.k0 else ''}); observed: "
+            f"{_interval_text(results.observed)}."
+        )
+    if tf.estimator == "R0" and np.isfinite(tf.p_k0):
+        st.caption(f"R0 test of no missing studies: {format_pvalue(tf.p_k0)}.")
+    if tf.k0 == 0:
+        st.caption(
+            "Trim-and-fill finds no missing studies: the adjusted estimate equals the observed one."
+        )
+
+
+def _test_warnings(results: BiasResults) -> None:
+    """Each test's warnings once, naming every test that gave the same message."""
+    by_message: dict[str, list[str]] = {}
+    for name, outcome in (
+        ("Egger's test on the model", results.egger_rma),
+        ("Classical Egger test", results.egger_lm),
+        ("Begg's test", results.begg),
+        ("Trim-and-fill", results.trimfill),
+    ):
+        for message in outcome.warnings:
+            names = by_message.setdefault(message, [])
+            if name not in names:
+                names.append(name)
+    for message, names in by_message.items():
+        st.warning(f"{' and '.join(names)}: {plain(message)}", icon=":material/warning:")
+
+
+def render_bias(bundle: AnalysisBundle, results: BiasResults, options: BiasOptions) -> None:
+    """The funnel plot with the tests beside it, then the tests' warnings."""
+    _power_notes(results.k)
+    label = measure_label(bundle)
+    plot_col, tests_col = st.columns([2.2, 1], gap="medium")
+    with plot_col:
+        _funnel(bundle, results, options)
+    with tests_col:
+        _egger(results, label)
+        _begg(results)
+        _trimfill(results, label)
+    _test_warnings(results)
+    st.caption(
+        "Funnel-plot asymmetry (small-study effects) can come from publication bias, "
+        "but also from true heterogeneity, chance or poorer quality of small studies."
+    )

@@ -1,0 +1,432 @@
+"""Display blocks of the sensitivity page: leave-one-out, cumulative, influence, GOSH and
+the permutation test.
+
+Results come from :mod:`ui.compute_extra` (cached); this module lays out widgets, figures
+and formatted tables. Study labels are shown only in dataframes (plain text) and in plots
+(escaped); engine messages are escaped before they reach markdown.
+
+Slow analyses (GOSH, permutation test) run only when their button is pressed, inside an
+``st.fragment`` with a status indicator, so that pressing one button does not clear the
+other panel's result and the rest of the page is not recomputed.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+from streamlit.runtime.scriptrunner import add_script_run_ctx, get_script_run_ctx
+
+from igmeta.analysis import AnalysisBundle
+from igmeta.estimators import ITERATIVE_METHODS
+from igmeta.formatting import format_ci, format_number, format_percent, format_pvalue
+from igmeta.plots import baujat_figure, cumulative_figure, gosh_figure, leave_one_out_figure
+from igmeta.tables import display_scale
+from ui import compute_extra
+from ui.bias_page import measure_label, p_text, plain
+from ui.compute_extra import Outcome
+
+__all__ = [
+    "cumulative_panel",
+    "gosh_panel",
+    "influence_panel",
+    "leave_one_out_panel",
+    "permutation_panel",
+]
+
+DIGITS = 3
+#: With fewer subsets than this the GOSH density uses coarse bins (visible cells).
+FEW_SUBSETS = 2_000
+COARSE_BINS = (40, 30)
+#: Seconds between updates of the elapsed time of a running computation.
+TICK_SECONDS = 1.0
+#: From this many subsets a GOSH analysis with an iterative tau^2 estimator is slow.
+SLOW_GOSH_FITS = 2**16
+TABLE_ORDER = ""
+FLAG_COLOUR = "background-color: #FFE3B3; font-weight: 600"
+PLOT_CONFIG = {"displaylogo": False}
+
+
+def _timed(status, label: str, func: Callable[..., Any], *args) -> Any:
+    """``func(*args)`` in a worker thread, with the elapsed time shown in ``status``.
+
+    The engine has no progress callback, so the status label counts the seconds: on a
+    slow computation the presenter sees that it is still running. If the script is
+    stopped (the user moves on), the worker finishes in the background and its result
+    lands in the cache.
+    """
+    ctx = get_script_run_ctx()
+
+    def work():
+        if ctx is not None:
+            add_script_run_ctx(threading.current_thread(), ctx)
+        return func(*args)
+
+    pool = ThreadPoolExecutor(max_workers=1)
+    try:
+        future = pool.submit(work)
+        start = time.monotonic()
+        while True:
+            try:
+                return future.result(timeout=TICK_SECONDS)
+            except TimeoutError:
+                status.update(label=f"{label} {time.monotonic() - start:.0f} s")
+    finally:
+        pool.shutdown(wait=False)
+
+
+def _messages(outcome: Outcome, what: str) -> None:
+    if outcome.error:
+        st.info(f"{what}: {plain(outcome.error)}", icon=":material/info:")
+    for message in outcome.warnings:
+        st.warning(f"{what}: {plain(message)}", icon=":material/warning:")
+
+
+def _axes(bundle: AnalysisBundle) -> dict:
+    _, log_axis, null = display_scale(bundle)
+    return {
+        "log_scale": log_axis,
+        "null_value": float(null) if np.isfinite(null) else None,
+        "x_label": measure_label(bundle),
+    }
+
+
+def _full_estimate(bundle: AnalysisBundle) -> float:
+    return float(bundle.result.back_transformed()["estimate"])
+
+
+def _refit_table(
+    frame: pd.DataFrame, first: tuple[str, str], label: str, extra: tuple[tuple[str, str], ...] = ()
+) -> pd.DataFrame:
+    """A refit table (display scale) formatted as text, NaN written as not estimable."""
+    column, header = first
+    random = "tau2" in frame and frame["tau2"].notna().any()
+    out = {header: frame[column].astype(str).to_list()}
+    for name, title in extra:
+        out[title] = [str(v) for v in frame[name]]
+    out[f"{label} [CI]"] = [
+        format_ci(e, lo, hi, DIGITS)
+        for e, lo, hi in zip(frame["estimate"], frame["ci_lower"], frame["ci_upper"], strict=True)
+    ]
+    out["p-value"] = [format_pvalue(p) for p in frame["pval"]]
+    if random:
+        out["tau\u00b2"] = [format_number(t, DIGITS) for t in frame["tau2"]]
+    out["I\u00b2"] = [format_percent(v) for v in frame["i2"]]
+    out["Q (p)"] = [
+        f"{format_number(q, DIGITS)} ({format_pvalue(p)})"
+        for q, p in zip(frame["q"], frame["q_pval"], strict=True)
+    ]
+    if random and frame[["pi_lower", "pi_upper"]].notna().all(axis=None):
+        out["Prediction interval"] = [
+            f"[{format_number(lo, DIGITS)}, {format_number(hi, DIGITS)}]"
+            for lo, hi in zip(frame["pi_lower"], frame["pi_upper"], strict=True)
+        ]
+    return pd.DataFrame(out)
+
+
+def _table(frame: pd.DataFrame, **kwargs) -> None:
+    st.dataframe(frame, hide_index=True, width="stretch", **kwargs)
+
+
+# --------------------------------------------------------------------- leave-one-out
+
+
+def leave_one_out_panel(table: pd.DataFrame, bundle: AnalysisBundle) -> None:
+    """Leave-one-out forest plot (reference line: all studies) and its table."""
+    settings = bundle.settings.to_dict()
+    outcome = compute_extra.leave_one_out_results(table, settings, {})
+    st.subheader("Leave-one-out analysis")
+    st.caption(
+        "Each row is the pooled result with one study left out; the dashed line is "
+        "the result with all studies."
+    )
+    _messages(outcome, "Leave-one-out")
+    if not outcome.ok:
+        return
+    frame = outcome.value
+    label = measure_label(bundle)
+    fig = leave_one_out_figure(
+        frame.rename(columns={"study": "label"}),
+        full_estimate=_full_estimate(bundle),
+        **_axes(bundle),
+    )
+    st.plotly_chart(fig, width="stretch", config=PLOT_CONFIG, key="loo_plot")
+    _table(_refit_table(frame, ("study", "Omitted study"), label))
+
+
+# ------------------------------------------------------------------------ cumulative
+
+
+def _order_columns(table: pd.DataFrame) -> dict[str, str]:
+    skip = {"include"}
+    options = {TABLE_ORDER: "Table order"}
+    for column in table.columns:
+        if column not in skip:
+            options[str(column)] = str(column)
+    return options
+
+
+@st.fragment
+def cumulative_panel(table: pd.DataFrame, bundle: AnalysisBundle) -> None:
+    """Cumulative forest plot, studies added in the order of a column the user picks."""
+    st.subheader("Cumulative meta-analysis")
+    options = _order_columns(table)
+    names = list(options)
+    default = names.index("year") if "year" in options else 0
+    left, right = st.columns([2, 1])
+    column = left.selectbox(
+        "Add studies in the order of",
+        names,
+        index=default,
+        format_func=options.get,
+        help="A stable sort: studies with equal values keep their table "
+        "order; studies without a value come last.",
+    )
+    descending = right.toggle("Largest (latest) first", value=False, disabled=column == TABLE_ORDER)
+    outcome = compute_extra.cumulative_results(
+        table,
+        bundle.settings.to_dict(),
+        {"column": column or None, "descending": bool(descending and column)},
+    )
+    _messages(outcome, "Cumulative meta-analysis")
+    if not outcome.ok:
+        return
+    frame = outcome.value
+    label = measure_label(bundle)
+    fig = cumulative_figure(
+        frame.rename(columns={"study": "label"}),
+        full_estimate=_full_estimate(bundle),
+        **_axes(bundle),
+    )
+    st.plotly_chart(fig, width="stretch", config=PLOT_CONFIG, key="cumulative_plot")
+    st.caption(
+        "Each row pools the studies down to and including the one named; the dashed "
+        "line is the result with all studies."
+    )
+    extra = (("order_key", column),) if column and "order_key" in frame else ()
+    _table(_refit_table(frame, ("study", "Study added"), label, extra=(("k", "k"), *extra)))
+
+
+# ------------------------------------------------------------------------- influence
+
+INFLUENCE_COLUMNS = (
+    ("rstudent", "rstudent"),
+    ("dffits", "DFFITS"),
+    ("cook_d", "Cook's D"),
+    ("cov_r", "Cov. ratio"),
+    ("tau2_del", "tau\u00b2 (\u2212i)"),
+    ("q_del", "Q (\u2212i)"),
+    ("hat", "Hat"),
+    ("weight", "Weight %"),
+    ("dfbetas", "DFBETAS"),
+)
+
+
+def _influence_table(frame: pd.DataFrame):
+    flagged = frame["inf"].to_numpy(dtype=bool)
+    out = {
+        "Study": frame["study"].astype(str).to_list(),
+        "Influential": ["\u2691 yes" if f else "" for f in flagged],
+    }
+    for name, title in INFLUENCE_COLUMNS:
+        if name in frame:
+            out[title] = [format_number(v, DIGITS) for v in frame[name]]
+    shown = pd.DataFrame(out)
+
+    def colour(row):
+        return [FLAG_COLOUR if flagged[row.name] else ""] * len(row)
+
+    return shown.style.apply(colour, axis=1)
+
+
+def influence_panel(table: pd.DataFrame, bundle: AnalysisBundle) -> None:
+    """Influence diagnostics with flagged studies highlighted, and the Baujat plot."""
+    outcome = compute_extra.influence_results(table, bundle.settings.to_dict(), {})
+    st.subheader("Influence diagnostics")
+    _messages(outcome, "Influence diagnostics")
+    if not outcome.ok:
+        return
+    frame = outcome.value
+    n_flagged = int(frame["inf"].sum())
+    if n_flagged:
+        st.warning(
+            f"{n_flagged} of {len(frame)} studies meet at least one of metafor's "
+            "criteria for an influential study (highlighted, \u2691).",
+            icon=":material/flag:",
+        )
+    else:
+        st.success(
+            "No study meets metafor's criteria for an influential study.",
+            icon=":material/check_circle:",
+        )
+    _table(_influence_table(frame))
+    st.caption(
+        "rstudent: studentised deleted residual; Cook's D: Cook's distance; Cov. ratio: "
+        "covariance ratio; tau\u00b2 (\u2212i), Q (\u2212i): tau\u00b2 and Cochran's Q "
+        "without the study; Hat: leverage. Flagged (metafor): |DFFITS| > 3\u221a(1/(k\u22121)), "
+        "Cook's D above the median of \u03c7\u00b2(1), Hat > 3/k, or |DFBETAS| > 1."
+    )
+    st.subheader("Baujat plot")
+    points = pd.DataFrame({"label": frame["study"], "x": frame["baujat_x"], "y": frame["baujat_y"]})
+    st.plotly_chart(baujat_figure(points), width="stretch", config=PLOT_CONFIG, key="baujat_plot")
+    st.caption(
+        "Studies to the right add most to the heterogeneity; studies at the top move "
+        "the pooled result most when left out."
+    )
+
+
+# ------------------------------------------------------------------------------ GOSH
+
+
+def _gosh_size(k: int, subsets: int | None = None) -> str:
+    if k <= compute_extra.GOSH_ALL_SUBSETS_MAX_K:
+        return f"all {2**k - 1:,} subsets of the {k} studies"
+    sample = f"{subsets:,} of " if subsets else ""
+    return f"a random sample of {sample}the 2^{k} \u2212 1 subsets of the {k} studies"
+
+
+@st.fragment
+def gosh_panel(table: pd.DataFrame, bundle: AnalysisBundle) -> None:
+    """GOSH plot (estimate against I\u00b2 over subsets of studies), on demand."""
+    st.subheader("GOSH plot")
+    k = bundle.result.k
+    st.caption(
+        f"Fits the model to {_gosh_size(k)} and plots each subset's pooled estimate "
+        "against its I\u00b2 (Olkin, Dahabreh and Trikalinos 2012). Clusters point to "
+        "studies that drive heterogeneity."
+    )
+    sampled = k > compute_extra.GOSH_ALL_SUBSETS_MAX_K
+    with st.form("gosh_form", border=False):
+        seed, subsets = 0, compute_extra.GOSH_SAMPLED_SUBSETS
+        if sampled:
+            left, right = st.columns(2)
+            subsets = left.number_input(
+                "Random subsets to fit",
+                min_value=1_000,
+                max_value=compute_extra.GOSH_MAX_SUBSETS,
+                value=compute_extra.GOSH_SAMPLED_SUBSETS,
+                step=10_000,
+                help=f"With more than {compute_extra.GOSH_ALL_SUBSETS_MAX_K} studies a random "
+                "sample of subsets is fitted (metafor's default is 1,000,000).",
+            )
+            seed = right.number_input(
+                "Random seed of the sample",
+                min_value=0,
+                max_value=2**31 - 1,
+                value=20240601,
+                step=1,
+                help="The same seed gives the same subsets.",
+            )
+        run = st.form_submit_button(
+            "Compute GOSH plot", type="primary", icon=":material/scatter_plot:"
+        )
+    fits = min(2**k - 1, int(subsets)) if sampled else 2**k - 1
+    method = bundle.result.method
+    if fits >= SLOW_GOSH_FITS and method in ITERATIVE_METHODS:
+        st.warning(
+            f"{fits:,} fits with the iterative {method} estimator can take minutes "
+            "(DerSimonian-Laird or a common-effect model is much faster).",
+            icon=":material/hourglass_top:",
+        )
+    if not run:
+        st.caption("Press the button to run the analysis (it can take a while with many studies).")
+        return
+    options = {"seed": int(seed), "subsets": int(subsets)} if sampled else {}
+    running = f"Fitting {_gosh_size(k, int(subsets))}\u2026"
+    with st.status(running, expanded=False) as status:
+        outcome = _timed(
+            status, running, compute_extra.gosh_results, table, bundle.settings.to_dict(), options
+        )
+        status.update(
+            label="GOSH analysis finished" if outcome.ok else "GOSH analysis not possible",
+            state="complete" if outcome.ok else "error",
+        )
+    _messages(outcome, "GOSH")
+    if not outcome.ok:
+        return
+    _, log_axis, _ = display_scale(bundle)
+    label = measure_label(bundle)
+    few = len(outcome.value) < FEW_SUBSETS
+    fig = gosh_figure(
+        outcome.value,
+        log_scale=log_axis,
+        x_label=f"{label} (log scale)" if log_axis else label,
+        bins=COARSE_BINS if few else (90, 70),
+    )
+    st.plotly_chart(fig, width="stretch", config=PLOT_CONFIG, key="gosh_plot")
+    if not log_axis and display_scale(bundle)[0] != "none":
+        st.caption("The estimates are on the analysis scale of the measure.")
+
+
+# ----------------------------------------------------------------------- permutation
+
+
+@st.fragment
+def permutation_panel(table: pd.DataFrame, bundle: AnalysisBundle) -> None:
+    """Permutation test of the pooled effect, on demand."""
+    st.subheader("Permutation test")
+    st.caption(
+        "Flips the sign of the study effects at random (metafor's permutest) to get "
+        "a p-value that does not rely on the normal approximation."
+    )
+    with st.form("permutation_form", border=False):
+        left, right = st.columns(2)
+        iterations = left.number_input(
+            "Iterations", min_value=100, max_value=100_000, value=1000, step=100
+        )
+        seed = right.number_input("Random seed", min_value=0, max_value=2**31 - 1, value=1, step=1)
+        run = st.form_submit_button(
+            "Run permutation test", type="primary", icon=":material/shuffle:"
+        )
+    if not run:
+        st.caption("Press the button to run the test.")
+        return
+    options = {"iterations": int(iterations), "seed": int(seed)}
+    running = f"Running {int(iterations):,} permutations\u2026"
+    with st.status(running, expanded=False) as status:
+        outcome = _timed(
+            status,
+            running,
+            compute_extra.permutation_results,
+            table,
+            bundle.settings.to_dict(),
+            options,
+        )
+        status.update(
+            label="Permutation test finished" if outcome.ok else "Permutation test not possible",
+            state="complete" if outcome.ok else "error",
+        )
+    _messages(outcome, "Permutation test")
+    if not outcome.ok:
+        return
+    perm = outcome.value
+    res = bundle.result
+    cols = st.columns(3)
+    cols[0].metric("Permutation p-value", p_text(_first(perm.pval)))
+    cols[1].metric(
+        f"Model p-value ({'t' if res.test == 'knha' else 'z'}-test)",
+        p_text(_first(perm.pval_model)),
+    )
+    cols[2].metric("Permutations", f"{int(perm.iterations):,}")
+    if perm.exact:
+        st.caption(
+            f"Exact test: all {int(perm.iterations):,} sign flips of the {res.k} studies were "
+            "used (fewer than the iterations asked for), so the seed plays no role."
+        )
+    else:
+        st.caption(
+            f"{int(perm.iterations):,} random sign flips (the observed data count as one) "
+            f"with seed {int(seed)}; rerun with another seed to see the Monte Carlo "
+            "variation."
+        )
+
+
+def _first(values) -> float:
+    """The intercept's entry of a per-coefficient array."""
+    return float(np.asarray(values, dtype=float).ravel()[0])
