@@ -8,6 +8,7 @@ from igmeta.datasets import ig_pnp_provenance
 from igmeta.methods_text import methods_paragraph
 from ui import compute, state
 from ui.bootstrap import require_app
+from ui.text import demote_headings
 
 require_app()
 
@@ -30,7 +31,7 @@ with st.expander(
     expanded=state.get_source() == state.BUNDLED_SOURCE,
 ):
     # Our own markdown file shipped with the package, not user text.
-    st.markdown(ig_pnp_provenance())
+    st.markdown(demote_headings(ig_pnp_provenance()))
 
 st.subheader("Numbers you can check")
 st.markdown(

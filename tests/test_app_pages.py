@@ -534,7 +534,7 @@ def test_single_arm_degenerate(ig, page):
 
 
 def test_engine_messages_are_escaped_before_markdown():
-    from ui.bias_page import plain
+    from ui.text import plain
 
     text = "**Bold** <b>x</b> :red[y] $z$ [l](javascript:alert(1)) `c` _i_ # h"
     escaped = plain(text)

@@ -18,8 +18,9 @@ from igmeta.formatting import format_ci, format_number, format_pvalue
 from igmeta.plots import funnel_figure
 from igmeta.tables import display_scale
 from ui.compute_extra import BiasResults, Outcome
+from ui.text import plain
 
-__all__ = ["BiasOptions", "bias_controls", "measure_label", "p_text", "plain", "render_bias"]
+__all__ = ["BiasOptions", "bias_controls", "measure_label", "p_text", "render_bias"]
 
 #: Below this many studies the asymmetry tests have too little power (Cochrane Handbook).
 LOW_POWER_K = 10
@@ -29,7 +30,6 @@ SIDES = {"left": "left", "right": "right"}
 #: Characters with a meaning in Streamlit markdown (CommonMark, LaTeX, emoji shortcodes,
 #: coloured text, directives): escaped with a backslash in engine messages, which can
 #: contain study labels.
-_MARKDOWN_SPECIALS = frozenset("\\`*_{}[]()<>#+-.!|~$:=^&\"'")
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,11 +40,6 @@ class BiasOptions:
     estimator: str = "L0"
     contours: bool = True
     egger_line: bool = True
-
-
-def plain(text: object) -> str:
-    """``text`` with every markdown special character escaped (shown literally)."""
-    return "".join(f"\\{c}" if c in _MARKDOWN_SPECIALS else c for c in str(text))
 
 
 def p_text(value) -> str:

@@ -1,21 +1,28 @@
 """Make every page URL go through ``app.py``.
 
 Streamlit keeps a legacy mode for apps with a ``pages/`` folder: until the entry point has
-called ``st.navigation`` once in the server process, a request for ``/<page>`` runs the
-page script on its own (without ``app.py``, so without session state or sidebar). The
-product layout fixes the folder name ``pages/``, so each page calls :func:`require_app`
-first: in legacy mode it switches the process to ``st.navigation`` routing and reruns,
-which runs ``app.py`` and then the requested page.
+called ``st.navigation`` in the server process, a request for ``/<page>`` runs the page
+script on its own (without ``app.py``, so without session state or sidebar). The product
+layout fixes the folder name ``pages/``, so each page calls :func:`require_app` first. In
+legacy mode it switches the process to ``st.navigation`` routing and runs ``app.py`` in
+the same script run (which runs the requested page), then stops the stand-alone run. No
+rerun is needed, so the widget actions of this run (button clicks) are kept.
 """
 
 from __future__ import annotations
 
+import runpy
+from pathlib import Path
+
 import streamlit as st
 from streamlit.runtime.pages_manager import PagesManager
 
+APP_PATH = Path(__file__).resolve().parents[1] / "app.py"
+
 
 def require_app() -> None:
-    """Rerun through ``app.py`` when a page script was started on its own."""
+    """Run ``app.py`` instead when a page script was started on its own."""
     if PagesManager.uses_pages_directory:
         PagesManager.uses_pages_directory = False
-        st.rerun()
+        runpy.run_path(str(APP_PATH), run_name="__main__")
+        st.stop()

@@ -9,6 +9,7 @@ from igmeta.analysis import AnalysisBundle
 from igmeta.effects import measure_info
 from igmeta.formatting import format_ci, format_number, format_percent, format_pvalue
 from ui import state
+from ui.text import plain
 
 
 def provenance_banner(table: pd.DataFrame) -> None:
@@ -19,21 +20,21 @@ def provenance_banner(table: pd.DataFrame) -> None:
         n_rec = int((flags == "reconstructed").sum())
         if n_rec:
             st.info(
-                f"**Data:** {source}. {n_rec} of {len(table)} rows are *reconstructed* "
+                f"**Data:** {plain(source)}. {n_rec} of {len(table)} rows are *reconstructed* "
                 "(marked \u2020): counts chosen to reproduce the published pooled results, "
                 "not taken from the original papers. See *Methods & about* for provenance.",
                 icon=":material/info:",
             )
             return
-    st.caption(f"Data: {source}")
+    st.caption(f"Data: {plain(source)}")
 
 
 def engine_messages(bundle: AnalysisBundle) -> None:
     """Engine warnings in plain words, and the reason when there is no result."""
     if bundle.error:
-        st.error(bundle.error, icon=":material/error:")
+        st.error(plain(bundle.error), icon=":material/error:")
     for message in bundle.warnings:
-        st.warning(message, icon=":material/warning:")
+        st.warning(plain(message), icon=":material/warning:")
     invalid = int((~bundle.validation.row_valid).sum())
     if invalid:
         st.warning(

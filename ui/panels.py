@@ -10,19 +10,32 @@ from igmeta.analysis import AnalysisBundle
 from igmeta.formatting import format_ci, format_number, format_percent, format_pvalue
 from igmeta.tables import result_summary_frame
 from ui import compute
+from ui.text import plain
 
 
 @st.cache_data(max_entries=compute.CACHE_ENTRIES, show_spinner=False)
 def _heterogeneity_ci(table: pd.DataFrame, settings: dict):
+    """Q-profile CIs for the bundle's model (a random-effects refit for CE/MH/Peto)."""
+    import warnings
+
     from igmeta.heterogeneity import heterogeneity_ci
+    from igmeta.pooling import meta_analysis
 
     bundle = compute.analysis_bundle(table, settings)
-    if bundle.result is None or bundle.result.k < 2:
+    res = bundle.result
+    if res is None or res.k < 2:
         return None
-    try:
-        return heterogeneity_ci(bundle.result).to_frame()
-    except ValueError:
-        return None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            if not res.is_random_effects:
+                finite = np.isfinite(res.yi) & np.isfinite(res.vi)
+                res = meta_analysis(
+                    yi=res.yi[finite], vi=res.vi[finite], method="REML", level=res.level
+                )
+            return heterogeneity_ci(res)
+        except ValueError:
+            return None
 
 
 def heterogeneity_panel(bundle: AnalysisBundle) -> None:
@@ -42,27 +55,33 @@ def heterogeneity_panel(bundle: AnalysisBundle) -> None:
     ci = _heterogeneity_ci(get_table(), bundle.settings.to_dict())
     if ci is None:
         return
-    rows = []
-    for name, label, fmt in (
-        ("tau2", "tau\u00b2", 4),
-        ("I2", "I\u00b2 (%)", 1),
-        ("H2", "H\u00b2", 2),
-    ):
-        if name in ci.index:
-            r = ci.loc[name]
-            rows.append(
-                {
-                    "quantity": label,
-                    "estimate [95% Q-profile CI]": format_ci(
-                        r["estimate"], r["ci_lower"], r["ci_upper"], fmt
-                    ),
-                }
-            )
+    upper = ">" if ci.ub_sign == ">" else ""
+    rows = [
+        {
+            "quantity": "tau\u00b2",
+            "estimate": format_number(ci.tau2, 4),
+            "CI": f"[{format_number(ci.tau2_lower, 4)}, {upper}{format_number(ci.tau2_upper, 4)}]",
+        },
+        {
+            "quantity": "I\u00b2 (%)",
+            "estimate": format_number(ci.i2, 1),
+            "CI": f"[{format_number(ci.i2_lower, 1)}, {upper}{format_number(ci.i2_upper, 1)}]",
+        },
+        {
+            "quantity": "H\u00b2",
+            "estimate": format_number(ci.h2, 2),
+            "CI": f"[{format_number(ci.h2_lower, 2)}, {upper}{format_number(ci.h2_upper, 2)}]",
+        },
+    ]
     st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
-    if not res.is_random_effects:
+    st.caption(f"{ci.level:.0%} Q-profile confidence intervals (Viechtbauer 2007).")
+    for message in ci.warnings:
+        st.caption(plain(message))
+    if not bundle.result.is_random_effects:
         st.caption(
-            "Estimates of tau\u00b2 and I\u00b2 here come from the Q-profile of a "
-            "random-effects model; the pooled result above is a common-effect model."
+            "The pooled result is a common-effect model; tau\u00b2 and I\u00b2 with "
+            "their intervals here come from a REML random-effects fit to the same "
+            "studies."
         )
 
 

@@ -29,8 +29,9 @@ from igmeta.formatting import format_ci, format_number, format_percent, format_p
 from igmeta.plots import baujat_figure, cumulative_figure, gosh_figure, leave_one_out_figure
 from igmeta.tables import display_scale
 from ui import compute_extra
-from ui.bias_page import measure_label, p_text, plain
+from ui.bias_page import measure_label, p_text
 from ui.compute_extra import Outcome
+from ui.text import plain
 
 __all__ = [
     "cumulative_panel",

@@ -44,7 +44,7 @@ MEASURE_FIELD = {
 POOLING = {"IV": "Inverse variance", "MH": "Mantel-Haenszel", "PETO": "Peto (OR)"}
 MODELS = {"random": "Random effects", "common": "Common effect"}
 ESTIMATORS = {
-    "REML": "REML (restricted maximum likelihood)",
+    "REML": "REML",
     "DL": "DerSimonian-Laird",
     "PM": "Paule-Mandel",
     "ML": "Maximum likelihood",
