@@ -1,0 +1,155 @@
+"""The Data page in a real browser: edit a count in the grid, upload and map a CSV.
+
+The data editor is a canvas grid: a cell is found by clicking the first body row, moving
+to the wanted column with the arrow keys (the column comes from the grid's accessible
+header row), and reading where the grid opens its cell editor; the test then double-clicks
+that position, types and presses Enter, as a user would.
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import openpyxl
+import pytest
+from conftest import screenshot, wait_for_app
+from playwright.sync_api import expect
+
+pytestmark = pytest.mark.browser
+
+HEADER_HEIGHT = 35
+ROW_HEIGHT = 35
+
+UPLOAD_CSV = (
+    b"Trial;Year;IG responders;IG total;Placebo responders;Placebo group size;Notes\n"
+    b"Alpha 2001;2001;12;40;5;38;first\n"
+    b"Beta 2005;2005;7;25;3;26;\n"
+    b"Gamma [x](http://example.com) 2010;2010;abc;30;4;31;typo\n"
+    b"=1+2 Delta;2012;5;20;2;21;formula-like name\n"
+)
+
+
+def open_app(page, server_url: str, path: str = "") -> None:
+    """Load the app at its root first (the entry point must run once), then ``path``."""
+    page.goto(server_url)
+    wait_for_app(page)
+    page.get_by_role("heading", name="Meta-analysis").wait_for()
+    if path:
+        page.goto(f"{server_url}/{path}")
+        wait_for_app(page)
+
+
+def go_to(page, link: str, heading: str) -> None:
+    """Follow a sidebar link within the session and wait for the page's title."""
+    page.get_by_role("link", name=link).click()
+    wait_for_app(page)
+    page.get_by_role("heading", name=heading).wait_for()
+    wait_for_app(page)
+
+
+def grid(page):
+    """The study-table editor (the first grid of the Data page)."""
+    editor = page.locator("[data-testid='stDataFrame']").first
+    editor.wait_for()
+    return editor
+
+
+def edit_cell(page, column_label: str, row: int, text: str) -> None:
+    """Double-click the cell of ``row`` (1-based) and ``column_label``, type, press Enter."""
+    editor = grid(page)
+    header = editor.locator("th[role='columnheader']", has_text=column_label)
+    header.wait_for(state="attached")
+    column = editor.locator("th[role='columnheader']").all_inner_texts().index(column_label)
+    box = editor.locator("[data-testid='data-grid-canvas']").bounding_box()
+    # Select the row's first cell (the row number), then walk right to the column.
+    page.mouse.click(box["x"] + 50, box["y"] + HEADER_HEIGHT + ROW_HEIGHT * (row - 0.5))
+    for _ in range(column):
+        page.keyboard.press("ArrowRight")
+    page.keyboard.press("Enter")
+    cell = page.locator("#portal .gdg-input").bounding_box()
+    page.keyboard.press("Escape")
+    page.wait_for_timeout(200)
+    page.mouse.dblclick(cell["x"] + cell["width"] / 2, cell["y"] + cell["height"] / 2)
+    page.locator("#portal .gdg-input").wait_for()
+    page.keyboard.type(text)
+    page.wait_for_timeout(400)
+    page.keyboard.press("Enter")
+    page.wait_for_timeout(500)
+    wait_for_app(page)
+
+
+def choose(page, label: str, option: str) -> None:
+    """Pick ``option`` in the selectbox called ``label``."""
+    box = page.get_by_role("combobox", name=label)
+    box.click()
+    if box.get_attribute("aria-expanded") != "true":
+        box.press("ArrowDown")
+    page.get_by_role("option", name=option, exact=True).click()
+    wait_for_app(page)
+
+
+def pooled(page) -> str:
+    """The pooled estimate shown on the Analysis page."""
+    metric = page.locator("[data-testid='stMetric']").filter(has_text="Pooled").first
+    return metric.locator("[data-testid='stMetricValue']").inner_text()
+
+
+def test_edit_count_changes_pooled_estimate(page, server_url):
+    open_app(page, server_url)
+    before = pooled(page)
+    go_to(page, "Data", "Study data")
+    edit_cell(page, "Events (treatment) \u00b7 ai", 1, "2")
+    expect(page.get_by_role("button", name="Undo")).to_be_enabled()
+    go_to(page, "Analysis (forest)", "Meta-analysis")
+    after = pooled(page)
+    assert after != before
+    # Back on the Data page the edit is still there (nothing lost by navigating).
+    go_to(page, "Data", "Study data")
+    expect(page.get_by_role("button", name="Undo")).to_be_enabled()
+    page.get_by_role("button", name="Undo").click()
+    wait_for_app(page)
+    go_to(page, "Analysis (forest)", "Meta-analysis")
+    assert pooled(page) == before
+
+
+def test_upload_csv_with_mapping(page, server_url, tmp_path):
+    open_app(page, server_url, "data")
+    page.get_by_role("heading", name="Study data").wait_for()
+    path = tmp_path / "my studies.csv"
+    path.write_bytes(UPLOAD_CSV)
+    page.locator("[data-testid='stFileUploaderDropzoneInput']").set_input_files(str(path))
+    wait_for_app(page)
+    page.get_by_text("Column mapping").first.wait_for()
+    # The control group size is not recognised: pick it in the mapping step.
+    wait_for_app(page)
+    choose(page, "Total (control) \u00b7 n2i", "Placebo group size")
+    page.get_by_text("Preview").first.wait_for()
+    page.get_by_role("button", name="Use this table").click()
+    wait_for_app(page)
+    page.get_by_text("Loaded 'my studies.csv'").wait_for()
+    # The upload is applied once: the uploader and the mapping step are gone.
+    expect(page.get_by_text("Column mapping")).to_have_count(0)
+    page.get_by_text("Source: Uploaded file 'my studies.csv' \u2014 4 rows").wait_for()
+    header = grid(page).locator("th[role='columnheader']", has_text="Events (treatment)")
+    header.first.wait_for(state="attached")
+    # The bad cell is kept and flagged, with row and column named.
+    page.get_by_text("1 of 4 rows cannot be analysed").wait_for()
+    # Markdown in a study name is not rendered as a link.
+    assert page.locator("a[href='http://example.com']").count() == 0
+    # Downloads of the edited table: CSV is formula-safe, Excel opens.
+    with page.expect_download() as info:
+        page.get_by_role("button", name="Download CSV").click()
+    csv_text = Path(info.value.path()).read_bytes().decode("utf-8-sig")
+    assert "'=1+2 Delta" in csv_text and "abc" in csv_text
+    with page.expect_download() as info:
+        page.get_by_role("button", name="Download Excel").click()
+    assert info.value.suggested_filename == "igmeta_studies.xlsx"
+    workbook = openpyxl.load_workbook(io.BytesIO(Path(info.value.path()).read_bytes()))
+    cells = [row[0] for row in workbook["studies"].iter_rows(values_only=True)]
+    assert cells[0] == "study" and "'=1+2 Delta" in cells
+    page.wait_for_timeout(500)
+    screenshot(page, "data_page")
+    page.get_by_role("button", name="Undo").click()
+    wait_for_app(page)
+    page.get_by_text("All 5 rows are valid.").wait_for()
