@@ -79,8 +79,13 @@ def table_version() -> int:
     return st.session_state[TABLE_VERSION]
 
 
-def set_table(table: pd.DataFrame, *, source: str | None = None, data_type: str | None = None,
-              from_editor: bool = False) -> None:
+def set_table(
+    table: pd.DataFrame,
+    *,
+    source: str | None = None,
+    data_type: str | None = None,
+    from_editor: bool = False,
+) -> None:
     """Replace the study table, keeping undo history.
 
     Parameters
@@ -203,3 +208,24 @@ def set_notice(text: str | None) -> None:
 def pop_notice() -> str | None:
     """The pending one-off message, once."""
     return st.session_state.pop(NOTICE, None)
+
+
+def refresh_editor() -> None:
+    """Rebuild the data editor from the current table, without an undo entry.
+
+    For the Data page: after an edit changes the computed row status, or when the table was
+    changed without :func:`set_table`, the editor must start again from the table.
+    """
+    ss = st.session_state
+    ss[EDITOR_BASE] = ss[TABLE]
+    ss[TABLE_VERSION] += 1
+
+
+def upload_key(name: str) -> str:
+    """Key of an upload widget (uploader, sheet, mapping); fresh after :func:`next_upload`."""
+    return f"upload_{st.session_state[UPLOAD_NONCE]}_{name}"
+
+
+def next_upload() -> None:
+    """Forget the current upload widgets, so an applied upload is not applied again."""
+    st.session_state[UPLOAD_NONCE] += 1
