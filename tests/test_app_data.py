@@ -34,11 +34,11 @@ from ui.data_page import (
     apply_upload,
     clean_table,
     mapping_problems,
-    md_escape,
     prepare_upload,
     row_status,
     same_table,
 )
+from ui.text import plain
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = str(ROOT / "app.py")
@@ -509,8 +509,8 @@ def test_row_status_reports_errors_and_warnings():
 
 def test_markdown_is_escaped():
     text = "[x](http://evil.example) <b>b</b> :red[r] :material/home: $x$ **b** a@b.com"
-    escaped = md_escape(text)
+    escaped = plain(text)
     for raw in ("[x]", "](", "<b>", "**", "$x$", ":red[", ":material/home:", "a@b"):
         assert raw not in escaped
     assert "\\[x\\]" in escaped and "\\<b\\>" in escaped
-    assert md_escape("line\nbreak") == "line break"
+    assert plain("line\nbreak") == "line break"

@@ -14,12 +14,11 @@ by then, so nothing is lost.
 
 No user text (file names, column names, study names, cells) is rendered as Markdown
 unescaped: tables go through ``st.dataframe``/``st.data_editor``, messages through
-:func:`md_escape`.
+:func:`ui.text.plain`.
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -50,6 +49,7 @@ from igmeta.schema import (
 )
 from igmeta.validation import ValidationReport, validate_table
 from ui import state
+from ui.text import plain
 
 #: Name of the computed status column in the editor (never stored in the table).
 STATUS_COLUMN = "__igmeta_row_status__"
@@ -103,29 +103,9 @@ COLUMN_LABELS: dict[str, dict[str, str]] = {
 _COUNT_COLUMNS = frozenset({"ai", "bi", "ci", "di", "n1i", "n2i", "xi", "ni"})
 _SEVERITY_COLOURS = {"error": "#fde2e1", "warning": "#fff3cd", "info": "#e7f1fb"}
 _SEVERITY_RANK = {"error": 0, "warning": 1, "info": 2}
-# ASCII punctuation with a meaning in Markdown or in Streamlit's Markdown extensions
-# (colour directives ``:red[...]``, icons ``:material/x:``, LaTeX ``$...$``).
-_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:&=^\"'])")
-_AUTOLINK_BREAK = re.compile(r"[:@](?=\S)")
-_WWW = re.compile(r"(?i)\b(www)\.")
 
 
 # --------------------------------------------------------------------------- text
-
-
-def md_escape(text: object) -> str:
-    """``text`` made literal for ``st.markdown`` and alerts (no links, images, HTML, LaTeX).
-
-    Every Markdown-significant ASCII character gets a backslash, and line breaks become
-    spaces, so a study or file name such as ``[x](http://evil)`` or ``<img>`` shows as typed.
-    Backslashes do not stop bare links (``http://``, ``www.``, e-mail addresses) or
-    Streamlit's icons (``:material/home:``), so a zero-width space is put after ``:`` and
-    ``@`` and inside ``www.``: the text looks the same but is never a link or an icon.
-    """
-    flat = " ".join(str(text).split())
-    flat = _AUTOLINK_BREAK.sub("\\g<0>\u200b", flat)
-    flat = _WWW.sub("\\1\u200b.", flat)
-    return _MARKDOWN_SPECIAL.sub(r"\\\1", flat)
 
 
 def column_label(column: str, data_type: str) -> str:
@@ -537,11 +517,11 @@ def header(table: pd.DataFrame) -> None:
     """Where the table comes from, a one-off notice, and the reconstructed rows."""
     notice = state.pop_notice()
     if notice:
-        st.success(md_escape(notice), icon=":material/check_circle:")
+        st.success(plain(notice), icon=":material/check_circle:")
     data_type = state.get_data_type()
     st.caption(
-        f"Source: {md_escape(state.get_source())} \u2014 "
-        f"{len(table)} rows \u2014 {md_escape(DATA_TYPE_LABELS.get(data_type, data_type))}"
+        f"Source: {plain(state.get_source())} \u2014 "
+        f"{len(table)} rows \u2014 {plain(DATA_TYPE_LABELS.get(data_type, data_type))}"
     )
     reconstructed = int(is_reconstructed(table).sum())
     if reconstructed:
@@ -895,11 +875,11 @@ def read_summary(result: ReadResult) -> str:
 def read_messages(result: ReadResult) -> None:
     """Messages from reading the file, by severity (file and column names escaped)."""
     if result.ok and not result.frame.empty:
-        st.caption(f"Read as: {md_escape(read_summary(result))}.")
+        st.caption(f"Read as: {plain(read_summary(result))}.")
     show = {"error": st.error, "warning": st.warning, "info": st.info}
     icons = {"error": ":material/error:", "warning": ":material/warning:", "info": None}
     for severity, text in result.messages:
-        show.get(severity, st.info)(md_escape(text), icon=icons.get(severity))
+        show.get(severity, st.info)(plain(text), icon=icons.get(severity))
 
 
 def _describe_choice(source: str | None) -> str:
@@ -933,7 +913,7 @@ def mapping_step(plan: UploadPlan, file_token: str) -> None:
     ):
         st.caption(
             "For each column igmeta uses, pick the column of your file that holds it. "
-            f"Needed: {md_escape(_required_text(data_type))}. Columns you do not pick are "
+            f"Needed: {plain(_required_text(data_type))}. Columns you do not pick are "
             "kept as extra columns."
         )
         options = [None, *columns]
@@ -952,7 +932,7 @@ def mapping_step(plan: UploadPlan, file_token: str) -> None:
                 )
     problems = mapping_problems(choice, data_type)
     for problem in problems:
-        st.error(md_escape(problem), icon=":material/error:")
+        st.error(plain(problem), icon=":material/error:")
     if problems:
         return
     table, report = apply_upload(plan, choice, data_type)
@@ -976,7 +956,7 @@ def mapping_step(plan: UploadPlan, file_token: str) -> None:
     if blocking:
         st.error(
             "The table cannot be used yet: "
-            + " ".join(md_escape(message) for message in blocking)
+            + " ".join(plain(message) for message in blocking)
             + " Columns cannot be added in the editor, so fix this in the column mapping "
             "above (or in the file).",
             icon=":material/block:",
@@ -1068,7 +1048,7 @@ def templates_section() -> None:
             with tab:
                 st.markdown(
                     f"**{DATA_TYPE_LABELS[data_type]}.** Needs the columns "
-                    f"{md_escape(_required_text(data_type))}."
+                    f"{plain(_required_text(data_type))}."
                 )
                 st.dataframe(_column_docs(data_type), hide_index=True, width="stretch")
                 st.caption("Example")

@@ -17,6 +17,7 @@ from igmeta.analysis import (
     PUBLISHED_SINGLE_ARM,
     AnalysisSettings,
 )
+from igmeta.schema import CANONICAL_COLUMNS
 from ui import state
 
 MEASURES = {
@@ -70,6 +71,7 @@ MAX_SUBGROUP_LEVELS = 12
 def subgroup_candidates(table: pd.DataFrame) -> list[str]:
     """Columns that can define subgroups: text columns with 2 to 12 distinct values."""
     skip = {"study", "include", "provenance", "responder_definition"}
+    skip |= {col for cols in CANONICAL_COLUMNS.values() for col in cols}
     out = []
     for col in table.columns:
         if col in skip or pd.api.types.is_numeric_dtype(table[col]):
