@@ -42,6 +42,16 @@ def resolve_inputs(effects, yi, vi, sei, study, measure) -> EffectSizes:
 
 def _fitted_subset(es: EffectSizes, collected: list[str]) -> tuple[EffectSizes, tuple[str, ...]]:
     ok = np.isfinite(es.yi) & np.isfinite(es.vi) & (es.vi >= 0)
+    zero_variance = ok & (es.vi == 0)
+    if zero_variance.any():
+        names = ", ".join(np.asarray(es.study, dtype=object)[zero_variance])
+        warn(
+            DroppedStudiesWarning,
+            f"Sampling variance 0 (e.g. no events in either arm and no "
+            f"continuity correction), so no inverse-variance weight: left out: {names}.",
+            collected,
+        )
+        ok &= ~zero_variance
     dropped = tuple(np.asarray(es.study, dtype=object)[~ok])
     if not ok.any():
         raise ValueError(
@@ -163,7 +173,7 @@ def meta_analysis(
     tau2 = float(fit.tau2.tau2[0])
     converged = bool(fit.tau2.converged[0])
     iterations = int(fit.tau2.iterations[0])
-    if dropped and not any("undefined" in msg for msg in collected):
+    if dropped and not any("left out" in msg.lower() for msg in collected):
         warn(
             DroppedStudiesWarning, f"Left out (undefined effect): {', '.join(dropped)}.", collected
         )

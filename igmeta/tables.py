@@ -91,7 +91,7 @@ def _fit_weights(bundle: AnalysisBundle) -> dict[int, float]:
     rows = bundle.used_rows
     if len(res.weights) == len(rows):
         return dict(zip(rows.tolist(), res.weights, strict=True))
-    finite = np.isfinite(es.yi) & np.isfinite(es.vi)
+    finite = np.isfinite(es.yi) & np.isfinite(es.vi) & (es.vi > 0)  # as pooling keeps them
     return dict(zip(rows[finite].tolist(), res.weights, strict=True))
 
 
