@@ -37,6 +37,12 @@ PAGES = [
     st.Page(
         "pages/methods.py", title="Methods & about", icon=":material/menu_book:", url_path="methods"
     ),
+    st.Page(
+        "pages/conventions.py",
+        title="Why tools disagree",
+        icon=":material/compare_arrows:",
+        url_path="conventions",
+    ),
 ]
 page = st.navigation(PAGES)
 render_sidebar(state.get_table(), state.get_data_type())
