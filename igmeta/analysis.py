@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from igmeta.effects import EffectSizes, effect_sizes, measure_info
+from igmeta.glmm import meta_analysis_glmm
 from igmeta.mantel_haenszel import meta_analysis_mh, meta_analysis_peto
 from igmeta.pooling import meta_analysis
 from igmeta.results import MetaResult
@@ -66,7 +67,8 @@ class AnalysisSettings:
         Label of generic effects; a ratio code (``"RR"``, ``"OR"``, ``"HR"``) means ``yi`` is
         a log ratio and results are back-transformed with exp.
     pooling : str
-        ``"IV"`` (inverse variance), ``"MH"`` (Mantel-Haenszel) or ``"PETO"``.
+        ``"IV"`` (inverse variance), ``"MH"`` (Mantel-Haenszel), ``"PETO"`` or ``"GLMM"``
+        (random-effects logistic models; odds ratios and logit proportions).
     model : str
         ``"random"`` or ``"common"`` (inverse-variance pooling only).
     tau2_method : str
@@ -79,6 +81,10 @@ class AnalysisSettings:
         Continuity correction for effect sizes (metafor's escalc arguments).
     zero_cells : str
         Zero-cell handling inside Mantel-Haenszel/Peto: ``"metafor"`` or ``"revman"``.
+    glmm_model : str
+        GLMM for odds ratios (``pooling="GLMM"``): ``"UM.FS"`` (unconditional, fixed study
+        effects) or ``"CM.EL"`` (conditional, exact likelihood). Proportions use the
+        random-effects logistic model.
     subgroup_column : str or None
         Column that defines subgroups (e.g. ``"design"``); None for no subgroups.
     subgroup_levels : tuple of str or None
@@ -102,6 +108,7 @@ class AnalysisSettings:
     to: str = "only0"
     drop00: bool = False
     zero_cells: str = "metafor"
+    glmm_model: str = "UM.FS"
     subgroup_column: str | None = "design"
     subgroup_levels: tuple[str, ...] | None = None
     show_prediction: bool = True
@@ -109,6 +116,10 @@ class AnalysisSettings:
     @property
     def measure(self) -> str:
         """The effect measure of the selected analysis."""
+        if self.analysis == "comparison" and self.pooling in ("PETO", "GLMM"):
+            return "OR"
+        if self.analysis == "single_arm" and self.pooling == "GLMM":
+            return "PLO"
         return {
             "comparison": self.binary_measure,
             "single_arm": self.proportion_measure,
@@ -122,7 +133,15 @@ class AnalysisSettings:
         """The pooling method code as metafor names it (FE, a tau^2 estimator, MH, PETO)."""
         if self.analysis == "comparison" and self.pooling in ("MH", "PETO"):
             return self.pooling
+        if self.analysis in ("comparison", "single_arm") and self.pooling == "GLMM":
+            return "GLMM"
         return "FE" if self.model == "common" else self.tau2_method
+
+    @property
+    def pools_counts(self) -> bool:
+        """True when the pooled estimate comes from the counts (MH, Peto, GLMM), not from
+        inverse-variance weighting of per-study effects."""
+        return self.method in ("MH", "PETO", "GLMM")
 
     def to_dict(self) -> dict[str, Any]:
         """Plain-JSON representation (tuples become lists)."""
@@ -291,6 +310,14 @@ def _effects_for(numeric: pd.DataFrame, labels: list[str], s: AnalysisSettings) 
 def _pool(
     es: EffectSizes, numeric: pd.DataFrame, labels: list[str], s: AnalysisSettings
 ) -> MetaResult:
+    if s.method == "GLMM":
+        if s.analysis == "single_arm":
+            xi, ni = ("xi", "ni") if "xi" in numeric else ("ai", "n1i")
+            return meta_analysis_glmm(
+                "PLO", xi=_column(numeric, xi), ni=_column(numeric, ni), study=labels, level=s.level
+            )
+        counts = {name: _column(numeric, name) for name in ("ai", "n1i", "ci", "n2i")}
+        return meta_analysis_glmm("OR", study=labels, model=s.glmm_model, level=s.level, **counts)
     if s.analysis == "comparison" and s.pooling in ("MH", "PETO"):
         counts = {name: _column(numeric, name) for name in ("ai", "n1i", "ci", "n2i")}
         if s.pooling == "MH":
@@ -318,7 +345,7 @@ def _subgroups(
     if len(levels) < 2:
         return None
     positions = tuple(np.flatnonzero(groups == lev) for lev in levels)
-    if s.analysis == "comparison" and s.pooling in ("MH", "PETO"):
+    if s.pools_counts:
         fits = tuple(
             _pool(es.subset(pos), numeric.iloc[pos], [labels[i] for i in pos], s)
             for pos in positions

@@ -124,6 +124,8 @@ def _model_label(bundle: AnalysisBundle) -> str:
         return f"Mantel-Haenszel ({'RevMan' if s.zero_cells == 'revman' else 'metafor'} zeros)"
     if bundle.result.method == "PETO":
         return "Peto"
+    if bundle.result.method == "GLMM":
+        return f"GLMM ({bundle.result.extra.get('model', 'random-effects logistic')})"
     if bundle.result.method == "FE":
         return "Common effect"
     hk = ", Hartung-Knapp" if bundle.result.test == "knha" else ""

@@ -123,3 +123,22 @@ def test_every_estimator_and_measure_runs(table, method, measure):
 def test_settings_round_trip():
     s = AnalysisSettings(subgroup_levels=("RCT",), level=0.9)
     assert AnalysisSettings.from_dict(s.to_dict()) == s
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [
+        AnalysisSettings(pooling="GLMM"),
+        AnalysisSettings(pooling="GLMM", glmm_model="CM.EL", subgroup_column=None),
+        AnalysisSettings(analysis="single_arm", pooling="GLMM"),
+    ],
+)
+def test_glmm_is_a_pooling_choice(table, settings):
+    bundle = run_analysis(table, settings)
+    assert bundle.result.method == "GLMM"
+    assert bundle.result.transform == ("ilogit" if settings.analysis == "single_arm" else "exp")
+    assert settings.measure in ("OR", "PLO")
+    frame = forest_frame(bundle, table)
+    assert frame["label"].str.startswith("Overall: GLMM").any()
+    if settings.analysis == "single_arm":
+        assert bundle.subgroups is not None and 0 <= bundle.subgroups.test.pval <= 1

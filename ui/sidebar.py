@@ -42,7 +42,17 @@ MEASURE_FIELD = {
     "continuous": "continuous_measure",
     "generic": "generic_measure",
 }
-POOLING = {"IV": "Inverse variance", "MH": "Mantel-Haenszel", "PETO": "Peto (OR)"}
+POOLING = {
+    "IV": "Inverse variance",
+    "MH": "Mantel-Haenszel",
+    "PETO": "Peto (OR)",
+    "GLMM": "GLMM (logistic, OR)",
+}
+SINGLE_ARM_POOLING = {"IV": "Inverse variance", "GLMM": "GLMM (random-effects logistic)"}
+GLMM_MODELS = {
+    "UM.FS": "Unconditional, fixed study effects (UM.FS)",
+    "CM.EL": "Conditional, exact likelihood (CM.EL)",
+}
 MODELS = {"random": "Random effects", "common": "Common effect"}
 ESTIMATORS = {
     "REML": "REML",
@@ -164,10 +174,18 @@ def render_sidebar(table: pd.DataFrame, data_type: str) -> AnalysisSettings:
             label = "Proportion transform" if analysis == "single_arm" else "Effect measure"
             values[field] = _select(label, field, MEASURES[analysis], values[field])
         pooling = "IV"
-        if analysis == "comparison":
-            pooling = _select("Pooling method", "pooling", POOLING, s.pooling)
-            if pooling == "PETO" and values["binary_measure"] != "OR":
-                st.caption("Peto's method pools odds ratios; the effect measure is OR.")
+        if analysis in ("comparison", "single_arm"):
+            options = POOLING if analysis == "comparison" else SINGLE_ARM_POOLING
+            pooling = _select("Pooling method", "pooling", options, s.pooling)
+            if pooling in ("PETO", "GLMM") and analysis == "comparison":
+                st.caption("This method pools odds ratios; the effect measure is OR.")
+            if pooling == "GLMM" and analysis == "single_arm":
+                st.caption(
+                    "The GLMM pools proportions on the logit scale (no transform or "
+                    "continuity correction needed); it may take a second."
+                )
+            if pooling == "GLMM" and analysis == "comparison":
+                values["glmm_model"] = _select("GLMM", "glmm_model", GLMM_MODELS, s.glmm_model)
             values["pooling"] = pooling
         if pooling == "IV":
             values["model"] = _select("Model", "model", MODELS, s.model)
@@ -185,7 +203,7 @@ def render_sidebar(table: pd.DataFrame, data_type: str) -> AnalysisSettings:
                 values["test"] = st.session_state[key]
                 pi_key = _init("show_prediction", s.show_prediction)
                 values["show_prediction"] = st.toggle("Prediction interval", key=pi_key)
-        else:
+        elif pooling in ("MH", "PETO"):
             values["zero_cells"] = _select(
                 "Zero cells in MH/Peto",
                 "zero_cells",
