@@ -16,7 +16,16 @@ from igmeta.bias import (
     funnel_frame,
     trim_and_fill,
 )
+from igmeta.conventions import (
+    PRESETS,
+    Convention,
+    ConventionResult,
+    apply_convention,
+    compare_conventions,
+    proportion_comparison,
+)
 from igmeta.effects import EffectSizes, effect_sizes, measure_info
+from igmeta.glmm import GLMM_MODELS, meta_analysis_glmm
 from igmeta.gosh import decode_members, gosh
 from igmeta.heterogeneity import HeterogeneityCI, heterogeneity_ci
 from igmeta.mantel_haenszel import meta_analysis_mh, meta_analysis_peto
@@ -35,6 +44,14 @@ from igmeta.warnings import (
 )
 
 __all__ = [
+    "GLMM_MODELS",
+    "PRESETS",
+    "Convention",
+    "ConventionResult",
+    "apply_convention",
+    "compare_conventions",
+    "meta_analysis_glmm",
+    "proportion_comparison",
     "HeterogeneityCI",
     "PermutationResult",
     "cumulative",
