@@ -8,13 +8,17 @@ from __future__ import annotations
 
 import streamlit as st
 
-from ui import state
+from ui import autosave, share, state
 from ui.sidebar import render_sidebar
 
 st.set_page_config(
     page_title="igmeta \u2014 interactive meta-analysis", page_icon="\U0001f4ca", layout="wide"
 )
 state.init_state()
+# A shared link (?scenario=<id>) opens the dashboard on that saved analysis.
+share.handle_query_params()
+# Nothing lost: the URL's ?session= token brings back autosaved work (reload, restart).
+autosave.start()
 
 PAGES = [
     st.Page(
@@ -43,7 +47,17 @@ PAGES = [
         icon=":material/compare_arrows:",
         url_path="conventions",
     ),
+    st.Page(
+        "pages/scenarios.py",
+        title="Scenarios & sharing",
+        icon=":material/share:",
+        url_path="scenarios",
+    ),
+    st.Page(
+        "pages/present.py", title="Presenter mode", icon=":material/slideshow:", url_path="present"
+    ),
 ]
 page = st.navigation(PAGES)
+autosave.show_status()
 render_sidebar(state.get_table(), state.get_data_type())
 page.run()

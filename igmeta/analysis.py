@@ -26,6 +26,7 @@ from igmeta.pooling import meta_analysis
 from igmeta.results import MetaResult
 from igmeta.subgroups import SubgroupResult, SubgroupTest, separate_tau2_test, subgroup_analysis
 from igmeta.validation import ValidationReport, validate_table
+from igmeta.warnings import MetaAnalysisWarning
 
 __all__ = [
     "ANALYSES",
@@ -421,7 +422,11 @@ def run_analysis(table: pd.DataFrame, settings: AnalysisSettings) -> AnalysisBun
             caught.clear()
             es = _effects_for(numeric, labels, settings)
             result = _pool(es, numeric, labels, settings)
-            groups = _subgroups(table, rows, es, numeric, labels, settings)
+            try:
+                groups = _subgroups(table, rows, es, numeric, labels, settings)
+            except (ValueError, np.linalg.LinAlgError) as exc:
+                groups = None
+                _warnings.warn(f"No subgroup analysis: {exc}", MetaAnalysisWarning, stacklevel=2)
         except (ValueError, np.linalg.LinAlgError) as exc:
             return AnalysisBundle(
                 **base,
@@ -429,9 +434,26 @@ def run_analysis(table: pd.DataFrame, settings: AnalysisSettings) -> AnalysisBun
                 result=None,
                 subgroups=None,
                 error=str(exc),
-                warnings=tuple(dict.fromkeys(str(w.message) for w in caught)),
+                warnings=tuple(
+                    dict.fromkeys(
+                        str(w.message)
+                        for w in caught
+                        if issubclass(w.category, MetaAnalysisWarning)
+                    )
+                ),
             )
-    messages = [str(w.message) for w in caught]
+    messages = [str(w.message) for w in caught if issubclass(w.category, MetaAnalysisWarning)]
+    if not np.isfinite([result.estimate, result.se, result.ci_lower, result.ci_upper]).all():
+        return AnalysisBundle(
+            **base,
+            effects=None,
+            result=None,
+            subgroups=None,
+            warnings=tuple(dict.fromkeys(messages)),
+            error="The pooled estimate cannot be computed for these data "
+            "(numerically extreme or degenerate variances). Check the flagged "
+            "rows and the continuity correction.",
+        )
     return AnalysisBundle(
         **base,
         effects=es,

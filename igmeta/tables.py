@@ -278,6 +278,11 @@ def result_summary_frame(bundle: AnalysisBundle) -> pd.DataFrame:
             f"{format_number(res.q)} (df = {res.q_df:g}), {format_pvalue(res.q_pval)}",
         ),
         ("I\u00b2", format_percent(res.i2)),
-        ("tau\u00b2", format_number(res.tau2, 4)),
+        (
+            "tau\u00b2",
+            format_number(res.tau2, 4)
+            if res.is_random_effects
+            else "\u2014 (not a random-effects model)",
+        ),
     ]
     return pd.DataFrame(rows, columns=["quantity", "value"])

@@ -90,7 +90,7 @@ def subgroup_panel(bundle: AnalysisBundle) -> None:
     groups = bundle.subgroups
     if groups is None:
         return
-    st.subheader(f"Subgroups by {groups.column}")
+    st.subheader(f"Subgroups by {plain(groups.column)}")
     rows = []
     for level, fit in zip(groups.levels, groups.fits, strict=True):
         bt = fit.back_transformed()

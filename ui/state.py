@@ -26,6 +26,12 @@ NOTICE = "notice"
 LAST_SELECTION = "last_forest_selection"
 UPLOAD_NONCE = "upload_nonce"
 SCENARIO_ID = "scenario_id"
+#: Autosave (see :mod:`ui.autosave`): the session's token (also in the URL), what was
+#: last saved, the last autosave failure, and a pending "restored" message.
+SESSION_TOKEN = "session_token"
+AUTOSAVE_MARK = "autosave_mark"
+AUTOSAVE_ERROR = "autosave_error"
+RESTORED_FROM = "restored_from"
 #: Prefix of the sidebar widgets' keys (one per AnalysisSettings field).
 WIDGET_PREFIX = "w_"
 UNDO_LIMIT = 50
@@ -111,6 +117,7 @@ def set_table(
     if not from_editor:
         ss[EDITOR_BASE] = ss[TABLE]
         ss[TABLE_VERSION] += 1
+    _autosave()
 
 
 def _swap(from_key: str, to_key: str) -> bool:
@@ -121,6 +128,7 @@ def _swap(from_key: str, to_key: str) -> bool:
     ss[TABLE], ss[TABLE_SOURCE], ss[DATA_TYPE] = ss[from_key].pop()
     ss[EDITOR_BASE] = ss[TABLE]
     ss[TABLE_VERSION] += 1
+    _autosave()
     return True
 
 
@@ -154,6 +162,27 @@ def editor_base() -> pd.DataFrame:
     return ss[EDITOR_BASE]
 
 
+def refresh_editor() -> None:
+    """Rebuild the data editor from the current table, without an undo entry.
+
+    For the Data page: after an edit changes the computed row status, or when the table was
+    changed without :func:`set_table`, the editor must start again from the table.
+    """
+    ss = st.session_state
+    ss[EDITOR_BASE] = ss[TABLE]
+    ss[TABLE_VERSION] += 1
+
+
+def upload_key(name: str) -> str:
+    """Key of an upload widget (uploader, sheet, mapping); fresh after :func:`next_upload`."""
+    return f"upload_{st.session_state[UPLOAD_NONCE]}_{name}"
+
+
+def next_upload() -> None:
+    """Forget the current upload widgets, so an applied upload is not applied again."""
+    st.session_state[UPLOAD_NONCE] += 1
+
+
 def reset_to_bundled() -> None:
     """Replace the table with the bundled IG data (undoable)."""
     set_table(load_ig_pnp_canonical(), source=BUNDLED_SOURCE, data_type="binary")
@@ -164,7 +193,8 @@ def toggle_included(row: int) -> None:
     table = get_table().copy()
     if "include" not in table:
         table["include"] = True
-    current = table["include"].astype("boolean").fillna(False)
+    # A blank include cell means included (as validation reads it).
+    current = table["include"].astype("boolean").fillna(True)
     table["include"] = current
     table.loc[row, "include"] = not bool(current.iloc[row])
     set_table(table)
@@ -176,8 +206,9 @@ def get_settings() -> AnalysisSettings:
 
 
 def set_settings(settings: AnalysisSettings) -> None:
-    """Store the analysis settings."""
+    """Store the analysis settings (autosaved when they changed)."""
     st.session_state[SETTINGS] = settings
+    _autosave()
 
 
 def request_settings(settings: AnalysisSettings) -> None:
@@ -210,22 +241,123 @@ def pop_notice() -> str | None:
     return st.session_state.pop(NOTICE, None)
 
 
-def refresh_editor() -> None:
-    """Rebuild the data editor from the current table, without an undo entry.
-
-    For the Data page: after an edit changes the computed row status, or when the table was
-    changed without :func:`set_table`, the editor must start again from the table.
-    """
-    ss = st.session_state
-    ss[EDITOR_BASE] = ss[TABLE]
-    ss[TABLE_VERSION] += 1
+# --------------------------------------------------------------------------- autosave
 
 
-def upload_key(name: str) -> str:
-    """Key of an upload widget (uploader, sheet, mapping); fresh after :func:`next_upload`."""
-    return f"upload_{st.session_state[UPLOAD_NONCE]}_{name}"
+def _autosave() -> None:
+    """Autosave a change of table or settings (a no-op until the session has a token)."""
+    if SESSION_TOKEN in st.session_state:
+        from ui import autosave  # imported here: ui.autosave uses this module
+
+        autosave.save_if_changed()
 
 
-def next_upload() -> None:
-    """Forget the current upload widgets, so an applied upload is not applied again."""
-    st.session_state[UPLOAD_NONCE] += 1
+def session_token() -> str | None:
+    """The session's autosave token (None before :func:`ui.autosave.start`)."""
+    return st.session_state.get(SESSION_TOKEN)
+
+
+def set_session_token(token: str) -> None:
+    """Give the session its autosave token."""
+    st.session_state[SESSION_TOKEN] = token
+
+
+def autosave_mark() -> object | None:
+    """What was last autosaved (an :class:`ui.autosave.AutosaveMark`), or None."""
+    return st.session_state.get(AUTOSAVE_MARK)
+
+
+def set_autosave_mark(mark: object) -> None:
+    """Record what was last autosaved."""
+    st.session_state[AUTOSAVE_MARK] = mark
+
+
+def autosave_error() -> str | None:
+    """Why the last autosave failed, or None."""
+    return st.session_state.get(AUTOSAVE_ERROR)
+
+
+def set_autosave_error(text: str | None) -> None:
+    """Record (or clear, with None) an autosave failure."""
+    st.session_state[AUTOSAVE_ERROR] = text
+
+
+def set_restored_from(when: str, *, forked: bool = False) -> None:
+    """Remember that autosaved work from ``when`` was restored (shown once)."""
+    st.session_state[RESTORED_FROM] = (when, forked)
+
+
+def pop_restored_from() -> tuple[str, bool] | None:
+    """``(when, forked)`` of a restore not yet announced, once."""
+    return st.session_state.pop(RESTORED_FROM, None)
+
+
+# --------------------------------------------------------------------------- journal club
+# Scenarios, share links and presenter mode (ui.share, pages/scenarios.py, pages/present.py).
+
+#: The session's workspace token: saved scenarios are listed per workspace.
+WORKSPACE = "workspace_id"
+#: Set once the URL's ?scenario= / ?workspace= parameters have been read.
+SHARE_HANDLED = "share_query_handled"
+#: A message about the shared link, shown until dismissed: (level, text).
+SHARE_MESSAGE = "share_message"
+#: Index of the presenter's current step.
+PRESENTER_STEP = "presenter_step"
+#: Prefix of the widget keys of the journal-club pages.
+JOURNAL_WIDGET_PREFIX = "jc_"
+
+
+def journal_key(name: str) -> str:
+    """Session-state key of a widget on the Scenarios or Presenter page."""
+    return f"{JOURNAL_WIDGET_PREFIX}{name}"
+
+
+def share_handled() -> bool:
+    """Whether the share query parameters were already read in this session."""
+    return bool(st.session_state.get(SHARE_HANDLED))
+
+
+def mark_share_handled() -> None:
+    """Record that the share query parameters were read."""
+    st.session_state[SHARE_HANDLED] = True
+
+
+def workspace() -> str | None:
+    """The session's workspace token (None until :func:`set_workspace`)."""
+    return st.session_state.get(WORKSPACE)
+
+
+def set_workspace(token: str) -> None:
+    """Use ``token`` as the session's workspace."""
+    st.session_state[WORKSPACE] = token
+
+
+def current_scenario() -> dict | None:
+    """The scenario the current analysis was loaded from or saved as:
+    ``{"id", "name", "fingerprint", "mine"}``, or None."""
+    return st.session_state.get(SCENARIO_ID)
+
+
+def set_current_scenario(info: dict | None) -> None:
+    """Record (or forget, with None) the current scenario."""
+    st.session_state[SCENARIO_ID] = info
+
+
+def share_message() -> tuple[str, str] | None:
+    """The pending message about a shared link: (level, text)."""
+    return st.session_state.get(SHARE_MESSAGE)
+
+
+def set_share_message(message: tuple[str, str] | None) -> None:
+    """Show (or clear, with None) a message about a shared link."""
+    st.session_state[SHARE_MESSAGE] = message
+
+
+def presenter_step() -> int:
+    """The presenter's current step (0 = the starting analysis)."""
+    return int(st.session_state.get(PRESENTER_STEP, 0))
+
+
+def set_presenter_step(step: int) -> None:
+    """Move the presenter to ``step``."""
+    st.session_state[PRESENTER_STEP] = int(step)

@@ -7,6 +7,7 @@ produce is in ``expected.json`` beside it (written by hand, not by this script).
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import io
 import re
@@ -208,7 +209,57 @@ def title_row_workbook() -> None:
     _save(workbook, "title_row.xlsx")
 
 
+#: Study names and cells that try to become markup somewhere: HTML, script, links with
+#: javascript: URLs, Markdown links and images, Streamlit directives, plotly markup and
+#: templates, TeX, spreadsheet formulas, and quotes that try to break out of a string
+#: literal in generated R or Python code. Each must be shown exactly as typed.
+HOSTILE_NAMES = (
+    "<img src=x onerror=alert(1)>",
+    '<script>alert("xss")</script> Smith 2001',
+    '<a href="javascript:alert(1)">click me</a>',
+    "[click](javascript:alert(1))",
+    "javascript:alert(document.cookie)",
+    "<b>Bold</b> %{y} $x$ 2003",
+    "![pixel](http://127.0.0.1:9/pixel.png) :red[red] :material/warning:",
+    "=cmd|' /C calc'!A1",
+    "+SUM(1,2)",
+    "@SUM(A1)",
+    "-2+3",
+    '<svg onload="alert(1)"></svg> &amp; &lt;',
+    'Smith"); system("echo pwned"); x <- c("',
+    "Jones'); import os; os.system('echo pwned'); ('",
+)
+#: A hostile extra column name (offered as a subgroup column) with two hostile values.
+HOSTILE_COLUMN = (
+    "[grp](javascript:alert(3))<img src=x onerror=alert(3)>![pixel](http://127.0.0.1:9/pixel.png)"
+)
+HOSTILE_GROUPS = ("<i>RCT</i>", "[open](javascript:alert(2))")
+
+
+def hostile_files() -> None:
+    """Hostile study names, subgroup labels and a hostile column name (binary data)."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(["study", "ai", "n1i", "ci", "n2i", "design", HOSTILE_COLUMN])
+    for number, name in enumerate(HOSTILE_NAMES):
+        group = HOSTILE_GROUPS[number % 2]
+        writer.writerow([name, 5 + number, 30 + number, 2 + number % 3, 30, group, group])
+    _text("hostile_names.csv", out.getvalue())
+    _text(
+        "extreme_variances.csv",
+        "study,yi,vi\n"
+        "Tiny 1,0.10,1e-300\n"
+        "Tiny 2,0.20,1e-12\n"
+        "Huge 1,0.30,1e300\n"
+        "Huge 2,-0.40,1e12\n"
+        "Zero variance,0.50,0\n"
+        "Zero effect,0,0.04\n"
+        "Ordinary,0.25,0.02\n",
+    )
+
+
 if __name__ == "__main__":
     text_files()
     merged_header_workbook()
     title_row_workbook()
+    hostile_files()

@@ -1,0 +1,607 @@
+"""Reproducible code: the current analysis as an R script (metafor) or a Python script.
+
+:func:`r_script` writes a self-contained script for R with metafor 3.8-1: the analysed
+studies as a ``data.frame``, then ``escalc`` and ``rma`` (inverse variance), ``rma.mh``
+(Mantel-Haenszel) or ``rma.peto`` (Peto) with exactly the dashboard's settings (measure,
+method, test, level, ``add``/``to``/``drop00``, zero-cell convention), the subgroup fits
+and the test for subgroup differences. :func:`python_script` writes the same analysis with
+igmeta's public API (:func:`igmeta.analysis.run_analysis` on the embedded table).
+
+Both scripts end with a machine-readable block between the lines :data:`BEGIN` and
+:data:`END`, one ``name=value`` per line (values with ``sprintf("%.10f")``; p-values with
+``"%.10e"``, since they can be far below 1e-10). :func:`parse_results` reads it back and
+:func:`result_values` gives the dashboard's own numbers under the same names, so the
+scripts can be checked against the dashboard.
+
+Safety: user text (study labels, subgroup names, column names) only ever appears inside
+escaped string literals -- R strings with ``\\u{...}`` escapes for anything but printable
+ASCII, Python ``repr`` of a JSON string -- never in comments or code. Every setting that
+becomes code is checked against the known options.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import math
+from collections.abc import Iterable
+
+import numpy as np
+import pandas as pd
+
+from igmeta.analysis import AnalysisBundle, AnalysisSettings, run_analysis
+from igmeta.scenarios import settings_to_json, table_to_json
+
+__all__ = [
+    "BEGIN",
+    "END",
+    "CodegenError",
+    "compare_values",
+    "parse_results",
+    "python_script",
+    "r_script",
+    "r_string",
+    "result_values",
+]
+
+BEGIN = "# BEGIN IGMETA RESULTS"
+END = "# END IGMETA RESULTS"
+
+_BINARY_MEASURES = ("RR", "OR", "RD")
+_PROPORTION_MEASURES = ("PR", "PLO", "PAS", "PFT")
+_CONTINUOUS_MEASURES = ("MD", "SMD")
+_ESTIMATORS = ("REML", "ML", "DL", "PM", "EB", "SJ", "HE", "HS", "FE")
+_ITERATIVE = ("REML", "ML", "PM", "EB")
+_TARGETS = ("only0", "all", "if0all", "none")
+_R_TRANSFORMS = {
+    "none": None,
+    "exp": "exp",
+    "ilogit": "transf.ilogit",
+    "iarcsin": "transf.iarcsin",
+    "ipft.hm": "transf.ipft.hm",
+    "ztor": "transf.ztor",
+}
+
+
+class CodegenError(ValueError):
+    """The analysis cannot be written as a script (message in plain words)."""
+
+
+# --------------------------------------------------------------------------- R literals
+
+
+def r_string(value: object) -> str:
+    """An R string literal that reads back as ``value`` (printable ASCII kept, the rest
+    escaped as ``\\u{XXXX}``/``\\U{XXXXXXXX}``; NUL and lone surrogates dropped)."""
+    out = ['"']
+    for ch in str(value):
+        code = ord(ch)
+        if ch == "\\":
+            out.append("\\\\")
+        elif ch == '"':
+            out.append('\\"')
+        elif ch == "\n":
+            out.append("\\n")
+        elif ch == "\r":
+            out.append("\\r")
+        elif ch == "\t":
+            out.append("\\t")
+        elif 0x20 <= code < 0x7F:
+            out.append(ch)
+        elif code == 0 or 0xD800 <= code <= 0xDFFF:
+            continue
+        elif code <= 0xFFFF:
+            out.append(f"\\u{{{code:04X}}}")
+        else:
+            out.append(f"\\U{{{code:08X}}}")
+    out.append('"')
+    return "".join(out)
+
+
+def _r_number(value: object) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "NA"
+    number = float(value)
+    if math.isnan(number):
+        return "NA"
+    if math.isinf(number):
+        return "Inf" if number > 0 else "-Inf"
+    if number.is_integer() and abs(number) < 1e15:
+        return f"{int(number):d}"
+    return repr(number)
+
+
+def _r_vector(values: Iterable, strings: bool = False) -> str:
+    items = []
+    for v in values:
+        if strings:
+            items.append(
+                "NA" if v is None or (isinstance(v, float) and math.isnan(v)) else r_string(v)
+            )
+        else:
+            items.append(_r_number(v))
+    return "c(" + ", ".join(items) + ")"
+
+
+def _level(settings: AnalysisSettings) -> str:
+    level = float(settings.level)
+    if not 0 < level < 1:
+        raise CodegenError(f"Confidence level {level!r} is not a fraction between 0 and 1.")
+    return f"{level * 100:.10g}"
+
+
+def _check(settings: AnalysisSettings) -> None:
+    """Every setting that becomes code must be one of the known options."""
+    s = settings
+    known = {
+        "comparison": _BINARY_MEASURES,
+        "single_arm": _PROPORTION_MEASURES,
+        "continuous": _CONTINUOUS_MEASURES,
+        "correlation": ("ZCOR",),
+    }
+    if s.analysis in known and s.measure not in known[s.analysis]:
+        raise CodegenError(f"Unknown effect measure {s.measure!r} for this analysis.")
+    if s.analysis not in (*known, "generic"):
+        raise CodegenError(f"Unknown analysis {s.analysis!r}.")
+    if s.pooling not in ("IV", "MH", "PETO") or s.model not in ("random", "common"):
+        raise CodegenError("Unknown pooling method or model.")
+    if s.tau2_method not in _ESTIMATORS or s.test not in ("z", "knha"):
+        raise CodegenError("Unknown tau\u00b2 estimator or test.")
+    if s.to not in _TARGETS or s.zero_cells not in ("metafor", "revman"):
+        raise CodegenError("Unknown continuity-correction option.")
+    if not (math.isfinite(float(s.add)) and float(s.add) >= 0):
+        raise CodegenError("The continuity correction must be a non-negative number.")
+
+
+# --------------------------------------------------------------------------- the data
+
+
+def _used_data(bundle: AnalysisBundle, table: pd.DataFrame) -> tuple[dict, list, list]:
+    """(columns for the data frame, subgroup of each used row or None, levels)."""
+    s = bundle.settings
+    numeric = bundle.validation.numeric.iloc[bundle.used_rows].reset_index(drop=True)
+    labels = list(bundle.effects.study)
+    cols: dict[str, list] = {"study": labels}
+
+    def take(name: str, source: str | None = None) -> None:
+        cols[name] = numeric[source or name].astype(float).tolist()
+
+    if s.analysis == "comparison":
+        for name in ("ai", "n1i", "ci", "n2i"):
+            take(name)
+    elif s.analysis == "single_arm":
+        xi, ni = ("xi", "ni") if "xi" in numeric else ("ai", "n1i")
+        take("xi", xi)
+        take("ni", ni)
+    elif s.analysis == "continuous":
+        for name in ("m1i", "sd1i", "n1i", "m2i", "sd2i", "n2i"):
+            take(name)
+    elif s.analysis == "correlation":
+        take("ri")
+        take("ni")
+    else:
+        cols["yi"] = np.asarray(bundle.effects.yi, float).tolist()
+        cols["vi"] = np.asarray(bundle.effects.vi, float).tolist()
+    groups: list = []
+    levels: list = []
+    if bundle.subgroups is not None:
+        raw = table[bundle.subgroups.column].astype("string").fillna("").str.strip()
+        groups = [g if g else None for g in raw.iloc[bundle.used_rows].tolist()]
+        levels = list(bundle.subgroups.levels)
+    return cols, groups, levels
+
+
+def _not_analysed(bundle: AnalysisBundle, table: pd.DataFrame) -> list[str]:
+    used = set(bundle.used_rows.tolist())
+    labels = bundle.validation.labels
+    return [str(labels[i]) for i in range(len(table)) if i not in used]
+
+
+# --------------------------------------------------------------------------- R script
+
+
+def _r_fit_call(s: AnalysisSettings, subset: str | None = None) -> str:
+    sub = f", subset = {subset}" if subset else ""
+    level = _level(s)
+    if s.analysis == "comparison" and s.pooling == "MH":
+        extra = ', add = 0, to = "none"' if s.zero_cells == "revman" else ""
+        return (
+            f'rma.mh(measure = "{s.binary_measure}", ai = ai, n1i = n1i, ci = ci, '
+            f"n2i = n2i, data = dat{sub}{extra}, level = {level})"
+        )
+    if s.analysis == "comparison" and s.pooling == "PETO":
+        extra = ', add = 0, to = "none"' if s.zero_cells == "revman" else ""
+        return (
+            f"rma.peto(ai = ai, n1i = n1i, ci = ci, n2i = n2i, data = dat{sub}{extra}, "
+            f"level = {level})"
+        )
+    method = s.method
+    control = ", control = ctrl" if method in _ITERATIVE else ""
+    return (
+        f'rma(yi, vi, data = dat{sub}, method = "{method}", test = "{s.test}", '
+        f"level = {level}{control})"
+    )
+
+
+def _r_escalc(s: AnalysisSettings) -> str:
+    if s.analysis == "comparison":
+        return (
+            f'dat <- escalc(measure = "{s.binary_measure}", ai = ai, n1i = n1i, ci = ci, '
+            f'n2i = n2i, data = dat, add = {_r_number(s.add)}, to = "{s.to}", '
+            f"drop00 = {'TRUE' if s.drop00 else 'FALSE'})"
+        )
+    if s.analysis == "single_arm":
+        add = "0" if s.proportion_measure in ("PAS", "PFT") else _r_number(s.add)
+        return (
+            f'dat <- escalc(measure = "{s.proportion_measure}", xi = xi, ni = ni, '
+            f'data = dat, add = {add}, to = "{s.to}")'
+        )
+    if s.analysis == "continuous":
+        return (
+            f'dat <- escalc(measure = "{s.continuous_measure}", m1i = m1i, sd1i = sd1i, '
+            "n1i = n1i, m2i = m2i, sd2i = sd2i, n2i = n2i, data = dat)"
+        )
+    if s.analysis == "correlation":
+        return 'dat <- escalc(measure = "ZCOR", ri = ri, ni = ni, data = dat)'
+    return (
+        "# Generic effects: yi and vi as igmeta computed them from your table "
+        "(log scale for ratios)."
+    )
+
+
+def _r_revman_block(s: AnalysisSettings) -> list[str]:
+    measure = "PETO" if s.pooling == "PETO" else s.binary_measure
+    lines = [
+        "# RevMan 5 zero-cell convention (Cochrane Handbook 5.1, sections 9.4.4 and 16.9.3),",
+        "# applied here before pooling, exactly as igmeta does:",
+    ]
+    drop = measure in ("RR", "OR", "PETO")
+    if drop:
+        lines.append("# - tables with no events (or only events) in both groups are left out;")
+    if measure != "PETO":
+        lines += [
+            "# - 0.5 is added to every cell of each remaining table with a zero cell;",
+            '# - rma.mh() then pools these corrected counts with add = 0, to = "none".',
+        ]
+    else:
+        lines.append("# - Peto needs no correction: rma.peto() pools raw counts (add = 0).")
+    lines.append("dz <- (dat$ai == 0 & dat$ci == 0) | (dat$ai == dat$n1i & dat$ci == dat$n2i)")
+    if drop:
+        lines.append("dat <- dat[!dz, ]")
+    if measure != "PETO":
+        lines += [
+            "zc <- dat$ai == 0 | dat$ci == 0 | dat$ai == dat$n1i | dat$ci == dat$n2i",
+            "dat$ai[zc] <- dat$ai[zc] + 0.5",
+            "dat$ci[zc] <- dat$ci[zc] + 0.5",
+            "dat$n1i[zc] <- dat$n1i[zc] + 1",
+            "dat$n2i[zc] <- dat$n2i[zc] + 1",
+        ]
+    return lines
+
+
+def _r_predict(transform: str) -> str:
+    fn = _R_TRANSFORMS.get(transform)
+    if transform not in _R_TRANSFORMS:
+        raise CodegenError(f"Unknown back-transform {transform!r}.")
+    if fn is None:
+        return "pred <- predict(res)"
+    if transform == "ipft.hm":
+        return (
+            "pred <- predict(res, transf = transf.ipft.hm, "
+            "targs = list(ni = dat$ni[!is.na(dat$yi) & !is.na(dat$vi)]))"
+        )
+    return f"pred <- predict(res, transf = {fn})"
+
+
+def r_script(
+    table: pd.DataFrame, settings: AnalysisSettings, bundle: AnalysisBundle | None = None
+) -> str:
+    """The analysis as an R script for metafor 3.8-1.
+
+    Parameters
+    ----------
+    table : DataFrame
+        The study table (canonical columns).
+    settings : AnalysisSettings
+    bundle : AnalysisBundle, optional
+        ``run_analysis(table, settings)`` if already computed.
+
+    Raises
+    ------
+    CodegenError
+        When there is no pooled result or a setting is unknown.
+    """
+    _check(settings)
+    bundle = bundle if bundle is not None else run_analysis(table, settings)
+    if bundle.result is None or bundle.effects is None:
+        raise CodegenError(bundle.error or "There is no pooled result to reproduce.")
+    s = bundle.settings
+    res = bundle.result
+    cols, groups, levels = _used_data(bundle, table)
+    mh_peto = s.analysis == "comparison" and s.pooling in ("MH", "PETO")
+    random = res.is_random_effects
+    stamp = _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    lines = [
+        "# Meta-analysis exported from the igmeta dashboard on " + stamp + ".",
+        "# Reproduces the dashboard's numbers with R and metafor 3.8-1:",
+        "#   Rscript this_file.R",
+        "# The results are printed, then repeated in a machine-readable block at the end.",
+        "suppressPackageStartupMessages(library(metafor))",
+        'if (packageVersion("metafor") != "3.8.1")',
+        '  message("Note: written for metafor 3.8-1; this is metafor ", '
+        'packageVersion("metafor"), ".")',
+        "",
+        "# The analysed studies (excluded, filtered and flagged rows are not included).",
+        "dat <- data.frame(",
+    ]
+    entries = [
+        f"  {name} = {_r_vector(values, strings=(name == 'study'))}"
+        for name, values in cols.items()
+    ]
+    if groups:
+        entries.append(f"  group = {_r_vector(groups, strings=True)}")
+    lines.append(",\n".join(entries + ["  stringsAsFactors = FALSE"]))
+    lines.append(")")
+    skipped = _not_analysed(bundle, table)
+    skipped_r = _r_vector(skipped, strings=True) if skipped else "character(0)"
+    lines.append(f"not_analysed <- {skipped_r}")
+    if groups:
+        lines.append(f"subgroup_column <- {r_string(bundle.subgroups.column)}")
+    lines.append("")
+    if s.method in _ITERATIVE and not mh_peto:
+        control = "threshold = 1e-10, maxiter = 1000"
+        if s.method in ("PM", "EB"):
+            control += ", tol = 1e-12"
+            lines.append("# tol: precision of the root finding behind the PM/EB estimators.")
+        lines.append(f"ctrl <- list({control})")
+    if mh_peto:
+        if s.zero_cells == "revman":
+            lines += _r_revman_block(s)
+        else:
+            lines.append(
+                "# metafor's zero-cell handling (rma.mh/rma.peto defaults): raw counts "
+                "in the pooled estimate,"
+            )
+            lines.append("# 0.5 added to zero-cell tables for the study-level estimates only.")
+    else:
+        lines.append(_r_escalc(s))
+    lines.append(f"res <- {_r_fit_call(s)}")
+    lines.append("print(res)")
+    lines.append("het <- c(QE = res$QE, QEp = res$QEp, I2 = res$I2)")
+    if mh_peto and s.zero_cells == "revman" and s.pooling == "MH" and s.binary_measure == "RD":
+        lines += [
+            "# Heterogeneity as igmeta reports it: a double-zero table has no study-level",
+            "# risk difference (metafor's drop00 for study-level estimates), so it is left",
+            "# out of Q, although its corrected counts are in the pooled MH sums.",
+            "h <- !dz & !is.na(res$yi)",
+            "QE <- sum((res$yi[h] - as.numeric(res$beta))^2 / res$vi[h])",
+            "df_h <- sum(h) - 1",
+            "if (df_h > 0) het <- c(QE = QE, QEp = pchisq(QE, df_h, lower.tail = FALSE),",
+            "                       I2 = if (QE > 0) max(0, 100 * (QE - df_h) / QE) else 0)",
+        ]
+    lines.append(_r_predict(res.transform))
+    lines.append("print(pred)")
+    if groups:
+        lines += [
+            "",
+            "# Subgroups (sorted as in igmeta) and the test for subgroup differences.",
+            f"lv <- {_r_vector(levels, strings=True)}",
+        ]
+        lines.append(f"sub <- lapply(lv, function(g) {_r_fit_call(s, 'group %in% g')})")
+        lines.append("names(sub) <- lv")
+        lines.append("print(sub)")
+        lines += _r_subgroup_test(bundle)
+    lines += [
+        "",
+        'report <- function(name, value, digits = "%.10f")',
+        '  cat(name, "=", sprintf(digits, as.numeric(value)), "\\n", sep = "")',
+        f'cat("{BEGIN}\\n")',
+        'report("k", res$k)',
+        'report("estimate", res$beta)',
+        'report("se", res$se)',
+        'report("ci_lb", res$ci.lb)',
+        'report("ci_ub", res$ci.ub)',
+        'report("pval", res$pval, "%.10e")',
+        'report("QE", het[["QE"]])',
+        'report("QEp", het[["QEp"]], "%.10e")',
+        'report("I2", het[["I2"]])',
+        'report("estimate_nat", pred$pred)',
+        'report("ci_lb_nat", pred$ci.lb)',
+        'report("ci_ub_nat", pred$ci.ub)',
+    ]
+    if random:
+        lines += [
+            'report("tau2", res$tau2)',
+            'report("pi_lb_nat", pred$pi.lb)',
+            'report("pi_ub_nat", pred$pi.ub)',
+        ]
+    if groups:
+        lines += [
+            "for (i in seq_along(sub)) {",
+            '  report(sprintf("subgroup%d_k", i), sub[[i]]$k)',
+            '  report(sprintf("subgroup%d_estimate", i), sub[[i]]$beta)',
+            '  report(sprintf("subgroup%d_se", i), sub[[i]]$se)',
+            '  report(sprintf("subgroup%d_ci_lb", i), sub[[i]]$ci.lb)',
+            '  report(sprintf("subgroup%d_ci_ub", i), sub[[i]]$ci.ub)',
+            "}",
+            'report("subgroup_test_stat", subgroup_test_stat)',
+            'report("subgroup_test_pval", subgroup_test_pval, "%.10e")',
+        ]
+    lines.append(f'cat("{END}\\n")')
+    return "\n".join(lines) + "\n"
+
+
+def _r_subgroup_test(bundle: AnalysisBundle) -> list[str]:
+    test = bundle.subgroups.test
+    if test.name == "separate_tau2":
+        return [
+            "# Test for subgroup differences: Q on the subgroup estimates with their own",
+            "# standard errors (separate fits per subgroup; RevMan's test).",
+            "qt <- rma(yi = sapply(sub, function(f) as.numeric(f$beta)),",
+            '          sei = sapply(sub, function(f) f$se), method = "FE")',
+            "subgroup_test_stat <- qt$QE",
+            "subgroup_test_pval <- qt$QEp",
+        ]
+    full = bundle.subgroups.full
+    if full is not None and full.moderator_fixed is not None:
+        level = _level(bundle.settings)
+        return [
+            "# Test for subgroup differences: common-effect Q-between (moderator test).",
+            "qt <- rma(yi, vi, mods = ~ factor(group, levels = lv), data = dat,",
+            f'          subset = group %in% lv, method = "FE", level = {level})',
+            "subgroup_test_stat <- qt$QM",
+            "subgroup_test_pval <- qt$QMp",
+        ]
+    return [
+        "# Test for subgroup differences: Q-between = Q(all) - sum of Q(within).",
+        'all_fe <- rma(yi, vi, data = dat, subset = group %in% lv, method = "FE")',
+        "subgroup_test_stat <- all_fe$QE - sum(sapply(sub, function(f) f$QE))",
+        "subgroup_test_pval <- pchisq(subgroup_test_stat, df = length(lv) - 1, lower.tail = FALSE)",
+    ]
+
+
+# --------------------------------------------------------------------------- Python
+
+
+_PY_TEMPLATE = '''"""Meta-analysis exported from the igmeta dashboard on {stamp}.
+
+Reproduces the dashboard's numbers with igmeta's public API. Run it with the igmeta
+package importable (e.g. from the igmeta folder: python this_file.py). The results are
+printed, then repeated in a machine-readable block at the end.
+"""
+
+import json
+
+from igmeta.analysis import AnalysisSettings, run_analysis
+from igmeta.scenarios import table_from_json
+
+# The whole study table (including excluded rows) and every setting, as JSON.
+TABLE_JSON = {table_json}
+SETTINGS_JSON = {settings_json}
+
+table = table_from_json(TABLE_JSON)
+settings = AnalysisSettings.from_dict(json.loads(SETTINGS_JSON))
+bundle = run_analysis(table, settings)
+if bundle.result is None:
+    raise SystemExit(bundle.error)
+res = bundle.result
+print(table.to_string())
+print(res.study_frame().to_string())
+for message in bundle.warnings:
+    print("Warning:", message)
+
+bt = res.back_transformed()
+values = {{
+    "k": res.k, "estimate": res.estimate, "se": res.se, "ci_lb": res.ci_lower,
+    "ci_ub": res.ci_upper, "pval": res.pval, "QE": res.q, "QEp": res.q_pval, "I2": res.i2,
+    "estimate_nat": bt["estimate"], "ci_lb_nat": bt["ci_lower"], "ci_ub_nat": bt["ci_upper"],
+}}
+if res.is_random_effects:
+    values.update(tau2=res.tau2, pi_lb_nat=bt["pi_lower"], pi_ub_nat=bt["pi_upper"])
+groups = bundle.subgroups
+if groups is not None:
+    for i, (level, fit) in enumerate(zip(groups.levels, groups.fits), start=1):
+        print(f"Subgroup {{level}}: k = {{fit.k}}, estimate = {{fit.estimate:.4f}} "
+              f"[{{fit.ci_lower:.4f}}, {{fit.ci_upper:.4f}}]")
+        values.update({{f"subgroup{{i}}_k": fit.k, f"subgroup{{i}}_estimate": fit.estimate,
+                       f"subgroup{{i}}_se": fit.se, f"subgroup{{i}}_ci_lb": fit.ci_lower,
+                       f"subgroup{{i}}_ci_ub": fit.ci_upper}})
+    values.update(subgroup_test_stat=groups.test.statistic,
+                  subgroup_test_pval=groups.test.pval)
+print({begin!r})
+for name, value in values.items():
+    print(f"{{name}}={{value:.10e}}" if "pval" in name or name == "QEp" else
+          f"{{name}}={{value:.10f}}")
+print({end!r})
+'''
+
+
+def python_script(table: pd.DataFrame, settings: AnalysisSettings) -> str:
+    """The analysis as a Python script using igmeta's public API (table embedded as JSON)."""
+    stamp = _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    return _PY_TEMPLATE.format(
+        stamp=stamp,
+        table_json=repr(table_to_json(table)),
+        settings_json=repr(settings_to_json(settings)),
+        begin=BEGIN,
+        end=END,
+    )
+
+
+# --------------------------------------------------------------------------- checking
+
+
+def result_values(bundle: AnalysisBundle) -> dict[str, float]:
+    """The dashboard's numbers under the names the scripts print."""
+    res = bundle.result
+    if res is None:
+        return {}
+    bt = res.back_transformed()
+    out = {
+        "k": res.k,
+        "estimate": res.estimate,
+        "se": res.se,
+        "ci_lb": res.ci_lower,
+        "ci_ub": res.ci_upper,
+        "pval": res.pval,
+        "QE": res.q,
+        "QEp": res.q_pval,
+        "I2": res.i2,
+        "estimate_nat": bt["estimate"],
+        "ci_lb_nat": bt["ci_lower"],
+        "ci_ub_nat": bt["ci_upper"],
+    }
+    if res.is_random_effects:
+        out.update(tau2=res.tau2, pi_lb_nat=bt["pi_lower"], pi_ub_nat=bt["pi_upper"])
+    groups = bundle.subgroups
+    if groups is not None:
+        for i, fit in enumerate(groups.fits, start=1):
+            out.update(
+                {
+                    f"subgroup{i}_k": fit.k,
+                    f"subgroup{i}_estimate": fit.estimate,
+                    f"subgroup{i}_se": fit.se,
+                    f"subgroup{i}_ci_lb": fit.ci_lower,
+                    f"subgroup{i}_ci_ub": fit.ci_upper,
+                }
+            )
+        out.update(subgroup_test_stat=groups.test.statistic, subgroup_test_pval=groups.test.pval)
+    return {key: float(value) for key, value in out.items()}
+
+
+def parse_results(output: str) -> dict[str, float]:
+    """The ``name=value`` lines between :data:`BEGIN` and :data:`END` of a script's output.
+
+    Raises
+    ------
+    CodegenError
+        If the block is missing.
+    """
+    lines = output.splitlines()
+    try:
+        start = next(i for i, line in enumerate(lines) if line.strip() == BEGIN)
+        stop = next(i for i in range(start + 1, len(lines)) if lines[i].strip() == END)
+    except StopIteration:
+        raise CodegenError("The script's output has no igmeta results block.") from None
+    values: dict[str, float] = {}
+    for line in lines[start + 1 : stop]:
+        name, _, text = line.strip().partition("=")
+        if name:
+            values[name] = float("nan") if text.strip() in ("NA", "NaN", "nan") else float(text)
+    return values
+
+
+def compare_values(
+    expected: dict[str, float], actual: dict[str, float], *, rtol: float = 1e-6, atol: float = 1e-9
+) -> list[str]:
+    """Names whose values differ (or are missing in ``actual``); empty when all agree."""
+    bad = []
+    for name, value in expected.items():
+        if name not in actual:
+            bad.append(f"{name}: missing")
+            continue
+        other = actual[name]
+        if math.isnan(value) and math.isnan(other):
+            continue
+        if not math.isclose(value, other, rel_tol=rtol, abs_tol=atol):
+            bad.append(f"{name}: expected {value!r}, got {other!r}")
+    return bad

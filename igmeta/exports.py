@@ -1,0 +1,466 @@
+"""Exports of one analysis: figures as PNG/SVG/PDF, result tables as CSV/Excel.
+
+Figures are rendered by kaleido (1.x) in the system Chromium -- Debian's ``chromium`` at
+``/usr/bin/chromium``, or the browser named by ``$BROWSER_PATH`` -- with plotly.js from the
+installed plotly package and MathJax disabled, so an export never downloads anything (a
+browser, plotly.js or MathJax). Tables are written with :mod:`igmeta.safe_export`, so
+study names cannot become spreadsheet formulas.
+
+Static PNGs default to slide size: 1920 x 1080 px (16:9) at scale 1, with text and markers
+enlarged (:func:`enlarge_figure`) to fill the slide; a figure taller than that (a forest
+plot of many studies) keeps its own height. SVG and PDF keep the figure's own size.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import threading
+from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import plotly
+import plotly.graph_objects as go
+
+from igmeta.analysis import AnalysisBundle
+from igmeta.bias import funnel_frame
+from igmeta.effects import measure_info
+from igmeta.plots import forest_figure, funnel_figure
+from igmeta.safe_export import to_excel_bytes, to_safe_csv_bytes
+from igmeta.scenarios import describe_settings
+from igmeta.tables import display_scale, forest_frame, result_summary_frame
+
+__all__ = [
+    "FIGURE_FORMATS",
+    "SLIDE_HEIGHT",
+    "SLIDE_WIDTH",
+    "ExportError",
+    "analysis_figures",
+    "browser_path",
+    "enlarge_figure",
+    "figure_bytes",
+    "figures_bytes",
+    "forest_for",
+    "funnel_for",
+    "result_tables",
+    "slide_factor",
+    "tables_csv",
+    "tables_excel",
+]
+
+#: Static formats and their MIME types.
+FIGURE_FORMATS = {"png": "image/png", "svg": "image/svg+xml", "pdf": "application/pdf"}
+SLIDE_WIDTH = 1920
+SLIDE_HEIGHT = 1080
+#: plotly's size for figures without an explicit one.
+FIGURE_DEFAULT_WIDTH = 700
+FIGURE_DEFAULT_HEIGHT = 450
+#: Seconds allowed to render one figure.
+RENDER_TIMEOUT_S = 90
+#: At most this many Chromium processes render at once in one server process.
+_RENDER_SLOTS = threading.BoundedSemaphore(2)
+_BROWSER_CANDIDATES = ("/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome")
+
+
+class ExportError(RuntimeError):
+    """A figure could not be rendered (message in plain words)."""
+
+
+# --------------------------------------------------------------------------- figures
+
+
+def forest_for(
+    bundle: AnalysisBundle,
+    table: pd.DataFrame,
+    *,
+    theme: str = "light",
+    highlight: str | None = None,
+    title: str | None = None,
+) -> go.Figure | None:
+    """The forest plot of an analysis (None without a result)."""
+    if bundle.result is None:
+        return None
+    _, log_axis, null = display_scale(bundle)
+    frame = forest_frame(bundle, table)
+    label = measure_info(bundle.settings.measure).label
+    return forest_figure(
+        frame,
+        log_scale=log_axis,
+        null_value=None if not np.isfinite(null) else null,
+        x_label=label,
+        show_prediction=bundle.settings.show_prediction,
+        theme=theme,
+        highlight=highlight,
+        title=title,
+    )
+
+
+def funnel_for(
+    bundle: AnalysisBundle, *, theme: str = "light", title: str | None = None
+) -> go.Figure | None:
+    """The contour-enhanced funnel plot of an analysis (None without a result)."""
+    res = bundle.result
+    if res is None:
+        return None
+    points = funnel_frame(res)
+    if points.empty:
+        return None
+    _, log_axis, null = display_scale(bundle)
+    label = measure_info(res.measure if res.measure != "PETO" else "OR").label
+    scale = " (log scale)" if log_axis else " (analysis scale)" if res.transform != "none" else ""
+    return funnel_figure(
+        points,
+        center=res.estimate,
+        log_scale=log_axis,
+        contours=bool(np.isfinite(null)),
+        theme=theme,
+        x_label=f"{label}{scale}",
+        title=title,
+    )
+
+
+def _scaled(value, factor: float):
+    if value is None:
+        return None
+    if isinstance(value, int | float):
+        return value * factor
+    try:
+        return [v * factor if isinstance(v, int | float) else v for v in value]
+    except TypeError:
+        return value
+
+
+def enlarge_figure(fig: go.Figure, factor: float) -> go.Figure:
+    """A copy of ``fig`` with every text, marker, line and the figure size scaled by
+    ``factor`` (for projectors and slides); the layout's proportions stay the same."""
+    if factor == 1:
+        return go.Figure(fig)
+    out = go.Figure(fig)
+    layout = out.layout
+    for trace in out.data:
+        for attr in ("textfont", "marker", "line"):
+            part = getattr(trace, attr, None)
+            if part is None:
+                continue
+            if attr == "textfont" and part.size is not None:
+                part.size = _scaled(part.size, factor)
+            if attr == "marker":
+                if part.size is not None:
+                    part.size = _scaled(part.size, factor)
+                if part.line is not None and part.line.width is not None:
+                    part.line.width = _scaled(part.line.width, factor)
+            if attr == "line" and part.width is not None:
+                part.width = _scaled(part.width, factor)
+        if getattr(trace, "error_x", None) is not None and trace.error_x.thickness is not None:
+            trace.error_x.thickness = trace.error_x.thickness * factor
+        if getattr(trace, "hoverlabel", None) is not None and trace.hoverlabel.font.size:
+            trace.hoverlabel.font.size = _scaled(trace.hoverlabel.font.size, factor)
+    for annotation in layout.annotations or ():
+        if annotation.font is not None and annotation.font.size is not None:
+            annotation.font.size = annotation.font.size * factor
+    for shape in layout.shapes or ():
+        if shape.line is not None and shape.line.width is not None:
+            shape.line.width = shape.line.width * factor
+    if layout.font.size:
+        layout.font.size = layout.font.size * factor
+    if layout.title.font.size:
+        layout.title.font.size = layout.title.font.size * factor
+    if layout.legend.font.size:
+        layout.legend.font.size = layout.legend.font.size * factor
+    for axis_name in [name for name in layout if name.startswith(("xaxis", "yaxis"))]:
+        axis = layout[axis_name]
+        if axis.tickfont.size:
+            axis.tickfont.size = axis.tickfont.size * factor
+        if axis.title.font.size:
+            axis.title.font.size = axis.title.font.size * factor
+        if axis.linewidth:
+            axis.linewidth = axis.linewidth * factor
+        if axis.ticklen:
+            axis.ticklen = axis.ticklen * factor
+    margin = layout.margin
+    for side in ("l", "r", "t", "b"):
+        if margin[side] is not None:
+            margin[side] = margin[side] * factor
+    if layout.width:
+        layout.width = int(layout.width * factor)
+    if layout.height:
+        layout.height = int(layout.height * factor)
+    return out
+
+
+def slide_factor(
+    fig: go.Figure, width: int = SLIDE_WIDTH, height: int = SLIDE_HEIGHT, most: float = 1.6
+) -> float:
+    """How much ``fig`` can be enlarged to fill a ``width`` x ``height`` slide."""
+    own_w = fig.layout.width or FIGURE_DEFAULT_WIDTH
+    own_h = fig.layout.height or FIGURE_DEFAULT_HEIGHT
+    return max(1.0, min(most, width / own_w, height / own_h))
+
+
+def analysis_figures(
+    bundle: AnalysisBundle, table: pd.DataFrame, *, theme: str = "light"
+) -> dict[str, go.Figure]:
+    """``{"forest": ..., "funnel": ...}`` for the analysis (missing figures left out)."""
+    figures = {
+        "forest": forest_for(bundle, table, theme=theme),
+        "funnel": funnel_for(bundle, theme=theme),
+    }
+    return {name: fig for name, fig in figures.items() if fig is not None}
+
+
+# --------------------------------------------------------------------------- rendering
+
+
+def browser_path() -> str:
+    """The Chromium used for static export: ``$BROWSER_PATH``, else Debian's chromium.
+
+    Raises
+    ------
+    ExportError
+        When no browser is installed (nothing is ever downloaded).
+    """
+    configured = os.environ.get("BROWSER_PATH", "").strip()
+    if configured:
+        if Path(configured).is_file():
+            return configured
+        raise ExportError(
+            f"BROWSER_PATH={configured!r} is not a file. Install Debian's "
+            "'chromium' package or point BROWSER_PATH to a Chromium."
+        )
+    for candidate in _BROWSER_CANDIDATES:
+        if Path(candidate).is_file():
+            return candidate
+    found = shutil.which("chromium") or shutil.which("chromium-browser")
+    if found:
+        return found
+    raise ExportError(
+        "Static image export needs Chromium (Debian package 'chromium'); "
+        "none was found. The HTML report and CSV/Excel exports still work."
+    )
+
+
+def _plotly_js() -> str:
+    path = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
+    if not path.is_file():  # pragma: no cover - broken plotly install
+        raise ExportError("plotly.js is missing from the plotly package.")
+    return str(path)
+
+
+def _size(fig: go.Figure, fmt: str, width: int | None, height: int | None) -> tuple[int, int]:
+    own_w = fig.layout.width or SLIDE_WIDTH
+    own_h = fig.layout.height or SLIDE_HEIGHT
+    if fmt == "png":
+        w = width or SLIDE_WIDTH
+        h = height or max(SLIDE_HEIGHT, int(own_h))
+        return int(w), int(h)
+    return int(width or own_w), int(height or own_h)
+
+
+async def _render(jobs: list[tuple[go.Figure, dict]]) -> list[bytes]:
+    import kaleido
+
+    async with kaleido.Kaleido(
+        n=1, timeout=RENDER_TIMEOUT_S, plotlyjs=_plotly_js(), mathjax=False, path=browser_path()
+    ) as k:
+        return [await k.calc_fig(fig, opts=opts) for fig, opts in jobs]
+
+
+def figures_bytes(
+    figures: Mapping[str, go.Figure],
+    formats=("png", "svg", "pdf"),
+    *,
+    width: int | None = None,
+    height: int | None = None,
+    scale: float = 1.0,
+) -> dict[tuple[str, str], bytes]:
+    """Render several figures in several formats with one Chromium.
+
+    Parameters
+    ----------
+    figures : mapping of name -> Figure
+    formats : iterable of {"png", "svg", "pdf"}
+    width, height : int, optional
+        Pixel size; default 1920 x 1080 (at least the figure's own height) for PNG and the
+        figure's own size for SVG/PDF.
+    scale : float
+        Pixel density multiplier for PNG.
+
+    Returns
+    -------
+    dict
+        ``(name, format) -> bytes``.
+
+    Raises
+    ------
+    ExportError
+        When Chromium is missing or rendering fails.
+    """
+    formats = tuple(formats)
+    for fmt in formats:
+        if fmt not in FIGURE_FORMATS:
+            raise ExportError(f"Unknown figure format {fmt!r}.")
+    keys, jobs = [], []
+    for name, fig in figures.items():
+        for fmt in formats:
+            drawn = fig
+            if fmt == "png" and width is None and height is None:
+                drawn = enlarge_figure(fig, slide_factor(fig))  # slide-sized text
+            w, h = _size(drawn, fmt, width, height)
+            keys.append((name, fmt))
+            jobs.append((drawn, {"format": fmt, "width": w, "height": h, "scale": scale}))
+    if not jobs:
+        return {}
+    browser_path()  # fail early with a clear message
+    with _RENDER_SLOTS, ThreadPoolExecutor(max_workers=1) as pool:
+        try:
+            # A fresh event loop in a worker thread: safe inside Streamlit's script thread.
+            results = pool.submit(asyncio.run, _render(jobs)).result()
+        except ExportError:
+            raise
+        except Exception as exc:  # kaleido/choreographer raise many error types
+            raise ExportError(
+                f"The figure could not be rendered ({type(exc).__name__}: {exc})."
+            ) from exc
+    return dict(zip(keys, results, strict=True))
+
+
+def figure_bytes(fig: go.Figure, fmt: str = "png", **options) -> bytes:
+    """One figure as PNG, SVG or PDF bytes (see :func:`figures_bytes`)."""
+    return figures_bytes({"figure": fig}, (fmt,), **options)[("figure", fmt)]
+
+
+# --------------------------------------------------------------------------- tables
+
+
+def _study_table(bundle: AnalysisBundle, table: pd.DataFrame) -> pd.DataFrame:
+    frame = forest_frame(bundle, table)
+    if frame.empty:
+        return pd.DataFrame()
+    rows = frame[frame["row_type"] == "study"]
+    out = pd.DataFrame(
+        {
+            "study": rows["label"],
+            "subgroup": rows["group"],
+            "data": rows["counts_text"],
+            "estimate": rows["estimate"],
+            "ci_lower": rows["ci_lower"],
+            "ci_upper": rows["ci_upper"],
+            "weight_percent": rows["weight"],
+            "included": rows["included"],
+            "reconstructed": rows["flag"].eq("reconstructed"),
+        }
+    )
+    return out.reset_index(drop=True)
+
+
+def _subgroup_table(bundle: AnalysisBundle) -> pd.DataFrame:
+    groups = bundle.subgroups
+    if groups is None:
+        return pd.DataFrame()
+    rows = []
+    for level, fit in zip(groups.levels, groups.fits, strict=True):
+        bt = fit.back_transformed()
+        rows.append(
+            {
+                "subgroup": level,
+                "k": fit.k,
+                "estimate": bt["estimate"],
+                "ci_lower": bt["ci_lower"],
+                "ci_upper": bt["ci_upper"],
+                "p_value": fit.pval,
+                "i2_percent": fit.i2,
+                "tau2": fit.tau2 if fit.is_random_effects else np.nan,
+            }
+        )
+    test = groups.test
+    rows.append(
+        {
+            "subgroup": f"Test for subgroup differences ({test.name})",
+            "k": np.nan,
+            "estimate": test.statistic,
+            "ci_lower": np.nan,
+            "ci_upper": np.nan,
+            "p_value": test.pval,
+            "i2_percent": np.nan,
+            "tau2": np.nan,
+        }
+    )
+    return pd.DataFrame(rows)
+
+
+def result_tables(bundle: AnalysisBundle, table: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """The analysis as tables: ``results``, ``studies``, ``subgroups`` (if any),
+    ``settings``, ``warnings`` and the input ``data``."""
+    out: dict[str, pd.DataFrame] = {}
+    summary = result_summary_frame(bundle)
+    if bundle.result is not None:
+        res = bundle.result
+        bt = res.back_transformed()
+        numbers = pd.DataFrame(
+            {
+                "quantity": [
+                    "estimate",
+                    "ci_lower",
+                    "ci_upper",
+                    "pi_lower",
+                    "pi_upper",
+                    "p_value",
+                    "tau2",
+                    "i2_percent",
+                    "q",
+                    "q_df",
+                    "q_p_value",
+                    "k",
+                ],
+                "value": [
+                    bt["estimate"],
+                    bt["ci_lower"],
+                    bt["ci_upper"],
+                    bt["pi_lower"],
+                    bt["pi_upper"],
+                    res.pval,
+                    res.tau2,
+                    res.i2,
+                    res.q,
+                    res.q_df,
+                    res.q_pval,
+                    res.k,
+                ],
+            }
+        )
+        summary = pd.concat(
+            [
+                summary.assign(kind="formatted"),
+                numbers.assign(value=numbers["value"].astype(object), kind="number"),
+            ],
+            ignore_index=True,
+        )
+    out["results"] = summary
+    studies = _study_table(bundle, table)
+    if not studies.empty:
+        out["studies"] = studies
+    subgroups = _subgroup_table(bundle)
+    if not subgroups.empty:
+        out["subgroups"] = subgroups
+    out["settings"] = pd.DataFrame(
+        list(describe_settings(bundle.settings).items()), columns=["setting", "value"]
+    )
+    messages = list(bundle.warnings) + ([bundle.error] if bundle.error else [])
+    out["warnings"] = pd.DataFrame({"warning": messages})
+    out["data"] = table.reset_index(drop=True)
+    return out
+
+
+def tables_csv(bundle: AnalysisBundle, table: pd.DataFrame, which: str = "studies") -> bytes:
+    """One of :func:`result_tables` as formula-safe CSV bytes."""
+    tables = result_tables(bundle, table)
+    return to_safe_csv_bytes(tables.get(which, pd.DataFrame()))
+
+
+def tables_excel(bundle: AnalysisBundle, table: pd.DataFrame) -> bytes:
+    """Every table of :func:`result_tables` as one formula-safe Excel workbook."""
+    return to_excel_bytes(result_tables(bundle, table))

@@ -1,0 +1,1180 @@
+"""Saved analyses ("scenarios"): a SQLite store, built-in published analyses, comparisons.
+
+One analysis is fully described by its study table and its :class:`AnalysisSettings`
+(:mod:`igmeta.analysis`), so a scenario stores exactly these two, as JSON:
+
+* the table in pandas' ``orient="split"`` layout (``columns``, ``index``, ``data``) plus the
+  dtype of every column, written with :func:`json.dumps` so that floats round-trip exactly
+  (pandas' own ``to_json`` keeps at most 15 significant digits); never pickle, never eval;
+* the settings as :meth:`AnalysisSettings.to_dict`.
+
+Loading a scenario and running :func:`igmeta.analysis.run_analysis` therefore gives the
+same numbers, bit for bit, in any process.
+
+The store (:class:`ScenarioStore`) is one SQLite file at ``$IGMETA_DB_PATH`` (default
+``~/.igmeta/igmeta.sqlite3``). At open it applies the :data:`MIGRATIONS` not yet recorded in
+the ``schema_version`` table, in order. Connections use WAL journaling and a busy timeout;
+every write is one ``BEGIN IMMEDIATE`` transaction, so several sessions (threads or
+processes) can write at once. Scenario ids come from :func:`secrets.token_urlsafe` and are
+unguessable: a link holding one is the permission to open that scenario. Listing, renaming
+and deleting are limited to the scenario's *owner* (a workspace token kept by the app).
+
+The two published analyses of the bundled immunoglobulin table are built-in scenarios
+(:data:`BUILTIN_IDS`), always available, never stored.
+
+This module also holds the presenter's preset variations (:data:`VARIATIONS`), the
+headline summary of a bundle (:func:`summarise`), the side-by-side comparison
+(:func:`comparison_frame`) and the plain-words list of what changed between two analyses
+(:func:`describe_changes`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as _dt
+import hashlib
+import json
+import math
+import os
+import re
+import secrets
+import sqlite3
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from igmeta.analysis import (
+    PUBLISHED_COMPARISON,
+    PUBLISHED_SINGLE_ARM,
+    AnalysisBundle,
+    AnalysisSettings,
+    run_analysis,
+)
+from igmeta.datasets import load_ig_pnp_canonical
+from igmeta.effects import measure_info
+from igmeta.formatting import format_ci
+
+__all__ = [
+    "BUILTIN_IDS",
+    "DEFAULT_DB_PATH",
+    "MIGRATIONS",
+    "VARIATIONS",
+    "Scenario",
+    "ScenarioError",
+    "ScenarioInfo",
+    "ScenarioNotFound",
+    "ScenarioPermissionError",
+    "ScenarioStore",
+    "Variation",
+    "analysis_fingerprint",
+    "applicable_variations",
+    "autosave",
+    "builtin_scenario",
+    "comparison_frame",
+    "db_path",
+    "default_store",
+    "describe_changes",
+    "describe_settings",
+    "is_valid_id",
+    "load_autosave",
+    "new_scenario_id",
+    "settings_from_json",
+    "settings_to_json",
+    "study_influence",
+    "summarise",
+    "table_from_json",
+    "table_to_json",
+]
+
+#: Environment variable naming the SQLite file.
+DB_ENV = "IGMETA_DB_PATH"
+#: Where the store lives when :data:`DB_ENV` is not set.
+DEFAULT_DB_PATH = Path("~/.igmeta/igmeta.sqlite3")
+#: Milliseconds a connection waits for another writer before giving up.
+BUSY_TIMEOUT_MS = 15_000
+#: Longest scenario name kept (longer names are cut).
+MAX_NAME_CHARS = 120
+#: Largest serialised table accepted (uploads are limited to 10 MB).
+MAX_TABLE_JSON_CHARS = 32 * 1024 * 1024
+#: Autosaves older than this are removed when a new autosave is written.
+AUTOSAVE_MAX_AGE_DAYS = 30
+#: Format tag of the table JSON.
+TABLE_FORMAT = "igmeta-table/1"
+
+#: Ids of the built-in scenarios (the published analyses of the bundled IG table).
+BUILTIN_PUBLISHED = "published"
+BUILTIN_PUBLISHED_SINGLE_ARM = "published-single-arm"
+BUILTIN_IDS = (BUILTIN_PUBLISHED, BUILTIN_PUBLISHED_SINGLE_ARM)
+_BUILTINS = {
+    BUILTIN_PUBLISHED: (
+        "Published analysis: IG vs placebo (MH risk ratio, RevMan zeros)",
+        PUBLISHED_COMPARISON,
+    ),
+    BUILTIN_PUBLISHED_SINGLE_ARM: (
+        "Published analysis: pooled share of IG responders",
+        PUBLISHED_SINGLE_ARM,
+    ),
+}
+BUNDLED_SOURCE = "IG for peripheral neuropathic pain (bundled, partly reconstructed)"
+_BUILTIN_TIME = "2022-01-01T00:00:00+00:00"
+
+#: Ordered schema migrations: (version, description, SQL statements).
+MIGRATIONS: tuple[tuple[int, str, tuple[str, ...]], ...] = (
+    (
+        1,
+        "scenarios",
+        (
+            """CREATE TABLE scenarios (
+            id TEXT PRIMARY KEY,
+            name TEXT NOT NULL,
+            owner TEXT,
+            data_type TEXT NOT NULL,
+            source TEXT NOT NULL DEFAULT '',
+            table_json TEXT NOT NULL,
+            settings_json TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        )""",
+            "CREATE INDEX scenarios_owner ON scenarios(owner, updated_at)",
+        ),
+    ),
+    (
+        2,
+        "autosaves",
+        (
+            """CREATE TABLE autosaves (
+            session_id TEXT PRIMARY KEY,
+            data_type TEXT NOT NULL,
+            source TEXT NOT NULL DEFAULT '',
+            table_json TEXT NOT NULL,
+            settings_json TEXT NOT NULL,
+            saved_at TEXT NOT NULL
+        )""",
+            "CREATE INDEX autosaves_saved_at ON autosaves(saved_at)",
+        ),
+    ),
+)
+SCHEMA_VERSION = MIGRATIONS[-1][0]
+
+_ID_PATTERN = re.compile(r"[A-Za-z0-9_-]{16,64}")
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+
+
+class ScenarioError(ValueError):
+    """A scenario could not be saved or read (message in plain words)."""
+
+
+class ScenarioNotFound(ScenarioError, KeyError):
+    """No scenario has this id."""
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0]) if self.args else "Scenario not found."
+
+
+class ScenarioPermissionError(ScenarioError):
+    """The scenario belongs to another workspace (or is built in)."""
+
+
+# --------------------------------------------------------------------------- serialising
+
+
+def _cell(value: Any) -> Any:
+    """One cell as a JSON value (exact floats; non-finite floats as strings)."""
+    if value is None or value is pd.NA or value is pd.NaT:
+        return None
+    if isinstance(value, bool | np.bool_):
+        return bool(value)
+    if isinstance(value, int | np.integer):
+        return int(value)
+    if isinstance(value, float | np.floating):
+        value = float(value)
+        if math.isnan(value):
+            return None
+        if math.isinf(value):
+            return "Infinity" if value > 0 else "-Infinity"
+        return value
+    if isinstance(value, str):
+        return value
+    if isinstance(value, pd.Timestamp | _dt.datetime | _dt.date):
+        return value.isoformat()
+    return str(value)
+
+
+def _dtype_name(series: pd.Series) -> str:
+    dtype = series.dtype
+    if isinstance(dtype, pd.StringDtype):
+        return "string" if dtype.na_value is pd.NA else "str"
+    return str(dtype)
+
+
+_NUMERIC_DTYPES = {
+    "int8",
+    "int16",
+    "int32",
+    "int64",
+    "uint8",
+    "uint16",
+    "uint32",
+    "uint64",
+    "float32",
+    "float64",
+    "Int8",
+    "Int16",
+    "Int32",
+    "Int64",
+    "UInt8",
+    "UInt16",
+    "UInt32",
+    "UInt64",
+    "Float32",
+    "Float64",
+}
+
+
+def _restore(values: list, dtype: str) -> pd.Series:
+    """A column from its JSON values and recorded dtype (unknown dtypes stay object)."""
+    raw = pd.Series(values, dtype=object)
+    if dtype in _NUMERIC_DTYPES:
+        if dtype.startswith(("float", "Float")):
+            raw = raw.map(lambda v: float(v) if isinstance(v, str) else v)
+        if dtype.startswith(("int", "uint")) and raw.isna().any():  # no missing numpy ints
+            return pd.to_numeric(raw, errors="coerce")
+        return raw.astype(dtype)
+    if dtype == "bool":
+        return raw.astype(bool) if raw.notna().all() else raw.astype("boolean")
+    if dtype == "boolean":
+        return raw.astype("boolean")
+    if dtype in ("str", "string"):
+        return raw.astype(dtype)
+    if dtype == "category":
+        return raw.astype("category")
+    if dtype.startswith("datetime64"):
+        return pd.to_datetime(raw, errors="coerce")
+    return raw
+
+
+def table_to_json(table: pd.DataFrame) -> str:
+    """Serialise a study table as JSON (split layout plus dtypes; floats exact).
+
+    Parameters
+    ----------
+    table : DataFrame
+        Any study table; the index is not kept (rows are renumbered 0..n-1).
+
+    Returns
+    -------
+    str
+        ``{"format", "columns", "dtypes", "index", "data"}``; see :func:`table_from_json`.
+    """
+    frame = table.reset_index(drop=True)
+    columns = [str(c) for c in frame.columns]
+    series = [frame.iloc[:, i] for i in range(frame.shape[1])]
+    data = [[_cell(s.iloc[r]) for s in series] for r in range(len(frame))]
+    payload = {
+        "format": TABLE_FORMAT,
+        "columns": columns,
+        "dtypes": [_dtype_name(s) for s in series],
+        "index": list(range(len(frame))),
+        "data": data,
+    }
+    return json.dumps(payload, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+
+
+def table_from_json(text: str) -> pd.DataFrame:
+    """Rebuild a table written by :func:`table_to_json` (plain JSON parsing only).
+
+    Raises
+    ------
+    ScenarioError
+        If the text is not such a table.
+    """
+    try:
+        payload = json.loads(text)
+        columns = [str(c) for c in payload["columns"]]
+        dtypes = [str(d) for d in payload.get("dtypes") or ["object"] * len(columns)]
+        data = payload["data"]
+        if len(dtypes) != len(columns) or any(len(row) != len(columns) for row in data):
+            raise ValueError("ragged table")
+    except (ValueError, KeyError, TypeError) as exc:
+        raise ScenarioError(f"The stored table cannot be read ({exc}).") from None
+    if not columns:
+        return pd.DataFrame(index=range(len(data)))
+    cols = list(zip(*data, strict=True)) if data else [[] for _ in columns]
+    parts = [_restore(list(values), dtype) for values, dtype in zip(cols, dtypes, strict=True)]
+    frame = pd.concat(parts, axis=1, ignore_index=True) if parts else pd.DataFrame()
+    frame.columns = columns
+    return frame.reset_index(drop=True)
+
+
+def settings_to_json(settings: AnalysisSettings) -> str:
+    """Settings as JSON (:meth:`AnalysisSettings.to_dict`)."""
+    return json.dumps(settings.to_dict(), sort_keys=True, allow_nan=False)
+
+
+def settings_from_json(text: str) -> AnalysisSettings:
+    """Settings from :func:`settings_to_json` output (unknown keys ignored)."""
+    try:
+        data = json.loads(text)
+        if not isinstance(data, dict):
+            raise TypeError("not an object")
+        return AnalysisSettings.from_dict(data)
+    except (ValueError, TypeError) as exc:
+        raise ScenarioError(f"The stored settings cannot be read ({exc}).") from None
+
+
+def _normalised(settings: AnalysisSettings, table: pd.DataFrame) -> AnalysisSettings:
+    """Settings with a subgroup filter that keeps every level written as None."""
+    column, levels = settings.subgroup_column, settings.subgroup_levels
+    if column and levels is not None and column in table:
+        values = table[column].astype("string").fillna("").str.strip()
+        if set(levels) == {v for v in values if v}:
+            return settings.with_changes(subgroup_levels=None)
+    return settings
+
+
+def analysis_fingerprint(table: pd.DataFrame, settings: AnalysisSettings) -> str:
+    """A hash of what determines the analysis: the table and the settings that matter.
+
+    Settings that do not affect the result (e.g. the tau\u00b2 estimator of a common-effect
+    model, or a subgroup filter keeping every subgroup) are left out, so two equivalent
+    analyses have the same fingerprint.
+    """
+    settings = _normalised(settings, table)
+    digest = hashlib.sha256()
+    digest.update(table_to_json(table).encode("utf-8"))
+    digest.update(b"\x00")
+    digest.update(json.dumps(describe_settings(settings), sort_keys=True).encode("utf-8"))
+    return digest.hexdigest()
+
+
+# --------------------------------------------------------------------------- scenarios
+
+
+@dataclass(frozen=True)
+class ScenarioInfo:
+    """A scenario without its table (for lists)."""
+
+    id: str
+    name: str
+    data_type: str
+    created_at: str
+    updated_at: str
+    builtin: bool = False
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """A saved analysis: a study table and the settings it was analysed with."""
+
+    id: str
+    name: str
+    table: pd.DataFrame
+    settings: AnalysisSettings
+    source: str
+    created_at: str
+    updated_at: str
+    builtin: bool = False
+    owner: str | None = None
+
+    @property
+    def data_type(self) -> str:
+        return self.settings.data_type
+
+    def info(self) -> ScenarioInfo:
+        return ScenarioInfo(
+            self.id, self.name, self.data_type, self.created_at, self.updated_at, self.builtin
+        )
+
+    def run(self) -> AnalysisBundle:
+        """:func:`igmeta.analysis.run_analysis` on the scenario."""
+        return run_analysis(self.table, self.settings)
+
+
+def new_scenario_id() -> str:
+    """A fresh unguessable id (128 random bits, URL-safe)."""
+    return secrets.token_urlsafe(16)
+
+
+def is_valid_id(scenario_id: object) -> bool:
+    """Whether ``scenario_id`` has the shape of a scenario id (or is a built-in id)."""
+    return isinstance(scenario_id, str) and (
+        scenario_id in BUILTIN_IDS or bool(_ID_PATTERN.fullmatch(scenario_id))
+    )
+
+
+def clean_name(name: object) -> str:
+    """A scenario name as one line of plain text, at most :data:`MAX_NAME_CHARS` long."""
+    text = _CONTROL.sub(" ", str(name if name is not None else "")).strip()
+    text = re.sub(r"\s+", " ", text)[:MAX_NAME_CHARS].strip()
+    if not text:
+        raise ScenarioError("Give the scenario a name.")
+    return text
+
+
+def builtin_scenario(scenario_id: str) -> Scenario:
+    """A built-in scenario: the bundled IG table with a published setting."""
+    if scenario_id not in _BUILTINS:
+        raise ScenarioNotFound(f"There is no built-in scenario {scenario_id!r}.")
+    name, settings = _BUILTINS[scenario_id]
+    return Scenario(
+        scenario_id,
+        name,
+        load_ig_pnp_canonical(),
+        settings,
+        BUNDLED_SOURCE,
+        _BUILTIN_TIME,
+        _BUILTIN_TIME,
+        builtin=True,
+    )
+
+
+def _now() -> str:
+    return _dt.datetime.now(_dt.UTC).isoformat(timespec="microseconds")
+
+
+def db_path() -> Path:
+    """The store's file: ``$IGMETA_DB_PATH`` or :data:`DEFAULT_DB_PATH`."""
+    raw = os.environ.get(DB_ENV, "").strip()
+    return Path(raw or DEFAULT_DB_PATH).expanduser()
+
+
+class ScenarioStore:
+    """Scenarios and autosaves in one SQLite file.
+
+    Parameters
+    ----------
+    path : str or Path, optional
+        The database file (created with its folder if missing); default :func:`db_path`.
+    busy_timeout_ms : int
+        How long a write waits for another writer.
+
+    Notes
+    -----
+    Each call opens its own connection, so one store can be shared by threads. Opening
+    the store applies pending :data:`MIGRATIONS` in one transaction.
+    """
+
+    def __init__(
+        self, path: str | os.PathLike | None = None, *, busy_timeout_ms: int = BUSY_TIMEOUT_MS
+    ) -> None:
+        self.path = Path(path).expanduser() if path is not None else db_path()
+        self.busy_timeout_ms = int(busy_timeout_ms)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._migrate()
+
+    # -- connections -----------------------------------------------------------------
+
+    def _connect(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(
+            self.path,
+            timeout=self.busy_timeout_ms / 1000,
+            isolation_level=None,
+            check_same_thread=False,
+        )
+        conn.execute(f"PRAGMA busy_timeout = {self.busy_timeout_ms:d}")
+        conn.execute("PRAGMA foreign_keys = ON")
+        conn.execute("PRAGMA synchronous = NORMAL")
+        return conn
+
+    @contextlib.contextmanager
+    def _read(self) -> Iterator[sqlite3.Connection]:
+        conn = self._connect()
+        try:
+            yield conn
+        finally:
+            conn.close()
+
+    @contextlib.contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction (``BEGIN IMMEDIATE``: takes the write lock at once)."""
+        conn = self._connect()
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+        finally:
+            conn.close()
+
+    def _migrate(self) -> None:
+        conn = self._connect()
+        try:
+            mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+            if str(mode).lower() != "wal":  # pragma: no cover - e.g. an in-memory file system
+                raise ScenarioError(f"The database {self.path} cannot use WAL journaling.")
+        finally:
+            conn.close()
+        with self._write() as conn:
+            conn.execute(
+                "CREATE TABLE IF NOT EXISTS schema_version ("
+                "version INTEGER PRIMARY KEY, description TEXT NOT NULL, "
+                "applied_at TEXT NOT NULL)"
+            )
+            current = conn.execute(
+                "SELECT COALESCE(MAX(version), 0) FROM schema_version"
+            ).fetchone()[0]
+            if current > SCHEMA_VERSION:
+                raise ScenarioError(
+                    f"The database {self.path} was written by a newer igmeta "
+                    f"(schema {current}; this version knows {SCHEMA_VERSION})."
+                )
+            for version, description, statements in MIGRATIONS:
+                if version <= current:
+                    continue
+                for statement in statements:
+                    conn.execute(statement)
+                conn.execute(
+                    "INSERT INTO schema_version (version, description, applied_at) "
+                    "VALUES (?, ?, ?)",
+                    (version, description, _now()),
+                )
+
+    def schema_version(self) -> int:
+        """The highest migration applied to the file."""
+        with self._read() as conn:
+            return int(conn.execute("SELECT MAX(version) FROM schema_version").fetchone()[0])
+
+    # -- scenarios -------------------------------------------------------------------
+
+    @staticmethod
+    def _payload(table: pd.DataFrame, settings: AnalysisSettings) -> tuple[str, str]:
+        table_json = table_to_json(table)
+        if len(table_json) > MAX_TABLE_JSON_CHARS:
+            raise ScenarioError("The study table is too large to save as a scenario.")
+        return table_json, settings_to_json(settings)
+
+    def save(
+        self,
+        name: str,
+        table: pd.DataFrame,
+        settings: AnalysisSettings,
+        *,
+        source: str = "",
+        owner: str | None = None,
+    ) -> str:
+        """Save a new scenario and return its id."""
+        name = clean_name(name)
+        table_json, settings_json = self._payload(table, settings)
+        scenario_id = new_scenario_id()
+        now = _now()
+        with self._write() as conn:
+            conn.execute(
+                "INSERT INTO scenarios (id, name, owner, data_type, source, table_json, "
+                "settings_json, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    scenario_id,
+                    name,
+                    owner,
+                    settings.data_type,
+                    str(source or ""),
+                    table_json,
+                    settings_json,
+                    now,
+                    now,
+                ),
+            )
+        return scenario_id
+
+    def update(
+        self,
+        scenario_id: str,
+        table: pd.DataFrame,
+        settings: AnalysisSettings,
+        *,
+        source: str = "",
+        owner: str | None = None,
+    ) -> None:
+        """Overwrite a scenario's table and settings (owner only)."""
+        table_json, settings_json = self._payload(table, settings)
+        with self._write() as conn:
+            self._check_owner(conn, scenario_id, owner)
+            conn.execute(
+                "UPDATE scenarios SET data_type = ?, source = ?, table_json = ?, "
+                "settings_json = ?, updated_at = ? WHERE id = ?",
+                (
+                    settings.data_type,
+                    str(source or ""),
+                    table_json,
+                    settings_json,
+                    _now(),
+                    scenario_id,
+                ),
+            )
+
+    def load(self, scenario_id: str) -> Scenario:
+        """The scenario with this id (built-in ids included).
+
+        Raises
+        ------
+        ScenarioNotFound
+            For an unknown or malformed id.
+        ScenarioError
+            If the stored data cannot be read.
+        """
+        if scenario_id in BUILTIN_IDS:
+            return builtin_scenario(scenario_id)
+        if not is_valid_id(scenario_id):
+            raise ScenarioNotFound("This is not a valid scenario id.")
+        with self._read() as conn:
+            row = conn.execute(
+                "SELECT id, name, owner, source, table_json, settings_json, "
+                "created_at, updated_at FROM scenarios WHERE id = ?",
+                (scenario_id,),
+            ).fetchone()
+        if row is None:
+            raise ScenarioNotFound(
+                "No scenario has this id: it may have been deleted, or "
+                "the link was copied incompletely."
+            )
+        sid, name, owner, source, table_json, settings_json, created, updated = row
+        return Scenario(
+            sid,
+            name,
+            table_from_json(table_json),
+            settings_from_json(settings_json),
+            source,
+            created,
+            updated,
+            owner=owner,
+        )
+
+    def list(
+        self, owner: str | None = None, *, include_builtin: bool = True, all_owners: bool = False
+    ) -> list[ScenarioInfo]:
+        """Scenarios of ``owner`` (newest first), after the built-in ones.
+
+        ``all_owners=True`` lists every stored scenario (administration, tests).
+        """
+        query = "SELECT id, name, data_type, created_at, updated_at FROM scenarios"
+        params: tuple = ()
+        if not all_owners:
+            query += " WHERE owner IS ?"
+            params = (owner,)
+        query += " ORDER BY updated_at DESC, id"
+        with self._read() as conn:
+            rows = conn.execute(query, params).fetchall()
+        stored = [ScenarioInfo(*row) for row in rows]
+        builtin = [builtin_scenario(i).info() for i in BUILTIN_IDS] if include_builtin else []
+        return builtin + stored
+
+    @staticmethod
+    def _check_owner(conn: sqlite3.Connection, scenario_id: str, owner: str | None) -> None:
+        if scenario_id in BUILTIN_IDS:
+            raise ScenarioPermissionError("Built-in scenarios cannot be changed; save a copy.")
+        row = conn.execute("SELECT owner FROM scenarios WHERE id = ?", (scenario_id,)).fetchone()
+        if row is None:
+            raise ScenarioNotFound("No scenario has this id.")
+        if owner is not None and row[0] != owner:
+            raise ScenarioPermissionError(
+                "This scenario was saved in another workspace: open "
+                "it and save a copy to change it."
+            )
+
+    def rename(self, scenario_id: str, name: str, *, owner: str | None = None) -> None:
+        """Give a scenario a new name (owner only)."""
+        name = clean_name(name)
+        with self._write() as conn:
+            self._check_owner(conn, scenario_id, owner)
+            conn.execute(
+                "UPDATE scenarios SET name = ?, updated_at = ? WHERE id = ?",
+                (name, _now(), scenario_id),
+            )
+
+    def delete(self, scenario_id: str, *, owner: str | None = None) -> None:
+        """Delete a scenario (owner only)."""
+        with self._write() as conn:
+            self._check_owner(conn, scenario_id, owner)
+            conn.execute("DELETE FROM scenarios WHERE id = ?", (scenario_id,))
+
+    # -- autosave --------------------------------------------------------------------
+
+    def autosave(
+        self, session_id: str, table: pd.DataFrame, settings: AnalysisSettings, *, source: str = ""
+    ) -> None:
+        """Keep the latest (table, settings) of a session (one row per session)."""
+        if not isinstance(session_id, str) or not 8 <= len(session_id) <= 200:
+            raise ScenarioError("A session id of 8 to 200 characters is needed.")
+        table_json, settings_json = self._payload(table, settings)
+        now = _dt.datetime.now(_dt.UTC)
+        cutoff = (now - _dt.timedelta(days=AUTOSAVE_MAX_AGE_DAYS)).isoformat()
+        with self._write() as conn:
+            conn.execute(
+                "INSERT INTO autosaves (session_id, data_type, source, table_json, "
+                "settings_json, saved_at) VALUES (?, ?, ?, ?, ?, ?) "
+                "ON CONFLICT(session_id) DO UPDATE SET data_type = excluded.data_type, "
+                "source = excluded.source, table_json = excluded.table_json, "
+                "settings_json = excluded.settings_json, saved_at = excluded.saved_at",
+                (
+                    session_id,
+                    settings.data_type,
+                    str(source or ""),
+                    table_json,
+                    settings_json,
+                    now.isoformat(timespec="microseconds"),
+                ),
+            )
+            conn.execute("DELETE FROM autosaves WHERE saved_at < ?", (cutoff,))
+
+    def load_autosave(self, session_id: str) -> Scenario | None:
+        """The latest autosave of a session, or None."""
+        if not isinstance(session_id, str):
+            return None
+        with self._read() as conn:
+            row = conn.execute(
+                "SELECT source, table_json, settings_json, saved_at FROM "
+                "autosaves WHERE session_id = ?",
+                (session_id,),
+            ).fetchone()
+        if row is None:
+            return None
+        source, table_json, settings_json, saved = row
+        return Scenario(
+            f"autosave:{session_id}",
+            "Autosave",
+            table_from_json(table_json),
+            settings_from_json(settings_json),
+            source,
+            saved,
+            saved,
+        )
+
+
+_STORES: dict[Path, ScenarioStore] = {}
+_STORES_LOCK = threading.Lock()
+
+
+def default_store() -> ScenarioStore:
+    """The store at :func:`db_path` (opened and migrated once per process and path)."""
+    path = db_path()
+    with _STORES_LOCK:
+        store = _STORES.get(path)
+        if store is None:
+            store = _STORES[path] = ScenarioStore(path)
+        return store
+
+
+def autosave(
+    session_id: str, table: pd.DataFrame, settings: AnalysisSettings, *, source: str = ""
+) -> None:
+    """Autosave (table, settings) of ``session_id`` in the default store."""
+    default_store().autosave(session_id, table, settings, source=source)
+
+
+def load_autosave(session_id: str) -> Scenario | None:
+    """The autosave of ``session_id`` in the default store, or None."""
+    return default_store().load_autosave(session_id)
+
+
+# --------------------------------------------------------------------------- describing
+
+_POOLING = {"IV": "inverse variance", "MH": "Mantel-Haenszel", "PETO": "Peto"}
+_ESTIMATORS = {
+    "REML": "REML",
+    "DL": "DerSimonian-Laird",
+    "PM": "Paule-Mandel",
+    "ML": "maximum likelihood",
+    "SJ": "Sidik-Jonkman",
+    "HE": "Hedges",
+    "HS": "Hunter-Schmidt",
+    "EB": "empirical Bayes",
+}
+_ANALYSES = {
+    "comparison": "treatment vs control",
+    "single_arm": "pooled proportion",
+    "continuous": "continuous outcome",
+    "correlation": "correlation",
+    "generic": "generic effects",
+}
+_TARGETS = {
+    "only0": "studies with a zero cell",
+    "all": "all studies",
+    "if0all": "all studies if any has a zero cell",
+    "none": "no study",
+}
+
+
+def describe_settings(s: AnalysisSettings) -> dict[str, str]:
+    """The settings that matter for this analysis, as (label -> plain words)."""
+    out = {
+        "Analysis": _ANALYSES.get(s.analysis, s.analysis),
+        "Effect measure": measure_info(s.measure).label,
+    }
+    mh_peto = s.analysis == "comparison" and s.pooling in ("MH", "PETO")
+    if s.analysis == "comparison":
+        out["Pooling"] = _POOLING.get(s.pooling, s.pooling)
+    if mh_peto:
+        out["Zero cells"] = (
+            "RevMan (0.5 added to zero-cell tables)"
+            if s.zero_cells == "revman"
+            else "metafor (raw counts)"
+        )
+        if s.pooling == "PETO":
+            out["Effect measure"] = "Peto odds ratio"
+    else:
+        out["Model"] = "random effects" if s.model == "random" else "common effect"
+        if s.model == "random":
+            out["tau\u00b2 estimator"] = _ESTIMATORS.get(s.tau2_method, s.tau2_method)
+            out["Confidence intervals"] = "Hartung-Knapp" if s.test == "knha" else "normal (z)"
+            out["Prediction interval"] = "shown" if s.show_prediction else "hidden"
+    out["Confidence level"] = f"{s.level:.0%}"
+    corrections = s.analysis == "comparison" and not mh_peto
+    corrections |= s.analysis == "single_arm" and s.proportion_measure in ("PR", "PLO")
+    if corrections:
+        text = "none" if s.to == "none" or s.add == 0 else f"{s.add:g} added to {_TARGETS[s.to]}"
+        out["Continuity correction"] = text
+        if s.analysis == "comparison":
+            out["Double-zero studies"] = "dropped" if s.drop00 else "kept"
+    if s.subgroup_column:
+        levels = "all" if s.subgroup_levels is None else ", ".join(s.subgroup_levels)
+        out["Subgroups"] = f"by {s.subgroup_column} ({levels})"
+    else:
+        out["Subgroups"] = "none"
+    return out
+
+
+def _names(labels: Sequence[str], limit: int = 4) -> str:
+    labels = list(labels)
+    shown = ", ".join(labels[:limit])
+    return shown + (f" and {len(labels) - limit} more" if len(labels) > limit else "")
+
+
+def _study_values(bundle: AnalysisBundle) -> dict[str, tuple]:
+    if bundle.effects is None:
+        return {}
+    numeric = bundle.validation.numeric.iloc[bundle.used_rows]
+    cols = [
+        c
+        for c in (
+            "ai",
+            "n1i",
+            "ci",
+            "n2i",
+            "xi",
+            "ni",
+            "m1i",
+            "sd1i",
+            "m2i",
+            "sd2i",
+            "ri",
+            "yi",
+            "vi",
+            "sei",
+            "estimate",
+            "ci_lower",
+            "ci_upper",
+        )
+        if c in numeric
+    ]
+    out: dict[str, tuple] = {}
+    for label, (_, row) in zip(bundle.effects.study, numeric[cols].iterrows(), strict=True):
+        out.setdefault(str(label), tuple(None if pd.isna(v) else float(v) for v in row))
+    return out
+
+
+def describe_changes(before: AnalysisBundle, after: AnalysisBundle) -> list[str]:
+    """What differs between two analyses, in plain words (settings, then studies).
+
+    Returns an empty list when nothing that affects the result differs.
+    """
+    changes = []
+    old, new = describe_settings(before.settings), describe_settings(after.settings)
+    for key in dict.fromkeys([*old, *new]):
+        a, b = old.get(key), new.get(key)
+        if a == b:
+            continue
+        if a is None:
+            changes.append(f"{key}: {b}")
+        elif b is not None:
+            changes.append(f"{key}: {a} \u2192 {b}")
+    va, vb = _study_values(before), _study_values(after)
+    left_out = [s for s in va if s not in vb]
+    added = [s for s in vb if s not in va]
+    edited = [s for s in va if s in vb and va[s] != vb[s]]
+    if left_out:
+        changes.append(f"Studies left out: {_names(left_out)}")
+    if added:
+        changes.append(f"Studies added: {_names(added)}")
+    if edited:
+        changes.append(f"Study data changed: {_names(edited)}")
+    return changes
+
+
+def summarise(bundle: AnalysisBundle) -> dict[str, Any]:
+    """Headline numbers of an analysis on the natural scale (NaN where undefined).
+
+    Keys: ``measure``, ``k``, ``estimate``, ``ci_lower``, ``ci_upper``, ``pi_lower``,
+    ``pi_upper``, ``tau2``, ``i2``, ``pval``, ``subgroup_pval``, ``text`` (estimate with
+    CI) and ``error``.
+    """
+    nan = float("nan")
+    out = {
+        "measure": measure_info(bundle.settings.measure).label,
+        "k": 0,
+        "estimate": nan,
+        "ci_lower": nan,
+        "ci_upper": nan,
+        "pi_lower": nan,
+        "pi_upper": nan,
+        "tau2": nan,
+        "i2": nan,
+        "pval": nan,
+        "subgroup_pval": nan,
+        "text": "no result",
+        "error": bundle.error,
+    }
+    res = bundle.result
+    if res is None:
+        return out
+    bt = res.back_transformed()
+    random = res.is_random_effects
+    out.update(
+        measure=measure_info(res.measure).label if res.measure != "PETO" else "Peto odds ratio",
+        k=int(res.k),
+        estimate=bt["estimate"],
+        ci_lower=bt["ci_lower"],
+        ci_upper=bt["ci_upper"],
+        pi_lower=bt["pi_lower"] if random else nan,
+        pi_upper=bt["pi_upper"] if random else nan,
+        tau2=float(res.tau2) if random else nan,
+        i2=float(res.i2),
+        pval=float(res.pval),
+        text=format_ci(bt["estimate"], bt["ci_lower"], bt["ci_upper"]),
+    )
+    if bundle.subgroups is not None:
+        out["subgroup_pval"] = float(bundle.subgroups.test.pval)
+    return out
+
+
+def comparison_frame(
+    items: Sequence[tuple[str, AnalysisBundle]], baseline: int = 0
+) -> pd.DataFrame:
+    """Side-by-side headline numbers of several analyses, with differences from one.
+
+    Parameters
+    ----------
+    items : sequence of (name, AnalysisBundle)
+    baseline : int
+        Position of the baseline in ``items``.
+
+    Returns
+    -------
+    DataFrame
+        One row per analysis: ``scenario``, ``measure``, ``k``, ``estimate``, ``ci_lower``,
+        ``ci_upper``, ``pi_lower``, ``pi_upper``, ``tau2``, ``i2``, ``pval``,
+        ``subgroup_pval``, then ``d_k``, ``d_estimate``, ``d_tau2``, ``d_i2`` (this row
+        minus the baseline; NaN when the measures differ) and ``changes`` (vs baseline).
+    """
+    if not items:
+        return pd.DataFrame()
+    rows = [{"scenario": name, **summarise(bundle)} for name, bundle in items]
+    base = rows[baseline]
+    base_bundle = items[baseline][1]
+    for row, (_, bundle) in zip(rows, items, strict=True):
+        same = row["measure"] == base["measure"]
+        row["d_k"] = row["k"] - base["k"]
+        for key in ("estimate", "tau2", "i2"):
+            row[f"d_{key}"] = row[key] - base[key] if same else float("nan")
+        row["changes"] = "; ".join(describe_changes(base_bundle, bundle)) or "\u2014"
+        if row is base:
+            row["changes"] = "(baseline)"
+    frame = pd.DataFrame(rows)
+    return frame.drop(columns=["text", "error"])
+
+
+# --------------------------------------------------------------------------- variations
+
+
+@dataclass(frozen=True)
+class Variation:
+    """A preset variation of an analysis for presenter mode.
+
+    Attributes
+    ----------
+    name : str
+        Short label ("Random effects (REML)").
+    applies : callable
+        ``(settings, table) -> bool``: whether the variation makes sense here.
+    apply : callable
+        ``(settings, table) -> settings``: the varied settings (table unchanged).
+    """
+
+    name: str
+    applies: Callable[[AnalysisSettings, pd.DataFrame], bool]
+    apply: Callable[[AnalysisSettings, pd.DataFrame], AnalysisSettings]
+
+
+def _rct_levels(table: pd.DataFrame) -> tuple[str, ...]:
+    if "design" not in table:
+        return ()
+    values = table["design"].astype("string").fillna("").str.strip()
+    return tuple(sorted({v for v in values if v and re.search(r"\brcts?\b|random", v, re.I)}))
+
+
+def _is(analysis: str) -> Callable[[AnalysisSettings, pd.DataFrame], bool]:
+    return lambda s, _t: s.analysis == analysis
+
+
+def _iv_random(s: AnalysisSettings, method: str, test: str) -> AnalysisSettings:
+    return s.with_changes(pooling="IV", model="random", tau2_method=method, test=test)
+
+
+def _any_analysis(s: AnalysisSettings, _t: pd.DataFrame) -> bool:
+    return s.analysis in ("comparison", "single_arm", "continuous", "correlation", "generic")
+
+
+VARIATIONS: dict[str, Variation] = {
+    v.name: v
+    for v in (
+        Variation("Random effects (REML)", _any_analysis, lambda s, _t: _iv_random(s, "REML", "z")),
+        Variation(
+            "Random effects (DerSimonian-Laird)",
+            _any_analysis,
+            lambda s, _t: _iv_random(s, "DL", "z"),
+        ),
+        Variation(
+            "Hartung-Knapp (REML)", _any_analysis, lambda s, _t: _iv_random(s, "REML", "knha")
+        ),
+        Variation(
+            "Common effect (inverse variance)",
+            _any_analysis,
+            lambda s, _t: s.with_changes(pooling="IV", model="common"),
+        ),
+        Variation(
+            "metafor zero cells (MH)",
+            _is("comparison"),
+            lambda s, _t: s.with_changes(pooling="MH", zero_cells="metafor"),
+        ),
+        Variation(
+            "Odds ratio (MH)",
+            _is("comparison"),
+            lambda s, _t: s.with_changes(binary_measure="OR", pooling="MH"),
+        ),
+        Variation(
+            "Peto odds ratio",
+            _is("comparison"),
+            lambda s, _t: s.with_changes(binary_measure="OR", pooling="PETO"),
+        ),
+        Variation(
+            "Logit transform",
+            _is("single_arm"),
+            lambda s, _t: s.with_changes(proportion_measure="PLO"),
+        ),
+        Variation(
+            "Freeman-Tukey transform",
+            _is("single_arm"),
+            lambda s, _t: s.with_changes(proportion_measure="PFT"),
+        ),
+        Variation(
+            "RCTs only",
+            lambda s, t: bool(_rct_levels(t)),
+            lambda s, t: s.with_changes(subgroup_column="design", subgroup_levels=_rct_levels(t)),
+        ),
+    )
+}
+
+
+def applicable_variations(settings: AnalysisSettings, table: pd.DataFrame) -> list[str]:
+    """Names of the :data:`VARIATIONS` that apply to this analysis."""
+    return [name for name, v in VARIATIONS.items() if v.applies(settings, table)]
+
+
+# --------------------------------------------------------------------------- influence
+
+
+def _fit_position(bundle: AnalysisBundle, row: int) -> int | None:
+    """Position of table row ``row`` among the studies of the pooled fit."""
+    rows = [int(r) for r in bundle.used_rows]
+    if row not in rows or bundle.effects is None:
+        return None
+    res = bundle.result
+    if len(res.weights) == len(rows):
+        return rows.index(row)
+    finite = np.isfinite(bundle.effects.yi) & np.isfinite(bundle.effects.vi)
+    kept = [r for r, ok in zip(rows, finite, strict=True) if ok]
+    return kept.index(row) if row in kept else None
+
+
+def study_influence(
+    bundle: AnalysisBundle,
+    table: pd.DataFrame,
+    row: int,
+    *,
+    run: Callable[[pd.DataFrame, AnalysisSettings], AnalysisBundle] = run_analysis,
+) -> dict[str, Any] | None:
+    """How much one study matters: its weight, the result without it, and (for
+    inverse-variance models) metafor's influence diagnostics.
+
+    Parameters
+    ----------
+    bundle : AnalysisBundle
+        The analysis.
+    table : DataFrame
+        Its study table.
+    row : int
+        Table row (0-based) of the study.
+    run : callable
+        ``run_analysis`` or a cached equivalent, for the leave-one-out analysis.
+
+    Returns
+    -------
+    dict or None
+        ``label``, ``weight`` (%), ``without`` (:func:`summarise` of the analysis without
+        the study), ``change`` (relative change of the estimate for ratio measures,
+        difference otherwise), ``ratio`` (bool), and ``cook_d``, ``dffits``, ``influential``
+        when :func:`igmeta.sensitivity.influence` applies; None when the study is not in
+        the analysis.
+    """
+    res = bundle.result
+    position = _fit_position(bundle, row) if res is not None else None
+    if position is None:
+        return None
+    rows = [int(r) for r in bundle.used_rows]
+    label = str(bundle.effects.study[rows.index(row)])
+    reduced = table.copy()
+    if "include" not in reduced:
+        reduced["include"] = True
+    reduced["include"] = reduced["include"].astype("boolean").fillna(False)
+    reduced.loc[reduced.index[row], "include"] = False
+    without = summarise(run(reduced, bundle.settings))
+    full = summarise(bundle)
+    ratio = res.transform == "exp"
+    if ratio:
+        change = without["estimate"] / full["estimate"] - 1.0
+    else:
+        change = without["estimate"] - full["estimate"]
+    out: dict[str, Any] = {
+        "label": label,
+        "weight": float(res.weights[position]),
+        "without": without,
+        "change": float(change),
+        "ratio": ratio,
+        "cook_d": float("nan"),
+        "dffits": float("nan"),
+        "influential": None,
+    }
+    if res.method not in ("MH", "PETO") and res.k >= 3:
+        try:  # the sensitivity module may be absent in a trimmed build
+            from igmeta.sensitivity import influence
+        except ImportError:  # pragma: no cover
+            influence = None
+        if influence is not None:
+            try:
+                diag = influence(res)
+            except (ValueError, TypeError, np.linalg.LinAlgError):
+                diag = None
+            if diag is not None and position < len(diag):
+                item = diag.iloc[position]
+                out.update(
+                    cook_d=float(item["cook_d"]),
+                    dffits=float(item["dffits"]),
+                    influential=bool(item["inf"]),
+                )
+    return out
