@@ -10,7 +10,7 @@ from igmeta.tables import display_scale, forest_frame
 from ui import compute, state
 from ui.bootstrap import require_app
 from ui.components import engine_messages, headline, provenance_banner
-from ui.panels import heterogeneity_panel, subgroup_panel, zero_cell_panel
+from ui.panels import heterogeneity_panel, nnt_panel, subgroup_panel, zero_cell_panel
 
 require_app()
 
@@ -50,6 +50,7 @@ if bundle.result is not None:
         state.toggle_included(int(ids[0]))
         st.rerun()
 
+nnt_panel(bundle)
 engine_messages(bundle)
 if bundle.result is not None:
     left, right = st.columns(2)

@@ -9,7 +9,7 @@ import streamlit as st
 from igmeta.analysis import AnalysisBundle
 from igmeta.formatting import format_ci, format_number, format_percent, format_pvalue
 from igmeta.tables import result_summary_frame
-from ui import compute
+from ui import compute, state
 from ui.text import plain
 
 
@@ -144,3 +144,31 @@ def zero_cell_panel(bundle: AnalysisBundle, table: pd.DataFrame) -> None:
         f"Under {names[other]}: {format_ci(then['estimate'], then['ci_lower'], then['ci_upper'])}"
         + ("." if differs else " (no zero cells: identical).")
     )
+
+
+def nnt_panel(bundle: AnalysisBundle) -> None:
+    """Number needed to treat at a baseline risk the user chooses (ratio measures and RD)."""
+    from igmeta.clinical import nnt_from_bundle, pooled_control_risk
+
+    if bundle.result is None or bundle.settings.analysis != "comparison":
+        return
+    default = pooled_control_risk(bundle)
+    if not (default is not None and 0 < default < 1):
+        return
+    with st.expander("Number needed to treat (clinical framing)"):
+        baseline = st.slider(
+            "Control-group risk (default: pooled control-arm risk of the analysed studies)",
+            min_value=0.01,
+            max_value=0.99,
+            value=float(round(default, 2)),
+            step=0.01,
+            key=state.journal_key("nnt_baseline"),
+        )
+        nnt = nnt_from_bundle(bundle, baseline_risk=baseline, event_is_good=True)
+        if nnt is None:
+            st.info("The number needed to treat is not defined for this result.")
+            return
+        st.metric("Number needed to treat", nnt.text())
+        st.caption(plain(nnt.sentence()))
+        for message in nnt.warnings:
+            st.caption(plain(message))
