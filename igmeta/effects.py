@@ -209,7 +209,8 @@ def _as_float(values: Sequence[float] | np.ndarray | None) -> np.ndarray | None:
     )
 
 
-def _labels(study: Sequence[str] | None, k: int) -> tuple[str, ...]:
+def study_labels(study: Sequence[str] | None, k: int) -> tuple[str, ...]:
+    """Study labels as strings; blank or missing labels become ``"Study i"``."""
     if study is None:
         return tuple(f"Study {i + 1}" for i in range(k))
     labels = [
@@ -450,7 +451,7 @@ def effect_sizes(
     y, v = np.asarray(y, dtype=float), np.asarray(v, dtype=float)
     if corrected is None:
         corrected = np.zeros(y.shape[0], dtype=bool)
-    labels = _labels(study, y.shape[0])
+    labels = study_labels(study, y.shape[0])
     undefined = ~(np.isfinite(y) & np.isfinite(v) & (v >= 0))
     y, v = np.where(undefined, np.nan, y), np.where(undefined, np.nan, v)
     if corrected.any():

@@ -54,7 +54,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from igmeta.effects import EffectSizes
+from igmeta.effects import EffectSizes, study_labels
 from igmeta.kernel import normalise_level
 from igmeta.results import MetaResult
 from igmeta.warnings import SmallSampleWarning, SparseDataWarning, warn
@@ -125,18 +125,6 @@ def _column(values, name: str) -> np.ndarray:
     return np.asarray(pd.to_numeric(series, errors="coerce"), dtype=float)
 
 
-def _labels(study: Sequence[str] | None, k: int) -> tuple[str, ...]:
-    if study is None:
-        return tuple(f"Study {i + 1}" for i in range(k))
-    labels = [
-        str(s) if s is not None and str(s).strip() else f"Study {i + 1}"
-        for i, s in enumerate(study)
-    ]
-    if len(labels) != k:
-        raise ValueError(f"study has {len(labels)} labels for {k} tables")
-    return tuple(labels)
-
-
 def _list(names: Sequence[str]) -> str:
     return ", ".join(names)
 
@@ -176,7 +164,7 @@ def _read_tables(ai, n1i, ci, n2i, bi, di, study) -> _Tables:
                 )
         arms[label] = non
     b, d = arms["1"], arms["2"]
-    labels = _labels(study, k)
+    labels = study_labels(study, k)
     names = np.asarray(labels, dtype=object)
     cells = np.vstack([a, b, c, d])
     missing = ~np.isfinite(cells).all(axis=0)
