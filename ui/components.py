@@ -53,7 +53,8 @@ def headline(bundle: AnalysisBundle) -> None:
     label = measure_info(bundle.settings.measure).label
     cols = st.columns([2.2, 1, 1, 1, 1])
     cols[0].metric(
-        f"Pooled {label.lower()}", format_ci(bt["estimate"], bt["ci_lower"], bt["ci_upper"])
+        f"Pooled {label[:1].lower()}{label[1:]}",
+        format_ci(bt["estimate"], bt["ci_lower"], bt["ci_upper"]),
     )
     cols[1].metric("p-value", format_pvalue(res.pval).removeprefix("p ").removeprefix("= "))
     cols[2].metric("Studies", f"{res.k}")
