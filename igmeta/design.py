@@ -7,7 +7,9 @@ GOSH subsets, permutations) computed in one numpy pass.
 
 ``design.quantities(w)`` returns, for weights ``w`` of shape ``(B, k)`` (zero outside
 the mask), every quantity the tau^2 estimators and the fit need, written in terms of
-the projection matrix ``P = W - W X (X'WX)^-1 X'W``.
+the projection matrix ``P = W - W X (X'WX)^-1 X'W``. ``design.quantities(w, need=...)``
+computes only the named fields (the others are ``None``): the estimators' inner loops
+ask for the two or three sums they use.
 
 Two implementations share that interface:
 
@@ -21,7 +23,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["InterceptDesign", "MatrixDesign", "WlsQuantities"]
+__all__ = [
+    "QUANTITY_NAMES",
+    "SEQUENTIAL_MAX_K",
+    "InterceptDesign",
+    "MatrixDesign",
+    "WlsQuantities",
+    "seqdot",
+    "seqsum",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +62,8 @@ class WlsQuantities:
         ``log|X'WX|``.
     residuals : ndarray, shape (B, k)
         ``y - X beta`` (zero outside the mask).
+
+    Fields left out of a ``quantities(w, need=...)`` call are ``None``.
     """
 
     beta: np.ndarray
@@ -67,8 +79,80 @@ class WlsQuantities:
     residuals: np.ndarray
 
 
-def _batch(values: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
-    return np.broadcast_to(np.asarray(values, dtype=float), shape)
+#: Names of the :class:`WlsQuantities` fields (valid entries of ``need=``).
+QUANTITY_NAMES = tuple(WlsQuantities.__dataclass_fields__)
+_ALL = frozenset(QUANTITY_NAMES)
+#: Fields cached for the fixed-effect weights ``1/v`` (used by DL, HS, PM and the fit).
+_FE_NEED = frozenset(("beta", "vb", "rss", "tr_p", "tr_pp", "logdet_xwx"))
+
+
+def _wanted(need) -> frozenset:
+    if need is None:
+        return _ALL
+    want = frozenset((need,) if isinstance(need, str) else need)
+    unknown = want - _ALL
+    if unknown:
+        raise ValueError(
+            f"unknown WLS quantities {sorted(unknown)}; choose from {list(QUANTITY_NAMES)}"
+        )
+    return want
+
+
+#: Longest single row summed left to right (longer single rows use pairwise summation).
+SEQUENTIAL_MAX_K = 256
+
+
+def _fortran(a: np.ndarray) -> np.ndarray:
+    return a if a.flags.f_contiguous else np.asfortranarray(a)
+
+
+def _rowsum(a: np.ndarray) -> np.ndarray:
+    """Row sums, each a plain left-to-right sum over the row.
+
+    A left-to-right sum is unchanged by zeros in between, so a fit whose excluded studies
+    are masked (weight 0) gets the same sums, to the last bit, as the same fit on the
+    included studies alone: batched fits equal single fits exactly. Batches are stored
+    column-major, where numpy's reduction adds whole columns in turn (fast and
+    sequential); a single row of more than :data:`SEQUENTIAL_MAX_K` studies uses
+    numpy's pairwise summation (faster, and more accurate for very long sums).
+    """
+    if a.shape[0] == 1:
+        if a.shape[1] == 0:
+            return np.zeros(1)
+        if a.shape[1] <= SEQUENTIAL_MAX_K:
+            return a[0].cumsum()[-1:]
+        return np.add.reduce(a, axis=1)
+    return np.add.reduce(_fortran(a), axis=1)
+
+
+def _rowdot(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Row-wise dot products ``sum_j a_ij b_ij``, summed as in :func:`_rowsum`."""
+    if a.shape != b.shape:
+        a, b = np.broadcast_arrays(a, b)
+    if a.shape[0] == 1:
+        if a.shape[1] <= SEQUENTIAL_MAX_K:
+            return _rowsum(a * b)
+        return np.dot(a[0], b[0]).reshape(1)
+    return np.einsum("ij,ij->i", _fortran(a), _fortran(b))
+
+
+def seqsum(x: np.ndarray) -> float:
+    """Sum of a 1-D array as :func:`_rowsum` sums a single row."""
+    if x.size <= SEQUENTIAL_MAX_K:
+        return float(x.cumsum()[-1]) if x.size else 0.0
+    return float(np.add.reduce(x))
+
+
+def seqdot(a: np.ndarray, b: np.ndarray) -> float:
+    """Dot product of 1-D arrays as :func:`_rowdot` forms it for a single row."""
+    if a.size <= SEQUENTIAL_MAX_K:
+        return float((a * b).cumsum()[-1]) if a.size else 0.0
+    return float(np.dot(a, b))
+
+
+def _as_2d(values) -> np.ndarray:
+    arr = np.asarray(values, dtype=np.float64)
+    return arr.reshape(1, -1) if arr.ndim < 2 else arr
 
 
 class _Design:
@@ -77,22 +161,41 @@ class _Design:
     p: int
 
     def __init__(self, y: np.ndarray, v: np.ndarray, mask: np.ndarray | None = None):
-        y = np.atleast_2d(np.asarray(y, dtype=float))
-        v = np.atleast_2d(np.asarray(v, dtype=float))
+        y, v = _as_2d(y), _as_2d(v)
+        finite = np.isfinite(y) & np.isfinite(v)
         if mask is None:
-            mask = np.ones(np.broadcast_shapes(y.shape, v.shape), dtype=bool)
-        mask = np.atleast_2d(np.asarray(mask, dtype=bool))
-        shape = np.broadcast_shapes(y.shape, v.shape, mask.shape)
-        mask = (
-            np.broadcast_to(mask, shape)
-            & np.isfinite(_batch(y, shape))
-            & np.isfinite(_batch(v, shape))
-        )
+            shape = finite.shape
+            mask = finite
+        else:
+            mask = np.array(mask, dtype=bool)  # a copy: the design owns its mask
+            if mask.ndim < 2:
+                mask = mask.reshape(1, -1)
+            shape = np.broadcast_shapes(finite.shape, mask.shape)
+            if not (finite.shape == (1, shape[1]) and finite.all()):
+                mask = mask & finite
+        # Batches are stored column-major (see _rowsum); a single row is both.
+        if mask.shape != shape or not mask.flags.f_contiguous:
+            mask = np.asfortranarray(np.broadcast_to(mask, shape))
         self.mask = mask
-        # Excluded studies get y = 0 and v = 1 so that no NaN leaks into sums.
-        self.y = np.where(mask, _batch(y, shape), 0.0)
-        self.v = np.where(mask, _batch(v, shape), 1.0)
-        self.k = mask.sum(axis=1)
+        self._full = bool(mask.all())
+        if self._full:
+            # Nothing to exclude: keep the inputs (no copy when already of full shape).
+            self.y = (
+                y
+                if y.shape == shape and y.flags.f_contiguous
+                else np.asfortranarray(np.broadcast_to(y, shape))
+            )
+            self.v = (
+                v
+                if v.shape == shape and v.flags.f_contiguous
+                else np.asfortranarray(np.broadcast_to(v, shape))
+            )
+        else:
+            # Excluded studies get y = 0 and v = 1 so that no NaN leaks into sums.
+            self.y = _fortran(np.where(mask, y, 0.0))
+            self.v = _fortran(np.where(mask, v, 1.0))
+        self.k = np.count_nonzero(mask, axis=1)
+        self._fe_cache = None
 
     @property
     def batch_size(self) -> int:
@@ -101,11 +204,80 @@ class _Design:
 
     def weights(self, tau2: np.ndarray) -> np.ndarray:
         """Random-effects weights ``1/(v + tau2)``, zero outside the mask."""
-        return np.where(self.mask, 1.0 / (self.v + np.asarray(tau2)[:, None]), 0.0)
+        tau2 = np.asarray(tau2, dtype=np.float64)
+        w = self.v + tau2[:, None]
+        if self._full:
+            return np.divide(1.0, w, out=w)
+        if (tau2 > -1.0).all():
+            # v = 1 outside the mask, so v + tau2 > 0 there and mask / (v + tau2) is 0.
+            return np.divide(self.mask, w, out=w)
+        return np.where(self.mask, 1.0 / w, 0.0)
 
     def unit_weights(self) -> np.ndarray:
         """Ordinary least-squares weights (1 inside the mask)."""
         return self.mask.astype(float)
+
+    def sum_log_vt(self, tau2: np.ndarray) -> np.ndarray:
+        """``sum_i log(v_i + tau2)`` over the studies of each fit."""
+        vt = self.v + np.asarray(tau2, dtype=np.float64)[:, None]
+        if not self._full:
+            np.copyto(vt, 1.0, where=~self.mask)
+        return _rowsum(np.log(vt, out=vt))
+
+    def fe_quantities(self) -> tuple[np.ndarray, WlsQuantities]:
+        """Fixed-effect weights ``1/v`` and their WLS quantities (computed once).
+
+        Only ``beta``, ``vb``, ``rss``, ``tr_p``, ``tr_pp`` and ``logdet_xwx`` are set.
+        """
+        if self._fe_cache is None:
+            w = self.weights(np.zeros(self.batch_size))
+            self._fe_cache = (w, self.quantities(w, need=_FE_NEED))
+        return self._fe_cache
+
+    def single_fe(self) -> dict:
+        """For a single fit (B = 1): the included ``y``, ``v`` (1-D) and the fixed-effect
+        sums as numpy float64 scalars, computed once with the arithmetic of
+        :meth:`quantities` (keys ``y``, ``v``, ``w``, ``sw``, ``beta``, ``rss``, ``sw2``,
+        ``tr_p``, ``tr_pp``)."""
+        cache = self.__dict__.get("_single_fe_cache")
+        if cache is None:
+            y, v = self.y[0], self.v[0]
+            if not self._full:
+                y, v = y[self.mask[0]], v[self.mask[0]]
+            f64 = np.float64
+            with np.errstate(divide="ignore", invalid="ignore"):
+                w = 1.0 / (v + 0.0)
+                sw = f64(seqsum(w))
+                beta = f64(seqdot(w, y)) / sw
+                resid = y - beta
+                w2 = w * w
+                sw2 = f64(seqsum(w2))
+                cache = {
+                    "y": y,
+                    "v": v,
+                    "w": w,
+                    "sw": sw,
+                    "beta": beta,
+                    "rss": f64(seqdot(w * resid, resid)),
+                    "sw2": sw2,
+                    "tr_p": sw - sw2 / sw,
+                    "tr_pp": sw2 - 2 * f64(seqdot(w2, w)) / sw + (sw2 * sw2) / (sw * sw),
+                }
+            self._single_fe_cache = cache
+        return cache
+
+    def take(self, rows: np.ndarray):
+        """The fits ``rows`` (an index or boolean array) as a new design of the same kind."""
+        new = object.__new__(type(self))
+        new.__dict__.update(self.__dict__)
+        new.mask = _fortran(self.mask[rows])
+        new.y = _fortran(self.y[rows])
+        new.v = _fortran(self.v[rows])
+        new.k = self.k[rows]
+        new._full = self._full or bool(new.mask.all())
+        new._fe_cache = None
+        new.__dict__.pop("_single_fe_cache", None)
+        return new
 
 
 class InterceptDesign(_Design):
@@ -127,34 +299,65 @@ class InterceptDesign(_Design):
         with np.errstate(divide="ignore"):
             return np.log(self.k.astype(float))
 
-    def quantities(self, w: np.ndarray) -> WlsQuantities:
-        """WLS quantities for weights ``w`` (see :class:`WlsQuantities`)."""
+    def quantities(self, w: np.ndarray, need=None) -> WlsQuantities:
+        """WLS quantities for weights ``w`` (see :class:`WlsQuantities`).
+
+        Parameters
+        ----------
+        w : ndarray, shape (B, k)
+            Weights, zero outside the mask.
+        need : iterable of str, optional
+            Names of the fields to compute (default all); the others are ``None``.
+
+        Notes
+        -----
+        With ``s_m = sum w^m``, ``beta = sum w y / s_1`` and ``r = y - beta``:
+        ``rss = sum w r^2``, ``y'PPy = sum w^2 r^2``, ``tr P = s_1 - s_2/s_1``,
+        ``tr PP = s_2 - 2 s_3/s_1 + s_2^2/s_1^2``, ``tr PV = sum w v - sum w^2 v/s_1``,
+        ``tr PVPV = sum w^2 v^2 - 2 sum w^3 v^2/s_1 + (sum w^2 v)^2/s_1^2`` and
+        ``sum P^2 V = sum w^2 v - 2 sum w^3 v/s_1 + s_2 sum w^2 v/s_1^2``.
+        """
+        want = _wanted(need)
         y, v = self.y, self.v
-        sw = w.sum(axis=1)
-        sw2 = (w**2).sum(axis=1)
-        sw3 = (w**3).sum(axis=1)
+        out = dict.fromkeys(QUANTITY_NAMES)
         with np.errstate(divide="ignore", invalid="ignore"):
-            beta = (w * y).sum(axis=1) / sw
-            resid = np.where(self.mask, y - beta[:, None], 0.0)
-            w2v = (w**2 * v).sum(axis=1)
-            tr_p = sw - sw2 / sw
-            tr_pp = sw2 - 2 * sw3 / sw + sw2**2 / sw**2
-            diag_p = w - w**2 / sw[:, None]
-            return WlsQuantities(
-                beta=beta[:, None],
-                vb=(1.0 / sw)[:, None, None],
-                rss=(w * resid**2).sum(axis=1),
-                tr_p=tr_p,
-                tr_pp=tr_pp,
-                y_ppy=(w**2 * resid**2).sum(axis=1),
-                tr_pv=(diag_p * v).sum(axis=1),
-                tr_pvpv=(w**2 * v**2).sum(axis=1)
-                - 2 * (w**3 * v**2).sum(axis=1) / sw
-                + w2v**2 / sw**2,
-                sum_p2v=w2v - 2 * (w**3 * v).sum(axis=1) / sw + sw2 * w2v / sw**2,
-                logdet_xwx=np.log(sw),
-                residuals=resid,
-            )
+            sw = _rowsum(w)
+            if want & {"beta", "rss", "y_ppy", "residuals"}:
+                beta = _rowdot(w, y) / sw
+                out["beta"] = beta[:, None]
+                if want & {"rss", "y_ppy", "residuals"}:
+                    resid = y - beta[:, None]
+                    if "residuals" in want:
+                        out["residuals"] = np.where(self.mask, resid, 0.0)
+                    if want & {"rss", "y_ppy"}:
+                        wr = w * resid
+                        if "rss" in want:
+                            out["rss"] = _rowdot(wr, resid)
+                        if "y_ppy" in want:
+                            out["y_ppy"] = _rowdot(wr, wr)
+            if "vb" in want:
+                out["vb"] = (1.0 / sw)[:, None, None]
+            if "logdet_xwx" in want:
+                out["logdet_xwx"] = np.log(sw)
+            if want & {"tr_p", "tr_pp", "tr_pv", "tr_pvpv", "sum_p2v"}:
+                w2 = w * w
+                sw2 = _rowsum(w2)
+                if "tr_p" in want:
+                    out["tr_p"] = sw - sw2 / sw
+                if "tr_pp" in want:
+                    out["tr_pp"] = sw2 - 2 * _rowdot(w2, w) / sw + sw2**2 / sw**2
+                if want & {"tr_pv", "tr_pvpv", "sum_p2v"}:
+                    w2v = np.multiply(w2, v)
+                    s_w2v = _rowsum(w2v)
+                    if "tr_pv" in want:
+                        out["tr_pv"] = _rowdot(w, v) - s_w2v / sw
+                    if "sum_p2v" in want:
+                        out["sum_p2v"] = s_w2v - 2 * _rowdot(w2v, w) / sw + sw2 * s_w2v / sw**2
+                    if "tr_pvpv" in want:
+                        out["tr_pvpv"] = (
+                            _rowdot(w2v, v) - 2 * _rowdot(w2v * w, v) / sw + s_w2v**2 / sw**2
+                        )
+        return WlsQuantities(**out)
 
 
 class MatrixDesign(_Design):
@@ -182,29 +385,51 @@ class MatrixDesign(_Design):
         xtx = np.einsum("kp,bk,kq->bpq", self.X, self.unit_weights(), self.X)
         return np.linalg.slogdet(xtx)[1]
 
-    def quantities(self, w: np.ndarray) -> WlsQuantities:
-        """WLS quantities for weights ``w`` (see :class:`WlsQuantities`)."""
+    def quantities(self, w: np.ndarray, need=None) -> WlsQuantities:
+        """WLS quantities for weights ``w`` (see :class:`WlsQuantities`).
+
+        Parameters
+        ----------
+        w : ndarray, shape (B, k)
+            Weights, zero outside the mask.
+        need : iterable of str, optional
+            Names of the fields to compute (default all); the others are ``None``.
+        """
+        want = _wanted(need)
         X, y, v = self.X, self.y, self.v
+        out = dict.fromkeys(QUANTITY_NAMES)
         xtwx = np.einsum("kp,bk,kq->bpq", X, w, X)
         vb = np.linalg.inv(xtwx)
         beta = np.einsum("bpq,kq,bk,bk->bp", vb, X, w, y)
-        wx = w[:, :, None] * X[None, :, :]
-        p_mat = np.einsum("bi,ij->bij", w, np.eye(X.shape[0])) - np.einsum(
-            "bip,bpq,bjq->bij", wx, vb, wx
-        )
-        py = np.einsum("bij,bj->bi", p_mat, y)
-        pv = p_mat * v[:, None, :]
-        resid = np.where(self.mask, y - np.einsum("kp,bp->bk", X, beta), 0.0)
-        return WlsQuantities(
-            beta=beta,
-            vb=vb,
-            rss=np.einsum("bi,bi->b", y, py),
-            tr_p=np.einsum("bii->b", p_mat),
-            tr_pp=(p_mat**2).sum(axis=(1, 2)),
-            y_ppy=(py**2).sum(axis=1),
-            tr_pv=np.einsum("bii->b", pv),
-            tr_pvpv=(pv * np.swapaxes(pv, 1, 2)).sum(axis=(1, 2)),
-            sum_p2v=(pv * p_mat).sum(axis=(1, 2)),
-            logdet_xwx=np.linalg.slogdet(xtwx)[1],
-            residuals=resid,
-        )
+        out["beta"], out["vb"] = beta, vb
+        if "logdet_xwx" in want:
+            out["logdet_xwx"] = np.linalg.slogdet(xtwx)[1]
+        if want & {"residuals", "rss", "y_ppy"}:
+            resid = y - np.einsum("kp,bp->bk", X, beta)
+            if "residuals" in want:
+                out["residuals"] = np.where(self.mask, resid, 0.0)
+            # P y = W (y - X beta): rss = sum w r^2 and y'PPy = sum w^2 r^2.
+            wr = w * resid
+            if "rss" in want:
+                out["rss"] = _rowdot(wr, resid)
+            if "y_ppy" in want:
+                out["y_ppy"] = _rowdot(wr, wr)
+        if want & {"tr_p", "tr_pp", "tr_pv", "tr_pvpv", "sum_p2v"}:
+            wx = w[:, :, None] * X[None, :, :]
+            p_mat = np.matmul(wx @ vb, np.swapaxes(wx, 1, 2))
+            np.negative(p_mat, out=p_mat)
+            diag = np.arange(p_mat.shape[1])
+            p_mat[:, diag, diag] += w
+            if "tr_p" in want:
+                out["tr_p"] = np.einsum("bii->b", p_mat)
+            if "tr_pp" in want:
+                out["tr_pp"] = np.einsum("bij,bij->b", p_mat, p_mat)
+            if want & {"tr_pv", "tr_pvpv", "sum_p2v"}:
+                pv = p_mat * v[:, None, :]
+                if "tr_pv" in want:
+                    out["tr_pv"] = np.einsum("bii->b", pv)
+                if "tr_pvpv" in want:
+                    out["tr_pvpv"] = np.einsum("bij,bji->b", pv, pv)
+                if "sum_p2v" in want:
+                    out["sum_p2v"] = np.einsum("bij,bij->b", pv, p_mat)
+        return WlsQuantities(**out)

@@ -19,10 +19,13 @@ Viechtbauer W (2005). J Educ Behav Stat 30:261-293. doi:10.3102/1076998603000326
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
+
+from igmeta.design import _rowdot, _rowsum, seqdot, seqsum
 
 __all__ = [
     "DEFAULT_CONTROL",
@@ -71,6 +74,10 @@ def _control(control: Mapping[str, float] | None) -> dict[str, float]:
     return merged
 
 
+def _rows(values, n: int) -> np.ndarray:
+    return np.broadcast_to(np.asarray(values, dtype=float), (n,))
+
+
 def log_likelihoods(design, tau2: np.ndarray, quantities=None) -> tuple[np.ndarray, np.ndarray]:
     """Maximum- and restricted-likelihood log-likelihoods at ``tau2``.
 
@@ -86,8 +93,10 @@ def log_likelihoods(design, tau2: np.ndarray, quantities=None) -> tuple[np.ndarr
     (metafor keeps the ``log|X'X|`` term).
     """
     tau2 = np.asarray(tau2, dtype=float)
-    q = quantities if quantities is not None else design.quantities(design.weights(tau2))
-    sum_log = np.where(design.mask, np.log(design.v + tau2[:, None]), 0.0).sum(axis=1)
+    q = quantities
+    if q is None or q.rss is None or q.logdet_xwx is None:
+        q = design.quantities(design.weights(tau2), need=("rss", "logdet_xwx"))
+    sum_log = design.sum_log_vt(tau2)
     ll_ml = -0.5 * design.k * _LOG_2PI - 0.5 * sum_log - 0.5 * q.rss
     ll_reml = (
         -0.5 * (design.k - design.p) * _LOG_2PI
@@ -99,6 +108,57 @@ def log_likelihoods(design, tau2: np.ndarray, quantities=None) -> tuple[np.ndarr
     return ll_ml, ll_reml
 
 
+class _Active:
+    """The rows of a batch that are still iterating, as a compact working design.
+
+    Iterative estimators update only the active rows. The working design is re-cut to
+    the active rows whenever fewer than three quarters of its rows are still active, so
+    the arithmetic per iteration follows the number of unconverged fits, not the batch
+    size. Each fit's numbers do not depend on the other rows of its batch.
+    """
+
+    def __init__(self, design, active: np.ndarray):
+        self.index = np.arange(design.batch_size)
+        self.design = design
+        self.live = np.array(active, dtype=bool)
+        self.compact()
+
+    @property
+    def any(self) -> bool:
+        return self.index.size > 0 and bool(self.live.any())
+
+    def rows(self) -> np.ndarray:
+        """Global indices of the rows of the working design."""
+        return self.index
+
+    def retire(self, done: np.ndarray) -> None:
+        """Mark rows of the working design (bool, working-design length) as finished."""
+        self.live &= ~done
+
+    def compact(self) -> None:
+        """Re-cut the working design when enough rows finished.
+
+        A batch keeps at least two rows (a finished one rides along), so that its sums
+        stay those of a batch (see :func:`igmeta.design._rowsum`).
+        """
+        n_live = int(np.count_nonzero(self.live))
+        size = self.live.size
+        if n_live == size or n_live > 0.75 * size or (n_live == 1 and size <= 2):
+            return
+        if n_live == 0:
+            self.index = self.index[:0]
+            self.live = self.live[:0]
+            return
+        keep = np.flatnonzero(self.live)
+        live = np.ones(keep.size, bool)
+        if keep.size == 1:
+            keep = np.array([keep[0], 0 if keep[0] != 0 else 1])
+            live = np.array([True, False])
+        self.index = self.index[keep]
+        self.design = self.design.take(keep)
+        self.live = live
+
+
 def solve_generalised_q(
     design, target: np.ndarray, *, tol: float = 1e-15, maxiter: int = 200
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -106,63 +166,80 @@ def solve_generalised_q(
 
     ``Q`` is the generalised Q statistic under weights ``1/(v + t)``; it decreases in
     ``t``. Where ``Q(0) <= target`` the answer is 0. A Newton iteration (``dQ/dt =
-    -y'PPy``) safeguarded by bisection inside a bracket is run on the whole batch.
+    -y'PPy``) safeguarded by bisection inside a bracket is run on the whole batch
+    (only on the fits that have not yet converged).
 
     Returns
     -------
     tau2 : ndarray, shape (B,)
     converged : ndarray of bool, shape (B,)
     """
-    target = np.broadcast_to(np.asarray(target, dtype=float), (design.batch_size,)).copy()
-    t = np.zeros(design.batch_size)
-    q0 = design.quantities(design.weights(t)).rss
+    n = design.batch_size
+    target = np.array(_rows(target, n))
+    t = np.zeros(n)
+    if hasattr(design, "fe_quantities"):
+        q0 = design.fe_quantities()[1].rss
+    else:
+        q0 = design.quantities(design.weights(t), need=("rss",)).rss
     active = q0 > target
     converged = ~active
-    lo = np.zeros(design.batch_size)
-    hi = np.ones(design.batch_size)
+    if not active.any():
+        return t, converged
+    lo = np.zeros(n)
+    hi = np.ones(n)
     # Grow the upper bracket until Q(hi) <= target.
-    grow = active.copy()
+    work = _Active(design, active)
     for _ in range(1100):
-        if not grow.any():
+        if not work.any:
             break
-        q_hi = design.quantities(design.weights(hi)).rss
-        grow &= q_hi > target
-        hi = np.where(grow, hi * 4, hi)
+        rows = work.rows()
+        d = work.design
+        q_hi = d.quantities(d.weights(hi[rows]), need=("rss",)).rss
+        grow = work.live & (q_hi > target[rows])
+        hi[rows] = np.where(grow, hi[rows] * 4, hi[rows])
+        work.retire(~grow)
+        work.compact()
+    work = _Active(design, active)
     for _ in range(maxiter):
-        if not active.any():
+        if not work.any:
             break
-        q = design.quantities(design.weights(t))
-        f = q.rss - target
-        lo = np.where(active & (f > 0), t, lo)
-        hi = np.where(active & (f <= 0), t, hi)
+        rows = work.rows()
+        d = work.design
+        live = work.live
+        t_r, lo_r, hi_r, target_r = t[rows], lo[rows], hi[rows], target[rows]
+        q = d.quantities(d.weights(t_r), need=("rss", "y_ppy"))
+        f = q.rss - target_r
+        lo_r = np.where(live & (f > 0), t_r, lo_r)
+        hi_r = np.where(live & (f <= 0), t_r, hi_r)
         # Stop at the current t when Q(t) equals the target to rounding, or the bracket
         # has shrunk to nothing.
-        at_root = active & (
-            (np.abs(f) <= 8 * _EPS * np.maximum(target, 1.0)) | (hi - lo <= tol * hi)
+        at_root = live & (
+            (np.abs(f) <= 8 * _EPS * np.maximum(target_r, 1.0)) | (hi_r - lo_r <= tol * hi_r)
         )
-        converged |= at_root
-        active &= ~at_root
+        converged[rows] |= at_root
+        live = live & ~at_root
         with np.errstate(divide="ignore", invalid="ignore"):
             step = f / q.y_ppy
-        t_new = t + step
-        unsafe = ~np.isfinite(t_new) | (t_new <= lo) | (t_new >= hi)
-        t_new = np.where(unsafe, 0.5 * (lo + hi), t_new)
-        change = np.abs(t_new - t)
-        t = np.where(active, t_new, t)
-        done = active & (change <= tol * np.maximum(t, 1e-8))
-        converged |= done
-        active &= ~done
+        t_new = t_r + step
+        unsafe = ~np.isfinite(t_new) | (t_new <= lo_r) | (t_new >= hi_r)
+        t_new = np.where(unsafe, 0.5 * (lo_r + hi_r), t_new)
+        change = np.abs(t_new - t_r)
+        t_r = np.where(live, t_new, t_r)
+        done = live & (change <= tol * np.maximum(t_r, 1e-8))
+        converged[rows] |= done
+        t[rows], lo[rows], hi[rows] = t_r, lo_r, hi_r
+        work.retire(at_root | done)
+        work.compact()
     return t, converged
 
 
+def _n(design) -> int:
+    return design.batch_size
+
+
 def _fixed(design, control):
-    zero = np.zeros(design.batch_size)
-    return Tau2Estimate(
-        zero,
-        np.full(design.batch_size, np.nan),
-        np.ones(design.batch_size, bool),
-        np.zeros(design.batch_size, int),
-    )
+    n = _n(design)
+    return Tau2Estimate(np.zeros(n), np.full(n, np.nan), np.ones(n, bool), np.zeros(n, int))
 
 
 def _closed(tau2, se):
@@ -170,9 +247,34 @@ def _closed(tau2, se):
     return Tau2Estimate(tau2, se, np.ones(n, bool), np.zeros(n, int))
 
 
+def _fe_q(design):
+    """Quantities under the fixed-effect weights 1/v (cached by the design)."""
+    if hasattr(design, "fe_quantities"):
+        return design.fe_quantities()
+    w = design.weights(np.zeros(_n(design)))
+    return w, design.quantities(w)
+
+
+@dataclass(frozen=True, slots=True)
+class _Scalars:
+    rss: np.float64
+    tr_p: np.float64
+    tr_pp: np.float64
+
+
 def _dl(design, control):
     df = design.k - design.p
-    q = design.quantities(design.weights(np.zeros(design.batch_size)))
+    if design.batch_size == 1 and type(design).__name__ == "InterceptDesign":
+        fe = design.single_fe()
+        q = _Scalars(fe["rss"], fe["tr_p"], fe["tr_pp"])
+        with np.errstate(divide="ignore", invalid="ignore"):
+            tau2 = np.maximum(0.0, (q.rss - df) / q.tr_p)
+            # x * x, not x**2: a float64 scalar's power may differ from an array's square
+            se = np.sqrt(
+                (2 * df + 4 * tau2 * q.tr_p + 2 * (tau2 * tau2) * q.tr_pp) / (q.tr_p * q.tr_p)
+            )
+        return _closed(tau2, se)
+    q = _fe_q(design)[1]
     with np.errstate(divide="ignore", invalid="ignore"):
         tau2 = np.maximum(0.0, (q.rss - df) / q.tr_p)
         se = np.sqrt((2 * df + 4 * tau2 * q.tr_p + 2 * tau2**2 * q.tr_pp) / q.tr_p**2)
@@ -181,25 +283,24 @@ def _dl(design, control):
 
 def _hs(design, control):
     df = design.k - design.p
-    w = design.weights(np.zeros(design.batch_size))
-    q = design.quantities(w)
-    sw = w.sum(axis=1)
+    w, q = _fe_q(design)
+    sw = _rowsum(w)
     with np.errstate(divide="ignore", invalid="ignore"):
         tau2 = np.maximum(0.0, (q.rss - design.k) / sw)
         se = np.sqrt((2 * df + 4 * tau2 * q.tr_p + 2 * tau2**2 * q.tr_pp) / sw**2)
     return _closed(tau2, se)
 
 
-def _he_tau2(design):
+def _he_tau2(design, need=("rss", "tr_pv")):
     df = design.k - design.p
-    q = design.quantities(design.unit_weights())
+    q = design.quantities(design.unit_weights(), need=need)
     with np.errstate(divide="ignore", invalid="ignore"):
         tau2 = np.maximum(0.0, (q.rss - q.tr_pv) / df)
     return tau2, q, df
 
 
 def _he(design, control):
-    tau2, q, df = _he_tau2(design)
+    tau2, q, df = _he_tau2(design, need=("rss", "tr_pv", "tr_pvpv"))
     with np.errstate(divide="ignore", invalid="ignore"):
         se = np.sqrt((2 * q.tr_pvpv + 4 * tau2 * q.tr_pv + 2 * tau2**2 * df) / df**2)
     return _closed(tau2, se)
@@ -209,9 +310,9 @@ def _sj(design, control):
     df = design.k - design.p
     k = design.k
     with np.errstate(divide="ignore", invalid="ignore"):
-        ybar = (design.y * design.mask).sum(axis=1) / k
-        tau2_0 = (np.where(design.mask, design.y - ybar[:, None], 0.0) ** 2).sum(axis=1) / k
-        q = design.quantities(design.weights(tau2_0))
+        ybar = _rowsum(design.y * design.mask) / k
+        tau2_0 = _rowsum(np.where(design.mask, design.y - ybar[:, None], 0.0) ** 2) / k
+        q = design.quantities(design.weights(tau2_0), need=("rss", "tr_pvpv", "sum_p2v", "tr_pp"))
         tau2 = tau2_0 * q.rss / df
         se = np.sqrt(
             tau2_0**2 / df**2 * (2 * q.tr_pvpv + 4 * tau2 * q.sum_p2v + 2 * tau2**2 * q.tr_pp)
@@ -226,53 +327,173 @@ def _pm(design, control):
     )
     w = design.weights(tau2)
     with np.errstate(divide="ignore", invalid="ignore"):
-        se = np.sqrt(2 * design.k**2 / df / w.sum(axis=1) ** 2)
-    return Tau2Estimate(tau2, se, converged, np.zeros(design.batch_size, int))
+        se = np.sqrt(2 * design.k**2 / df / _rowsum(w) ** 2)
+    return Tau2Estimate(tau2, se, converged, np.zeros(_n(design), int))
 
 
 def _fisher_scoring(design, control, restricted: bool):
-    """metafor's Fisher scoring for ML/REML, started at HE, with step halving."""
+    """metafor's Fisher scoring for ML/REML, started at HE, with step halving.
+
+    Only the fits still iterating are computed (see :class:`_Active`); each fit's
+    sequence of iterates is that of a batch of one.
+    """
+    n = _n(design)
+    if n == 1 and design.p == 1 and type(design).__name__ == "InterceptDesign":
+        single = _fisher_scoring_single(design, control, restricted)
+        if single is not None:
+            return single
     tau2, _, _ = _he_tau2(design)
     tau2 = np.where(np.isfinite(tau2), tau2, 0.0)
-    n = design.batch_size
-    active = np.ones(n, bool)
     iterations = np.zeros(n, int)
+    converged = np.zeros(n, bool)
     threshold, maxiter = control["threshold"], int(control["maxiter"])
+    need = ("tr_p", "tr_pp", "y_ppy") if restricted else ("y_ppy",)
+    work = _Active(design, np.ones(n, bool))
     for _ in range(maxiter):
-        if not active.any():
+        if not work.any:
             break
-        w = design.weights(tau2)
-        q = design.quantities(w)
+        rows, d, live = work.rows(), work.design, work.live
+        t = tau2[rows]
+        w = d.weights(t)
+        q = d.quantities(w, need=need)
         with np.errstate(divide="ignore", invalid="ignore"):
             if restricted:
                 adj = (q.y_ppy - q.tr_p) / q.tr_pp
             else:
-                adj = (q.y_ppy - w.sum(axis=1)) / (w**2).sum(axis=1)
-        adj = np.where(active & np.isfinite(adj), adj, 0.0)
-        adj = np.where((tau2 <= 0) & (adj < 0), 0.0, adj)
+                adj = (q.y_ppy - _rowsum(w)) / _rowdot(w, w)
+        adj = np.where(live & np.isfinite(adj), adj, 0.0)
+        adj = np.where((t <= 0) & (adj < 0), 0.0, adj)
         for _ in range(1100):
-            below = tau2 + adj < 0
+            below = t + adj < 0
             if not below.any():
                 break
             adj = np.where(below, adj / 2, adj)
-        tau2 = tau2 + adj
-        iterations += active
-        active &= np.abs(adj) >= threshold * np.maximum(1.0, tau2)
-    converged = ~active
+        t = t + adj
+        tau2[rows] = t
+        iterations[rows] += live
+        done = live & ~(np.abs(adj) >= threshold * np.maximum(1.0, t))
+        converged[rows] |= done
+        work.retire(done)
+        work.compact()
     # metafor's ll0check: the iteration may have stopped at a local maximum; take
     # tau2 = 0 when the likelihood there is larger by more than ``tol``.
     positive = converged & (tau2 > threshold)
     if positive.any():
-        ll_fit = log_likelihoods(design, tau2)[1 if restricted else 0]
-        ll_zero = log_likelihoods(design, np.zeros(n))[1 if restricted else 0]
-        tau2 = np.where(positive & (ll_zero - ll_fit > control["tol"]), 0.0, tau2)
+        which = 1 if restricted else 0
+        sub = design if positive.all() else design.take(positive)
+        ll_fit = log_likelihoods(sub, tau2[positive])[which]
+        ll_zero = log_likelihoods(sub, np.zeros(sub.batch_size))[which]
+        tau2[positive] = np.where(ll_zero - ll_fit > control["tol"], 0.0, tau2[positive])
     w = design.weights(tau2)
     with np.errstate(divide="ignore", invalid="ignore"):
         if restricted:
-            se = np.sqrt(2 / design.quantities(w).tr_pp)
+            se = np.sqrt(2 / design.quantities(w, need=("tr_pp",)).tr_pp)
         else:
-            se = np.sqrt(2 / (w**2).sum(axis=1))
+            se = np.sqrt(2 / _rowdot(w, w))
     return Tau2Estimate(tau2, se, converged, iterations)
+
+
+def _fisher_scoring_single(design, control, restricted: bool):
+    """:func:`_fisher_scoring` for one intercept-only fit, on 1-D arrays and Python floats.
+
+    The same iteration (formulas, step halving, stopping rule, ll0check) and the same
+    arithmetic, sum by sum (:func:`igmeta.design.seqsum`), as the batched code, without
+    its bookkeeping and with two reused work arrays: tens of microseconds for small k,
+    few memory passes for large k. Returns None (use the batched code) for degenerate
+    data, where numpy's inf/NaN semantics matter.
+    """
+    mask = design.mask[0]
+    y, v = design.y[0], design.v[0]
+    if not design._full:
+        y, v = y[mask], v[mask]
+    k = y.size
+    if k < 2:
+        return None
+    threshold, maxiter, tol = control["threshold"], int(control["maxiter"]), control["tol"]
+    w = np.empty(k)
+    tmp = np.empty(k)
+    try:
+        # Starting value: HE, max(0, (sum (y - ybar)^2 - (sum v - sum v / k)) / (k - 1)).
+        np.subtract(y, seqsum(y) / k, out=tmp)
+        sum_v = seqsum(v)
+        he = (seqdot(tmp, tmp) - (sum_v - sum_v / k)) / (k - 1)
+        t = max(0.0, he) if math.isfinite(he) else 0.0
+        iterations = 0
+        converged = False
+        for _ in range(maxiter):
+            np.add(v, t, out=w)
+            np.divide(1.0, w, out=w)
+            sw = seqsum(w)
+            beta = seqdot(w, y) / sw
+            np.subtract(y, beta, out=tmp)
+            np.multiply(w, tmp, out=tmp)
+            y_ppy = seqdot(tmp, tmp)
+            if restricted:
+                np.multiply(w, w, out=tmp)
+                sw2 = seqsum(tmp)
+                tr_p = sw - sw2 / sw
+                tr_pp = sw2 - 2 * seqdot(tmp, w) / sw + (sw2 * sw2) / (sw * sw)
+                adj = (y_ppy - tr_p) / tr_pp
+            else:
+                adj = (y_ppy - sw) / seqdot(w, w)
+            if not math.isfinite(adj) or (t <= 0 and adj < 0):
+                adj = 0.0
+            for _ in range(1100):
+                if not t + adj < 0:
+                    break
+                adj = adj / 2
+            t = t + adj
+            iterations += 1
+            if not abs(adj) >= threshold * max(1.0, t):
+                converged = True
+                break
+        if converged and t > threshold:
+            # metafor's ll0check, as in _fisher_scoring.
+            ll_fit = _single_loglik(y, v, t, restricted, w, tmp)
+            ll_zero = _single_loglik(y, v, 0.0, restricted, w, tmp)
+            if ll_zero - ll_fit > tol:
+                t = 0.0
+        np.add(v, t, out=w)
+        np.divide(1.0, w, out=w)
+        if restricted:
+            sw = seqsum(w)
+            np.multiply(w, w, out=tmp)
+            sw2 = seqsum(tmp)
+            tr_pp = sw2 - 2 * seqdot(tmp, w) / sw + (sw2 * sw2) / (sw * sw)
+            se = math.sqrt(2 / tr_pp)
+        else:
+            se = math.sqrt(2 / seqdot(w, w))
+    except (ZeroDivisionError, OverflowError, ValueError):
+        return None
+    if not (math.isfinite(t) and math.isfinite(se)):
+        return None
+    return Tau2Estimate(
+        np.array([t]), np.array([se]), np.array([converged]), np.array([iterations])
+    )
+
+
+def _single_loglik(y, v, t: float, restricted: bool, w, tmp) -> float:
+    """ML or REML log-likelihood of one intercept-only fit at tau2 = t, with the
+    arithmetic of :func:`log_likelihoods`; ``w`` and ``tmp`` are work arrays."""
+    k = y.size
+    np.add(v, t, out=w)
+    sum_log = seqsum(np.log(w, out=tmp))
+    np.divide(1.0, w, out=w)
+    sw = seqsum(w)
+    beta = seqdot(w, y) / sw
+    np.subtract(y, beta, out=tmp)
+    np.multiply(w, tmp, out=w)
+    rss = seqdot(w, tmp)
+    if restricted:
+        logs = np.log(np.array([float(k), sw]))
+        return (
+            -0.5 * (k - 1) * _LOG_2PI
+            + 0.5 * float(logs[0])
+            - 0.5 * sum_log
+            - 0.5 * float(logs[1])
+            - 0.5 * rss
+        )
+    return -0.5 * k * _LOG_2PI - 0.5 * sum_log - 0.5 * rss
 
 
 def _reml(design, control):

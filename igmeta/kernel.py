@@ -11,9 +11,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
+from scipy import special
 
-from igmeta.estimators import Tau2Estimate, estimate_tau2, log_likelihoods
+from igmeta.design import InterceptDesign, _rowsum, seqdot, seqsum
+from igmeta.estimators import _LOG_2PI, Tau2Estimate, estimate_tau2, log_likelihoods
 
 __all__ = ["FitArrays", "fit_batch", "normalise_level"]
 
@@ -26,6 +27,30 @@ def normalise_level(level: float) -> float:
     if not 0 < level < 1:
         raise ValueError(f"confidence level must lie in (0, 1) or (0, 100), got {level}")
     return level
+
+
+#: WLS quantities the fit needs at the random-effects weights.
+_FIT_NEED = ("beta", "vb", "rss", "logdet_xwx")
+
+
+def _fe_quantities(design):
+    if hasattr(design, "fe_quantities"):
+        return design.fe_quantities()
+    w = design.weights(np.zeros(design.batch_size))
+    return w, design.quantities(w)
+
+
+def _chi2_sf(x: np.ndarray, df: np.ndarray) -> np.ndarray:
+    """``scipy.stats.chi2.sf(x, df)`` through ``scipy.special.chdtrc`` (same numbers,
+    without the distribution object's overhead): 1 below the support, NaN for df <= 0."""
+    out = special.chdtrc(df, x)
+    return np.where(df > 0, np.where(x < 0, 1.0, out), np.nan)
+
+
+def _f_sf(x: np.ndarray, dfn: float, dfd: np.ndarray) -> np.ndarray:
+    """``scipy.stats.f.sf(x, dfn, dfd)`` through ``scipy.special.fdtrc``."""
+    out = special.fdtrc(dfn, dfd, x)
+    return np.where((dfd > 0) & (dfn > 0), np.where(x < 0, 1.0, out), np.nan)
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,61 +160,79 @@ def fit_batch(
         raise ValueError(f"test must be 'z' or 'knha', got {test!r}")
     method = "FE" if method.upper() in ("EE", "CE") else method.upper()
     est = tau2 if tau2 is not None else estimate_tau2(design, method, control)
+    if (
+        design.batch_size == 1
+        and type(design) is InterceptDesign
+        and (qm_index is None or list(qm_index) == [0])
+    ):
+        single = _fit_single(design, method, test, level, est)
+        if single is not None:
+            return single
     b = design.batch_size
     df = (design.k - design.p).astype(float)
-    w = design.weights(est.tau2)
-    q_re = design.quantities(w)
-    q_fe = design.quantities(design.weights(np.zeros(b)))
+    w_fe, q_fe = _fe_quantities(design)
+    t2 = np.asarray(est.tau2, dtype=float)
+    if method == "FE" or not t2.any():
+        # tau2 = 0 everywhere: the random-effects weights are the fixed-effect ones.
+        w, q_re = w_fe, q_fe
+    else:
+        w = design.weights(t2)
+        q_re = design.quantities(w, need=_FIT_NEED)
     with np.errstate(divide="ignore", invalid="ignore"):
         q = q_fe.rss
-        q_pval = np.where(df > 0, stats.chi2.sf(q, np.maximum(df, 1)), 1.0)
+        q_pval = np.where(df > 0, _chi2_sf(q, np.maximum(df, 1)), 1.0)
         vt = df / q_fe.tr_p
         if method == "FE":
             i2 = np.where(df > 0, np.maximum(0.0, 100 * (q - df) / q), 0.0)
             h2 = np.where(df > 0, q / df, 1.0)
         else:
-            i2 = np.where(df > 0, 100 * est.tau2 / (vt + est.tau2), 0.0)
-            h2 = np.where(df > 0, est.tau2 / vt + 1, 1.0)
+            i2 = np.where(df > 0, 100 * t2 / (vt + t2), 0.0)
+            h2 = np.where(df > 0, t2 / vt + 1, 1.0)
         i2 = np.where(np.isnan(i2) & (df > 0), 0.0, i2)
         if test == "knha":
             s2w = q_re.rss / df
-            crit = stats.t.ppf(0.5 + level / 2, df)
+            crit = special.stdtrit(df, 0.5 + level / 2)
             ddf = df
         else:
             s2w = np.ones(b)
-            crit = np.full(b, stats.norm.ppf(0.5 + level / 2))
+            crit = np.full(b, special.ndtri(0.5 + level / 2))
             ddf = np.full(b, np.nan)
         vb = q_re.vb * s2w[:, None, None]
         se = np.sqrt(np.diagonal(vb, axis1=1, axis2=2))
         beta = q_re.beta
         statistic = beta / se
         if test == "knha":
-            pval = 2 * stats.t.sf(np.abs(statistic), df[:, None])
+            pval = 2 * special.stdtr(df[:, None], -np.abs(statistic))
         else:
-            pval = 2 * stats.norm.sf(np.abs(statistic))
+            pval = 2 * special.ndtr(-np.abs(statistic))
         ci_lower = beta - crit[:, None] * se
         ci_upper = beta + crit[:, None] * se
         if qm_index is None:
             qm_index = list(range(1, design.p)) if design.p > 1 else [0]
         idx = np.asarray(qm_index, dtype=int)
-        sub_b = beta[:, idx]
-        sub_vb = vb[:, idx][:, :, idx]
-        qm = np.einsum("bi,bij,bj->b", sub_b, np.linalg.inv(sub_vb), sub_b)
+        if idx.size == 1:
+            j = int(idx[0])
+            qm = beta[:, j] ** 2 / vb[:, j, j]
+        else:
+            sub_b = beta[:, idx]
+            sub_vb = vb[:, idx][:, :, idx]
+            qm = np.einsum("bi,bij,bj->b", sub_b, np.linalg.inv(sub_vb), sub_b)
         m = float(len(idx))
         if test == "knha":
             qm = qm / m
-            qm_pval = stats.f.sf(qm, m, df)
+            qm_pval = _f_sf(qm, m, df)
             qm_df = np.stack([np.full(b, m), df], axis=1)
         else:
-            qm_pval = stats.chi2.sf(qm, m)
+            # chi2(1) tail = two-sided normal tail at sqrt(QM) (chdtrc is slow for 1 df)
+            qm_pval = 2 * special.ndtr(-np.sqrt(qm)) if m == 1 else _chi2_sf(qm, np.full(b, m))
             qm_df = np.stack([np.full(b, m), np.full(b, np.nan)], axis=1)
         if method == "FE" or design.p > 1:
             pi_lower = pi_upper = np.full(b, np.nan)
         else:
-            half = crit * np.sqrt(se[:, 0] ** 2 + est.tau2)
+            half = crit * np.sqrt(se[:, 0] ** 2 + t2)
             pi_lower, pi_upper = beta[:, 0] - half, beta[:, 0] + half
-        weights = 100 * w / w.sum(axis=1, keepdims=True)
-    ll_ml, ll_reml = log_likelihoods(design, est.tau2, q_re)
+        weights = 100 * w / _rowsum(w)[:, None]
+    ll_ml, ll_reml = log_likelihoods(design, t2, q_re)
     return FitArrays(
         beta=beta,
         se=se,
@@ -215,5 +258,117 @@ def fit_batch(
         weights=weights,
         ll_ml=ll_ml,
         ll_reml=ll_reml,
+        k=design.k,
+    )
+
+
+def _fit_single(design, method: str, test: str, level: float, est: Tau2Estimate):
+    """:func:`fit_batch` for one intercept-only fit: the same formulas and the same
+    arithmetic (numpy float64 scalars, sums as :func:`igmeta.design.seqsum`), without
+    the batch machinery. Returns None when the fit has no included study."""
+    f64 = np.float64
+    if design.k[0] == 0:
+        return None
+    fe = design.single_fe()
+    y, v = fe["y"], fe["v"]
+    k = y.size
+    df = f64(k - 1)
+    t2 = f64(est.tau2[0])
+    w_fe, sw_fe, beta_fe, q, tr_p = fe["w"], fe["sw"], fe["beta"], fe["rss"], fe["tr_p"]
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        if method == "FE" or t2 == 0:
+            w, sw, beta, rss = w_fe, sw_fe, beta_fe, q
+        else:
+            w = 1.0 / (v + t2)
+            sw = f64(seqsum(w))
+            beta = f64(seqdot(w, y)) / sw
+            resid = y - beta
+            rss = f64(seqdot(w * resid, resid))
+        q_pval = _chi2_sf(q, df) if df > 0 else f64(1.0)
+        vt = df / tr_p
+        if df > 0:
+            if method == "FE":
+                i2 = np.maximum(0.0, 100 * (q - df) / q)
+                h2 = q / df
+            else:
+                i2 = 100 * t2 / (vt + t2)
+                h2 = t2 / vt + 1
+            if np.isnan(i2):
+                i2 = f64(0.0)
+        else:
+            i2, h2 = f64(0.0), f64(1.0)
+        if test == "knha":
+            s2w = rss / df
+            crit = special.stdtrit(df, 0.5 + level / 2)
+            ddf = df
+        else:
+            s2w = f64(1.0)
+            crit = special.ndtri(0.5 + level / 2)
+            ddf = f64(np.nan)
+        vb = (1.0 / sw) * s2w
+        se = np.sqrt(vb)
+        statistic = beta / se
+        if test == "knha":
+            pval = 2 * special.stdtr(df, -np.abs(statistic))
+        else:
+            pval = 2 * special.ndtr(-np.abs(statistic))
+        ci_lower = beta - crit * se
+        ci_upper = beta + crit * se
+        qm = beta * beta / vb
+        if test == "knha":
+            qm_pval = _f_sf(qm, 1.0, df)
+            qm_df = [1.0, df]
+        else:
+            qm_pval = 2 * special.ndtr(-np.sqrt(qm))
+            qm_df = [1.0, np.nan]
+        if method == "FE":
+            pi_lower = pi_upper = f64(np.nan)
+        else:
+            half = crit * np.sqrt(se * se + t2)
+            pi_lower, pi_upper = beta - half, beta + half
+        weights_in = 100 * w / f64(seqsum(w))
+        sum_log = f64(seqsum(np.log(v + t2)))
+        logs = np.log(np.array([float(k), sw]))
+        ll_ml = -0.5 * k * _LOG_2PI - 0.5 * sum_log - 0.5 * rss
+        ll_reml = (
+            -0.5 * (k - 1) * _LOG_2PI + 0.5 * logs[0] - 0.5 * sum_log - 0.5 * logs[1] - 0.5 * rss
+        )
+    if design._full:
+        weights = weights_in.reshape(1, -1)
+    else:
+        weights = np.zeros(design.mask.shape)
+        weights[0, design.mask[0]] = weights_in
+
+    def a2(x):
+        return np.array([[x]], dtype=float)
+
+    def a1(x):
+        return np.array([x], dtype=float)
+
+    return FitArrays(
+        beta=a2(beta),
+        se=a2(se),
+        statistic=a2(statistic),
+        pval=a2(pval),
+        ci_lower=a2(ci_lower),
+        ci_upper=a2(ci_upper),
+        vb=np.array([[[vb]]], dtype=float),
+        ddf=a1(ddf),
+        tau2=est,
+        q=a1(q),
+        q_df=a1(df),
+        q_pval=a1(q_pval),
+        i2=a1(i2),
+        h2=a1(h2),
+        vt=a1(vt),
+        s2w=a1(s2w),
+        qm=a1(qm),
+        qm_df=np.array([qm_df], dtype=float),
+        qm_pval=a1(qm_pval),
+        pi_lower=a1(pi_lower),
+        pi_upper=a1(pi_upper),
+        weights=weights,
+        ll_ml=a1(ll_ml),
+        ll_reml=a1(ll_reml),
         k=design.k,
     )

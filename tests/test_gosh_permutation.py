@@ -439,7 +439,7 @@ def test_staged_tau2_equals_one_batch(method):
 
 def test_gosh_multiple_chunks_on_threads():
     yi, vi = _random_data(15, seed=22)
-    res = _fit(yi, vi, method="REML", control=CTL)
+    res = _fit(yi, vi, method="REML", control={**CTL, "maxiter": 1000})
     with pytest.warns(im.ConvergenceWarning):
         frame = gosh(res)  # 32,767 fits: several chunks on the thread pool
     assert len(frame) == 2**15 - 1
@@ -449,7 +449,7 @@ def test_gosh_multiple_chunks_on_threads():
     rows = np.r_[rows, np.flatnonzero(failed)[:3]]
     incl = decode_members(frame["members"].to_numpy()[rows], 15)
     for r, mask in zip(rows, incl, strict=True):
-        sub = _fit(yi[mask], vi[mask], method="REML", control=CTL)
+        sub = _fit(yi[mask], vi[mask], method="REML", control={**CTL, "maxiter": 1000})
         got = frame.iloc[r]
         if not sub.converged:
             # REML Fisher scoring oscillates for these subsets (metafor stops with an error)
