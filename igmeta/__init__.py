@@ -31,6 +31,7 @@ from igmeta.heterogeneity import HeterogeneityCI, heterogeneity_ci
 from igmeta.mantel_haenszel import meta_analysis_mh, meta_analysis_peto
 from igmeta.permutation import PermutationResult, permutation_test
 from igmeta.pooling import meta_analysis, meta_regression
+from igmeta.progress import Cancelled
 from igmeta.results import MetaRegressionResult, MetaResult
 from igmeta.sensitivity import cumulative, influence, leave_one_out
 from igmeta.subgroups import SubgroupResult, subgroup_analysis
@@ -52,6 +53,7 @@ __all__ = [
     "compare_conventions",
     "meta_analysis_glmm",
     "proportion_comparison",
+    "Cancelled",
     "HeterogeneityCI",
     "PermutationResult",
     "cumulative",

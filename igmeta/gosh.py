@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from igmeta.design import InterceptDesign
+from igmeta.progress import ProgressCallback
 from igmeta.results import MetaResult
 from igmeta.sensitivity import batched_fits, chunk_rows, fit_settings, warn_not_converged
 
@@ -85,7 +86,11 @@ def _sample_packed(k: int, n: int, rng: np.random.Generator) -> np.ndarray:
 
 
 def gosh(
-    res: MetaResult, subsets: int | None = None, seed=None, max_exact_k: int = 20
+    res: MetaResult,
+    subsets: int | None = None,
+    seed=None,
+    max_exact_k: int = 20,
+    progress: ProgressCallback | None = None,
 ) -> pd.DataFrame:
     """Fit the model to all (or a random sample of) subsets of the studies.
 
@@ -104,6 +109,10 @@ def gosh(
         (default 20: 1,048,575 fits), else a random sample of 10^6. With ``subsets``, all
         subsets are fitted when there are no more than ``subsets`` of them (metafor's rule),
         else a random sample of ``subsets``. Enumeration is limited to k <= 30.
+    progress : callable, optional
+        ``progress(fraction_done)``, called between chunks of fits (from worker threads);
+        raising :class:`igmeta.Cancelled` (or any exception) in it stops the analysis and
+        the exception propagates.
 
     Returns
     -------
@@ -180,7 +189,7 @@ def gosh(
             "k": fit.k.astype(np.int32),
         }
 
-    out = batched_fits(make_design, n, settings, extract, chunk=chunk_rows(k))
+    out = batched_fits(make_design, n, settings, extract, chunk=chunk_rows(k), progress=progress)
     warn_not_converged(out["converged"], "subset fits", settings["method"])
     frame = pd.DataFrame({name: out[name] for name in ("estimate", "tau2", "i2", "h2", "q", "k")})
     frame["members"] = _packed_to_members(packed, k)

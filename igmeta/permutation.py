@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 
 from igmeta.design import InterceptDesign, MatrixDesign
+from igmeta.progress import ProgressCallback
 from igmeta.results import MetaRegressionResult, MetaResult
 from igmeta.sensitivity import batched_fits, chunk_rows, fit_settings, warn_not_converged
 
@@ -141,7 +142,7 @@ def _multiset_permutations(labels: np.ndarray, limit: int) -> np.ndarray:
     return np.asarray(out, dtype=np.int64)
 
 
-def _intercept_test(res: MetaResult, iterations: int, seed, exact):
+def _intercept_test(res: MetaResult, iterations: int, seed, exact, progress):
     settings = fit_settings(res)
     y, v = np.asarray(res.yi, float), np.asarray(res.vi, float)
     k = y.size
@@ -172,6 +173,7 @@ def _intercept_test(res: MetaResult, iterations: int, seed, exact):
         settings,
         lambda fit: {"beta": fit.beta, "stat": fit.statistic, "qm": fit.qm},
         chunk=chunk_rows(k),
+        progress=progress,
     )
     warn_not_converged(out["converged"], "permutation fits", settings["method"])
     stat_obs = np.array([res.statistic])
@@ -197,7 +199,7 @@ def _intercept_test(res: MetaResult, iterations: int, seed, exact):
     )
 
 
-def _regression_test(res: MetaRegressionResult, iterations: int, seed, exact):
+def _regression_test(res: MetaRegressionResult, iterations: int, seed, exact, progress):
     settings = fit_settings(res)
     y, v = np.asarray(res.yi, float), np.asarray(res.vi, float)
     X = np.asarray(res.X, float)
@@ -241,6 +243,7 @@ def _regression_test(res: MetaRegressionResult, iterations: int, seed, exact):
         lambda fit: {"beta": fit.beta, "stat": fit.statistic, "qm": fit.qm},
         chunk=chunk_rows(k, p),
         qm_index=qm_index,
+        progress=progress,
     )
     warn_not_converged(out["converged"], "permutation fits", settings["method"])
     stat_obs = np.asarray(res.statistic, float)
@@ -274,7 +277,11 @@ def _regression_test(res: MetaRegressionResult, iterations: int, seed, exact):
 
 
 def permutation_test(
-    res, iterations: int = 1000, seed=None, exact: bool | None = None
+    res,
+    iterations: int = 1000,
+    seed=None,
+    exact: bool | None = None,
+    progress: ProgressCallback | None = None,
 ) -> PermutationResult:
     """Permutation test of the coefficients of a fitted model (metafor's ``permutest``).
 
@@ -292,6 +299,10 @@ def permutation_test(
         ``iterations`` of them (metafor's rule: ``2^k`` sign vectors without moderators,
         ``k!/prod(n_g!)`` row orders with moderators); ``True``: always enumerate (up to
         2^24 fits); ``False``: always sample.
+    progress : callable, optional
+        ``progress(fraction_done)``, called between chunks of refits (from worker
+        threads); raising :class:`igmeta.Cancelled` (or any exception) in it stops the
+        test and the exception propagates.
 
     Returns
     -------
@@ -319,7 +330,7 @@ def permutation_test(
     if iterations < 2:
         raise ValueError("iterations must be at least 2")
     if isinstance(res, MetaRegressionResult):
-        return _regression_test(res, iterations, seed, exact)
+        return _regression_test(res, iterations, seed, exact, progress)
     if isinstance(res, MetaResult):
-        return _intercept_test(res, iterations, seed, exact)
+        return _intercept_test(res, iterations, seed, exact, progress)
     raise TypeError("permutation_test needs a result of meta_analysis() or meta_regression()")

@@ -40,6 +40,7 @@ from scipy import stats
 from igmeta.design import InterceptDesign, MatrixDesign
 from igmeta.estimators import DEFAULT_CONTROL, ITERATIVE_METHODS, Tau2Estimate, estimate_tau2
 from igmeta.kernel import FitArrays, fit_batch
+from igmeta.progress import ProgressCallback, ProgressTracker
 from igmeta.results import MetaResult
 from igmeta.warnings import ConvergenceWarning, warn
 
@@ -161,6 +162,7 @@ def staged_tau2(
     control: Mapping[str, float],
     chunk: int,
     parallel: bool = True,
+    tracker: ProgressTracker | None = None,
 ) -> Tau2Estimate:
     """tau^2 for ``n`` fits, with staged iteration budgets for iterative estimators.
 
@@ -179,6 +181,9 @@ def staged_tau2(
         Rows per call of the estimator.
     parallel : bool
         Run chunks on a thread pool.
+    tracker : ProgressTracker, optional
+        Advanced by the rows of each chunk of the first stage (later stages, on the few
+        slow fits, only let it cancel).
 
     Returns
     -------
@@ -204,11 +209,16 @@ def staged_tau2(
     converged = np.zeros(n, bool)
     iterations = np.zeros(n, int)
     todo = np.arange(n)
-    for cap in caps:
+    tracker = tracker or ProgressTracker(None, 1)
+    for stage, cap in enumerate(caps):
         stage_control = {**control, "maxiter": cap}
 
-        def run(rows, stage_control=stage_control):
-            return rows, estimate_tau2(make_design(rows), method, stage_control)
+        def run(rows, stage_control=stage_control, counted=stage == 0):
+            tracker.check()
+            est = estimate_tau2(make_design(rows), method, stage_control)
+            if counted:
+                tracker.advance(rows.size)
+            return rows, est
 
         for rows, est in _map(run, list(_chunks(todo, chunk)), parallel):
             tau2[rows] = est.tau2
@@ -290,6 +300,7 @@ def batched_fits(
     chunk: int,
     qm_index: Sequence[int] | None = None,
     parallel: bool = True,
+    progress: ProgressCallback | None = None,
 ) -> dict[str, np.ndarray]:
     """Fit ``n`` models in chunks and collect selected outputs.
 
@@ -310,6 +321,11 @@ def batched_fits(
         Coefficients of the omnibus test (passed to ``fit_batch``).
     parallel : bool
         Run chunks on a thread pool (numpy releases the GIL in its loops).
+    progress : callable, optional
+        ``progress(fraction_done)``, called before and after each chunk (from worker
+        threads when ``parallel``); an exception it raises (:class:`~igmeta.progress.
+        Cancelled`) stops the computation and propagates. An iterative tau^2 counts its
+        first estimation pass as half of the work.
 
     Returns
     -------
@@ -320,12 +336,15 @@ def batched_fits(
         so ``leave1out``, ``cumul``, ``influence``, ``gosh`` and ``permutest`` report NA.
     """
     method = settings["method"]
+    iterative = method in ITERATIVE_METHODS
+    tracker = ProgressTracker(progress, n * (2 if iterative else 1))
     est = None
-    if method in ITERATIVE_METHODS:
-        est = staged_tau2(make_design, n, method, settings["control"], chunk, parallel)
+    if iterative:
+        est = staged_tau2(make_design, n, method, settings["control"], chunk, parallel, tracker)
     rows_all = np.arange(n)
 
     def run(rows):
+        tracker.check()
         design = make_design(rows)
         tau2 = _slice_tau2(est, rows) if est is not None else None
         fit = _fit_chunk(design, settings, tau2, qm_index)
@@ -340,6 +359,7 @@ def batched_fits(
                     out[key] = value
         out["converged"] = fit.tau2.converged
         out["iterations"] = fit.tau2.iterations
+        tracker.advance(rows.size)
         return out
 
     parts = _map(run, list(_chunks(rows_all, chunk)), parallel)

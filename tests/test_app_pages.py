@@ -384,6 +384,71 @@ def test_sensitivity_gosh_button(ig):
     assert "7 subsets" in json.dumps(charts[-1])  # all 2^3 - 1 subsets of 3 studies
 
 
+def test_long_task_progress_bar_and_cancel_button_go_when_done(ig):
+    at = _app(SENSITIVITY)
+    next(b for b in at.button if b.label == "Compute GOSH plot").click().run()
+    _assert_ok(at)
+    assert not [b for b in at.button if b.label == "Cancel"]
+    assert not at.get("progress")
+
+
+@pytest.mark.parametrize(
+    ("task", "message"),
+    [("gosh", "The GOSH analysis was cancelled"), ("permutation", "The permutation test was")],
+)
+def test_cancel_mark_is_reported_once(ig, task, message):
+    from ui import state
+
+    at = _app(SENSITIVITY)
+    at.session_state[state.CANCELLED_TASKS] = {task}
+    at.run()
+    _assert_ok(at)
+    assert message in " ".join(i.value for i in at.info)
+    at.run()
+    assert message not in " ".join(i.value for i in at.info)
+
+
+def test_run_with_progress_returns_the_result_and_clears_its_widgets():
+    from streamlit.testing.v1 import AppTest
+
+    script = """
+import streamlit as st
+from ui import state
+from ui.long_task import run_with_progress
+
+def slow(x, _progress=None):
+    _progress(0.5)
+    return x * 2
+
+st.session_state["result"] = run_with_progress("demo", "Working", slow, 21)[0]
+"""
+    at = AppTest.from_string(script).run()
+    assert at.session_state["result"] == 42
+    assert not at.button  # the bar and the Cancel button are removed when done
+
+
+def test_progress_callback_stops_a_cancelled_worker():
+    """The callback ``run_with_progress`` hands to the engine raises once the run ends."""
+    from streamlit.testing.v1 import AppTest
+
+    script = """
+import streamlit as st
+from ui.long_task import run_with_progress
+
+def keep(_progress=None):
+    st.session_state["callback"] = _progress
+    return 1
+
+run_with_progress("demo", "Working", keep)
+"""
+    at = AppTest.from_string(script).run()
+    callback = at.session_state["callback"]
+    import igmeta as im
+
+    with pytest.raises(im.Cancelled):
+        callback(0.5)
+
+
 def test_sensitivity_permutation_button(ig):
     from igmeta.permutation import permutation_test
 

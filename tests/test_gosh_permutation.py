@@ -473,3 +473,83 @@ def test_meta_regression_qm_matches_the_model():
     out = permutation_test(reg, iterations=50, seed=1, exact=False)
     assert out.qm == pytest.approx(reg.qm, rel=1e-10)
     assert out.qm_perm[0] == pytest.approx(reg.qm, rel=1e-10)
+
+
+# ----------------------------------------------------------------- progress and cancel
+
+
+def _progress_data(k=15, seed=4):
+    """k = 15: 32,767 GOSH fits, in several chunks."""
+    rng = np.random.default_rng(seed)
+    vi = rng.uniform(0.01, 0.2, k)
+    yi = rng.normal(0.3, np.sqrt(vi + 0.05))
+    return yi, vi
+
+
+def _regression(k=9):
+    yi, vi = _progress_data(k)
+    return im.meta_regression(yi=yi, vi=vi, mods=np.arange(k, dtype=float), method="REML")
+
+
+RUNNERS = {
+    "gosh DL": lambda: (
+        gosh,
+        im.meta_analysis(yi=_progress_data()[0], vi=_progress_data()[1], method="DL"),
+        {},
+    ),
+    "gosh REML": lambda: (
+        gosh,
+        im.meta_analysis(yi=_progress_data()[0], vi=_progress_data()[1], method="REML"),
+        {},
+    ),
+    "permutation REML": lambda: (
+        permutation_test,
+        im.meta_analysis(yi=_progress_data(20)[0], vi=_progress_data(20)[1], method="REML"),
+        {"iterations": 3000, "seed": 1},
+    ),
+    "permutation regression": lambda: (
+        permutation_test,
+        _regression(),
+        {"iterations": 3000, "seed": 2, "exact": False},
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(RUNNERS))
+def test_progress_reports_rise_to_one_and_do_not_change_results(name):
+    func, res, kwargs = RUNNERS[name]()
+    seen = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        plain = func(res, **kwargs)
+        tracked = func(res, progress=seen.append, **kwargs)
+    assert len(seen) >= 3
+    assert seen[-1] == 1.0
+    assert all(0.0 <= f <= 1.0 for f in seen)
+    assert sorted(seen) == seen
+    if isinstance(plain, PermutationResult):
+        np.testing.assert_array_equal(plain.statistic_perm, tracked.statistic_perm)
+    else:
+        np.testing.assert_array_equal(plain.to_numpy(), tracked.to_numpy())
+
+
+@pytest.mark.parametrize("name", sorted(RUNNERS))
+def test_cancelling_stops_the_computation(name):
+    func, res, kwargs = RUNNERS[name]()
+    calls = []
+
+    def cancel_early(fraction):
+        calls.append(fraction)
+        if fraction > 0.1:
+            raise im.Cancelled("stop")
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        complete = []
+        func(res, progress=complete.append, **kwargs)
+        with pytest.raises(im.Cancelled):
+            func(res, progress=cancel_early, **kwargs)
+    # Every report after the first cancelled one comes from a chunk that was already
+    # running or that stops at once: far fewer than a complete run makes.
+    assert max(calls) < 1.0
+    assert len(calls) < len(complete)

@@ -362,12 +362,15 @@ def influence_results(table: pd.DataFrame, settings: dict, options: dict) -> Out
 
 
 @st.cache_data(max_entries=compute.CACHE_ENTRIES, show_spinner=False)
-def gosh_results(table: pd.DataFrame, settings: dict, options: dict) -> Outcome:
+def gosh_results(
+    table: pd.DataFrame, settings: dict, options: dict, _progress: Callable | None = None
+) -> Outcome:
     """GOSH subsets: every subset up to 20 studies, a random sample beyond.
 
     ``options``: ``subsets`` (size of the random sample, default
     :data:`GOSH_SAMPLED_SUBSETS`) and ``seed`` (int), both used only beyond 20 studies.
-    The frame's ``i2`` is in percent.
+    The frame's ``i2`` is in percent. ``_progress`` (not part of the cache key) receives
+    the share of fits done and may raise :class:`igmeta.Cancelled`, which propagates.
     """
     from igmeta.gosh import gosh
 
@@ -380,12 +383,19 @@ def gosh_results(table: pd.DataFrame, settings: dict, options: dict) -> Outcome:
     k = bundle.result.k
     sampled = int(options.get("subsets") or GOSH_SAMPLED_SUBSETS)
     subsets = None if k <= GOSH_ALL_SUBSETS_MAX_K else sampled
-    return _attempt(lambda: gosh(bundle.result, subsets=subsets, seed=options.get("seed")))
+    return _attempt(
+        lambda: gosh(bundle.result, subsets=subsets, seed=options.get("seed"), progress=_progress)
+    )
 
 
 @st.cache_data(max_entries=compute.CACHE_ENTRIES, show_spinner=False)
-def permutation_results(table: pd.DataFrame, settings: dict, options: dict) -> Outcome:
-    """Permutation test of the pooled effect; ``options``: ``iterations``, ``seed``."""
+def permutation_results(
+    table: pd.DataFrame, settings: dict, options: dict, _progress: Callable | None = None
+) -> Outcome:
+    """Permutation test of the pooled effect; ``options``: ``iterations``, ``seed``.
+
+    ``_progress`` as in :func:`gosh_results`.
+    """
     from igmeta.permutation import permutation_test
 
     bundle = _bundle(table, settings)
@@ -396,6 +406,9 @@ def permutation_results(table: pd.DataFrame, settings: dict, options: dict) -> O
         return blocked
     return _attempt(
         lambda: permutation_test(
-            bundle.result, iterations=int(options.get("iterations", 1000)), seed=options.get("seed")
+            bundle.result,
+            iterations=int(options.get("iterations", 1000)),
+            seed=options.get("seed"),
+            progress=_progress,
         )
     )

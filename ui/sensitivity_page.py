@@ -6,22 +6,16 @@ and formatted tables. Study labels are shown only in dataframes (plain text) and
 (escaped); engine messages are escaped before they reach markdown.
 
 Slow analyses (GOSH, permutation test) run only when their button is pressed, inside an
-``st.fragment`` with a status indicator, so that pressing one button does not clear the
-other panel's result and the rest of the page is not recomputed.
+``st.fragment`` with a progress bar and a Cancel button (:mod:`ui.long_task`), so that
+pressing one button does not clear the other panel's result and the rest of the page is
+not recomputed.
 """
 
 from __future__ import annotations
 
-import threading
-import time
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
-from typing import Any
-
 import numpy as np
 import pandas as pd
 import streamlit as st
-from streamlit.runtime.scriptrunner import add_script_run_ctx, get_script_run_ctx
 
 from igmeta.analysis import AnalysisBundle
 from igmeta.estimators import ITERATIVE_METHODS
@@ -31,6 +25,7 @@ from igmeta.tables import display_scale
 from ui import compute_extra
 from ui.bias_page import measure_label, p_text
 from ui.compute_extra import Outcome
+from ui.long_task import run_with_progress, show_if_cancelled
 from ui.text import plain
 
 __all__ = [
@@ -45,41 +40,11 @@ DIGITS = 3
 #: With fewer subsets than this the GOSH density uses coarse bins (visible cells).
 FEW_SUBSETS = 2_000
 COARSE_BINS = (40, 30)
-#: Seconds between updates of the elapsed time of a running computation.
-TICK_SECONDS = 1.0
 #: From this many subsets a GOSH analysis with an iterative tau^2 estimator is slow.
 SLOW_GOSH_FITS = 2**16
 TABLE_ORDER = ""
 FLAG_COLOUR = "background-color: #FFE3B3; font-weight: 600"
 PLOT_CONFIG = {"displaylogo": False}
-
-
-def _timed(status, label: str, func: Callable[..., Any], *args) -> Any:
-    """``func(*args)`` in a worker thread, with the elapsed time shown in ``status``.
-
-    The engine has no progress callback, so the status label counts the seconds: on a
-    slow computation the presenter sees that it is still running. If the script is
-    stopped (the user moves on), the worker finishes in the background and its result
-    lands in the cache.
-    """
-    ctx = get_script_run_ctx()
-
-    def work():
-        if ctx is not None:
-            add_script_run_ctx(threading.current_thread(), ctx)
-        return func(*args)
-
-    pool = ThreadPoolExecutor(max_workers=1)
-    try:
-        future = pool.submit(work)
-        start = time.monotonic()
-        while True:
-            try:
-                return future.result(timeout=TICK_SECONDS)
-            except TimeoutError:
-                status.update(label=f"{label} {time.monotonic() - start:.0f} s")
-    finally:
-        pool.shutdown(wait=False)
 
 
 def _messages(outcome: Outcome, what: str) -> None:
@@ -331,26 +296,24 @@ def gosh_panel(table: pd.DataFrame, bundle: AnalysisBundle) -> None:
     method = bundle.result.method
     if fits >= SLOW_GOSH_FITS and method in ITERATIVE_METHODS:
         st.warning(
-            f"{fits:,} fits with the iterative {method} estimator can take minutes "
-            "(DerSimonian-Laird or a common-effect model is much faster).",
+            f"{fits:,} fits with the iterative {method} estimator take several seconds "
+            "(DerSimonian-Laird or a common-effect model is about ten times faster); "
+            "a progress bar shows how far it is and Cancel stops it.",
             icon=":material/hourglass_top:",
         )
     if not run:
+        show_if_cancelled("gosh", "The GOSH analysis")
         st.caption("Press the button to run the analysis (it can take a while with many studies).")
         return
     options = {"seed": int(seed), "subsets": int(subsets)} if sampled else {}
     running = f"Fitting {_gosh_size(k, int(subsets))}\u2026"
-    with st.status(running, expanded=False) as status:
-        outcome = _timed(
-            status, running, compute_extra.gosh_results, table, bundle.settings.to_dict(), options
-        )
-        status.update(
-            label="GOSH analysis finished" if outcome.ok else "GOSH analysis not possible",
-            state="complete" if outcome.ok else "error",
-        )
+    outcome, seconds = run_with_progress(
+        "gosh", running, compute_extra.gosh_results, table, bundle.settings.to_dict(), options
+    )
     _messages(outcome, "GOSH")
     if not outcome.ok:
         return
+    st.caption(f"GOSH analysis finished: {len(outcome.value):,} fits in {seconds:.1f} s.")
     _, log_axis, _ = display_scale(bundle)
     label = measure_label(bundle)
     few = len(outcome.value) < FEW_SUBSETS
@@ -386,26 +349,23 @@ def permutation_panel(table: pd.DataFrame, bundle: AnalysisBundle) -> None:
             "Run permutation test", type="primary", icon=":material/shuffle:"
         )
     if not run:
+        show_if_cancelled("permutation", "The permutation test")
         st.caption("Press the button to run the test.")
         return
     options = {"iterations": int(iterations), "seed": int(seed)}
     running = f"Running {int(iterations):,} permutations\u2026"
-    with st.status(running, expanded=False) as status:
-        outcome = _timed(
-            status,
-            running,
-            compute_extra.permutation_results,
-            table,
-            bundle.settings.to_dict(),
-            options,
-        )
-        status.update(
-            label="Permutation test finished" if outcome.ok else "Permutation test not possible",
-            state="complete" if outcome.ok else "error",
-        )
+    outcome, seconds = run_with_progress(
+        "permutation",
+        running,
+        compute_extra.permutation_results,
+        table,
+        bundle.settings.to_dict(),
+        options,
+    )
     _messages(outcome, "Permutation test")
     if not outcome.ok:
         return
+    st.caption(f"Permutation test finished in {seconds:.1f} s.")
     perm = outcome.value
     res = bundle.result
     cols = st.columns(3)

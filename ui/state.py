@@ -361,3 +361,24 @@ def presenter_step() -> int:
 def set_presenter_step(step: int) -> None:
     """Move the presenter to ``step``."""
     st.session_state[PRESENTER_STEP] = int(step)
+
+
+# --------------------------------------------------------------------------- long tasks
+# GOSH and permutation runs with a progress bar and a Cancel button (ui.long_task).
+
+#: Names of the long tasks the user cancelled, until their panel has said so.
+CANCELLED_TASKS = "cancelled_tasks"
+
+
+def mark_cancelled(task: str) -> None:
+    """Record that the user pressed Cancel on the long task ``task``."""
+    st.session_state.setdefault(CANCELLED_TASKS, set()).add(task)
+
+
+def pop_cancelled(task: str) -> bool:
+    """Whether ``task`` was cancelled since the last call (the mark is cleared)."""
+    marks = st.session_state.get(CANCELLED_TASKS)
+    if not marks or task not in marks:
+        return False
+    marks.discard(task)
+    return True
