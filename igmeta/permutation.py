@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 
 from igmeta.design import InterceptDesign, MatrixDesign
+from igmeta.pooling import omnibus_coefficients
 from igmeta.progress import ProgressCallback
 from igmeta.results import MetaRegressionResult, MetaResult
 from igmeta.sensitivity import batched_fits, chunk_rows, fit_settings, warn_not_converged
@@ -235,7 +236,7 @@ def _regression_test(res: MetaRegressionResult, iterations: int, seed, exact, pr
     # Fitting (y, v, X[pi]) is fitting (y[pi^-1], v[pi^-1], X): permute the outcomes.
     inverse = np.argsort(perms, axis=1)
     names = tuple(res.coef_names)
-    qm_index = [j for j, name in enumerate(names) if name != "intrcpt"] or list(range(p))
+    qm_index = omnibus_coefficients(names)
     out = batched_fits(
         lambda rows: MatrixDesign(y[inverse[rows]], v[inverse[rows]], X),
         n,

@@ -26,7 +26,7 @@ from igmeta.warnings import (
     warn,
 )
 
-__all__ = ["meta_analysis", "meta_regression", "resolve_inputs"]
+__all__ = ["meta_analysis", "meta_regression", "omnibus_coefficients", "resolve_inputs"]
 
 
 def resolve_inputs(effects, yi, vi, sei, study, measure) -> EffectSizes:
@@ -280,6 +280,12 @@ def _r2(method: str, es: EffectSizes, X: np.ndarray, tau2: float, q: float, cont
     return max(0.0, 100 * (tau2_0 - tau2) / tau2_0)
 
 
+def omnibus_coefficients(names: Sequence[str]) -> list[int]:
+    """Positions of the coefficients the omnibus test QM covers by default (metafor's
+    ``btt``): every coefficient but the intercept, or all of them without an intercept."""
+    return [j for j, name in enumerate(names) if name != "intrcpt"] or list(range(len(names)))
+
+
 def fit_regression(
     es: EffectSizes,
     X: np.ndarray,
@@ -304,6 +310,8 @@ def fit_regression(
             "the moderators are collinear (the design matrix is not of full "
             "rank); remove a redundant moderator"
         )
+    if qm_index is None:
+        qm_index = omnibus_coefficients(names)
     fit = fit_batch(MatrixDesign(es.yi, es.vi, X), method, test, level, control, qm_index=qm_index)
     tau2 = float(fit.tau2.tau2[0])
     _fit_warnings(
@@ -385,7 +393,8 @@ def meta_regression(
     Notes
     -----
     ``beta = (X'WX)^-1 X'Wy`` with ``W = diag(1/(v + tau^2))``; QM is the Wald test
-    ``b' vb^-1 b`` of the non-intercept coefficients (F = QM/m with knha); QE is the
+    ``b' vb^-1 b`` of the non-intercept coefficients (of all coefficients when the
+    model has no intercept, as metafor; F = QM/m with knha); QE is the
     residual Q of the fixed-effect weighted regression. R^2 (random effects) is
     ``max(0, 100 (tau0^2 - tau^2)/tau0^2)`` with ``tau0^2`` from the intercept-only
     model; for a common-effect model it is the adjusted R^2 of the weighted regression.

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-from ui import data_page, state
+from ui import compute, data_page, state
 from ui.bootstrap import require_app
+from ui.components import live_result
 
 require_app()
 
@@ -16,6 +17,7 @@ table = state.get_table()
 with top:
     data_page.header(table)
     data_page.toolbar(table)
+    live_result(compute.current_bundle(table, state.get_settings()))
 data_page.checks_section(table)
 st.divider()
 data_page.upload_section()

@@ -25,16 +25,16 @@ provenance_banner(table)
 engine_messages(bundle)
 
 if bundle.result is not None:
-    loo, cumulative, influence, gosh, permutation = st.tabs(
-        ["Leave-one-out", "Cumulative", "Influence & Baujat", "GOSH plot", "Permutation test"]
-    )
-    with loo:
-        leave_one_out_panel(table, bundle)
-    with cumulative:
-        cumulative_panel(table, bundle)
-    with influence:
-        influence_panel(table, bundle)
-    with gosh:
-        gosh_panel(table, bundle)
-    with permutation:
-        permutation_panel(table, bundle)
+    # Only the open tab runs (a tab switch reruns the page): an edit redraws one panel.
+    panels = {
+        "Leave-one-out": leave_one_out_panel,
+        "Cumulative": cumulative_panel,
+        "Influence & Baujat": influence_panel,
+        "GOSH plot": gosh_panel,
+        "Permutation test": permutation_panel,
+    }
+    tabs = st.tabs(list(panels), key=state.SENSITIVITY_TAB, on_change="rerun")
+    for tab, panel in zip(tabs, panels.values(), strict=True):
+        if tab.open:
+            with tab:
+                panel(table, bundle)

@@ -514,3 +514,30 @@ def test_markdown_is_escaped():
         assert raw not in escaped
     assert "\\[x\\]" in escaped and "\\<b\\>" in escaped
     assert plain("line\nbreak") == "line break"
+
+
+def _pooled_metric(at: AppTest) -> str:
+    (metric,) = [m for m in at.metric if m.label.startswith("Pooled")]
+    return metric.value
+
+
+def test_live_result_on_the_data_page_follows_every_edit():
+    at = _data_page()
+    current = at.session_state[state.SETTINGS]
+
+    def expected(table):
+        bt = run_analysis(table, current).result.back_transformed()
+        return format_ci(bt["estimate"], bt["ci_lower"], bt["ci_upper"])
+
+    assert _pooled_metric(at) == expected(_table(at))
+    before = _pooled_metric(at)
+    _edit(at, edited={0: {"ai": 9}})
+    assert _pooled_metric(at) == expected(_table(at))
+    assert _pooled_metric(at) != before
+
+
+def test_live_result_says_why_there_is_none():
+    at = _data_page()
+    _edit(at, deleted=list(range(len(_table(at)))))
+    assert not [m for m in at.metric if m.label.startswith("Pooled")]
+    assert any("No pooled result for this table" in c.value for c in at.caption)

@@ -289,20 +289,35 @@ def test_bias_page_single_arm_has_no_contours(ig):
 
 # --------------------------------------------------------------------- Sensitivity page
 
+SENSITIVITY_TABS = {
+    "Leave-one-out": ("Leave-one-out analysis",),
+    "Cumulative": ("Cumulative meta-analysis",),
+    "Influence & Baujat": ("Influence diagnostics", "Baujat plot"),
+    "GOSH plot": ("GOSH plot",),
+    "Permutation test": ("Permutation test",),
+}
+
+
+def _open_tab(at: AppTest, label: str) -> AppTest:
+    """Open a tab of the Sensitivity page (only the open tab is computed and drawn)."""
+    at.session_state[state.SENSITIVITY_TAB] = label
+    at.run()
+    _assert_ok(at)
+    return at
+
+
+def test_sensitivity_tabs_draw_only_the_open_panel(ig):
+    at = _app(SENSITIVITY)
+    assert at.title[0].value == "Sensitivity analyses"
+    for label, headings in SENSITIVITY_TABS.items():
+        _open_tab(at, label)
+        shown = [s.value for s in at.subheader]
+        assert shown == list(headings), label
+
 
 def test_sensitivity_leave_one_out_matches_engine(ig):
     at = _app(SENSITIVITY)
-    assert at.title[0].value == "Sensitivity analyses"
-    headings = [s.value for s in at.subheader]
-    for heading in (
-        "Leave-one-out analysis",
-        "Cumulative meta-analysis",
-        "Influence diagnostics",
-        "Baujat plot",
-        "GOSH plot",
-        "Permutation test",
-    ):
-        assert heading in headings
+    assert [s.value for s in at.subheader] == ["Leave-one-out analysis"]  # the first tab
     res = run_analysis(ig, _settings(at)).result
     loo = leave_one_out(res)
     shown = _dataframe(at, "Omitted study")
@@ -322,7 +337,7 @@ def test_sensitivity_leave_one_out_matches_engine(ig):
 
 
 def test_sensitivity_cumulative_order(ig):
-    at = _app(SENSITIVITY)
+    at = _open_tab(_app(SENSITIVITY), "Cumulative")
     res = run_analysis(ig, _settings(at)).result
     shown = _dataframe(at, "Study added")
     # Default order: by year, missing year last.
@@ -362,7 +377,7 @@ def test_cumulative_order_is_stable_with_missing_last():
 
 
 def test_sensitivity_influence_flags_match_engine(ig):
-    at = _app(SENSITIVITY)
+    at = _open_tab(_app(SENSITIVITY), "Influence & Baujat")
     res = run_analysis(ig, _settings(at)).result
     diagnostics = influence(res)
     shown = _dataframe(at, "Study")
@@ -370,12 +385,12 @@ def test_sensitivity_influence_flags_match_engine(ig):
     flagged = [bool(v) for v in diagnostics["inf"]]
     assert [bool(v) for v in shown["Influential"]] == flagged
     assert shown["Cook's D"].tolist() == [format_number(v, 3) for v in diagnostics["cook_d"]]
-    baujat = _charts(at)[2]
+    (baujat,) = _charts(at)
     assert _array(baujat["data"][0]["x"]) == pytest.approx(diagnostics["baujat_x"].tolist())
 
 
 def test_sensitivity_gosh_button(ig):
-    at = _app(SENSITIVITY)
+    at = _open_tab(_app(SENSITIVITY), "GOSH plot")
     before = len(_charts(at))
     next(b for b in at.button if b.label == "Compute GOSH plot").click().run()
     _assert_ok(at)
@@ -385,7 +400,7 @@ def test_sensitivity_gosh_button(ig):
 
 
 def test_long_task_progress_bar_and_cancel_button_go_when_done(ig):
-    at = _app(SENSITIVITY)
+    at = _open_tab(_app(SENSITIVITY), "GOSH plot")
     next(b for b in at.button if b.label == "Compute GOSH plot").click().run()
     _assert_ok(at)
     assert not [b for b in at.button if b.label == "Cancel"]
@@ -399,7 +414,7 @@ def test_long_task_progress_bar_and_cancel_button_go_when_done(ig):
 def test_cancel_mark_is_reported_once(ig, task, message):
     from ui import state
 
-    at = _app(SENSITIVITY)
+    at = _open_tab(_app(SENSITIVITY), "GOSH plot" if task == "gosh" else "Permutation test")
     at.session_state[state.CANCELLED_TASKS] = {task}
     at.run()
     _assert_ok(at)
@@ -452,7 +467,7 @@ run_with_progress("demo", "Working", keep)
 def test_sensitivity_permutation_button(ig):
     from igmeta.permutation import permutation_test
 
-    at = _app(SENSITIVITY)
+    at = _open_tab(_app(SENSITIVITY), "Permutation test")
     next(n for n in at.number_input if n.label == "Iterations").set_value(200)
     next(n for n in at.number_input if n.label == "Random seed").set_value(7)
     next(b for b in at.button if b.label == "Run permutation test").click().run()
@@ -474,12 +489,13 @@ def test_many_studies_random_permutations_and_no_low_power_warning(twelve):
     assert res.k == 12
     assert _metrics(at)["On the model: p"] == _p(egger_test(res).pval)
     at.switch_page(SENSITIVITY).run()
-    _assert_ok(at)
+    _open_tab(at, "Cumulative")
     shown = _dataframe(at, "Study added")
     years = twelve["year"].to_numpy()
     assert (
         shown["Study added"].tolist() == twelve["study"][np.argsort(years, kind="stable")].tolist()
     )
+    _open_tab(at, "Permutation test")
     next(n for n in at.number_input if n.label == "Iterations").set_value(300)
     next(n for n in at.number_input if n.label == "Random seed").set_value(11)
     next(b for b in at.button if b.label == "Run permutation test").click().run()
@@ -494,7 +510,7 @@ def test_gosh_samples_beyond_twenty_studies():
     from igmeta.gosh import gosh
 
     table = _synthetic(21, seed=5)
-    at = _app(SENSITIVITY, table=table)
+    at = _open_tab(_app(SENSITIVITY, table=table), "GOSH plot")
     _select(at, "tau2_method", "DL")
     next(n for n in at.number_input if n.label == "Random subsets to fit").set_value(2000)
     next(n for n in at.number_input if n.label == "Random seed of the sample").set_value(3)
@@ -521,6 +537,7 @@ def test_excluded_study_is_grey_in_funnel_and_left_out_of_refits(twelve):
     at.switch_page(SENSITIVITY).run()
     _assert_ok(at)
     assert "Trial 5" not in _dataframe(at, "Omitted study")["Omitted study"].tolist()
+    _open_tab(at, "Cumulative")
     assert len(_dataframe(at, "Study added")) == 11
 
 
@@ -617,3 +634,22 @@ def test_measure_labels_reach_pages(ig):
     loo = leave_one_out(res)
     first = back_transform(loo["estimate"].to_numpy(), "exp")[0]
     assert _dataframe(at, "Omitted study")[f"{label} [CI]"][0].startswith(format_number(first, 3))
+
+
+def test_gosh_result_survives_a_tab_switch_but_not_an_edit(ig):
+    at = _open_tab(_app(SENSITIVITY), "GOSH plot")
+    next(b for b in at.button if b.label == "Compute GOSH plot").click().run()
+    _assert_ok(at)
+    assert len(_charts(at)) == 1
+    _open_tab(at, "Leave-one-out")
+    _open_tab(at, "GOSH plot")
+    assert len(_charts(at)) == 1  # shown again from the cache, no button press
+    assert "GOSH analysis finished" in _texts(at)
+    edited = at.session_state[state.TABLE].copy()
+    edited.loc[0, "ai"] = int(edited.loc[0, "ai"]) + 1
+    at.session_state[state.TABLE] = edited
+    at.session_state[state.EDITOR_BASE] = edited
+    at.session_state[state.TABLE_VERSION] = at.session_state[state.TABLE_VERSION] + 1
+    at.run()
+    _assert_ok(at)
+    assert not _charts(at)  # new data: the old GOSH plot is not shown as if it were current

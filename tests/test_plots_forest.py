@@ -370,3 +370,22 @@ def test_hover_shows_label_estimate_and_weight(frame):
     assert [html.unescape(line) for line in lines[-2:]] == ["2.90 [1.62, 5.19]", "Weight: 36.0%"]
     summary = _trace(forest_figure(bare), "overall diamond").hovertext[0]
     assert summary.split("<br>") == ["Overall (random effects)", "1.50 [1.05, 2.20]"]
+
+
+@pytest.mark.parametrize("theme", ["light", "dark"])
+def test_theme_template_is_plotlys_simple_white_and_validation_stays_on(theme):
+    """apply_theme assigns the template without re-validating it (for speed): the figure
+    must be exactly what ``update_layout(template="simple_white")`` gives, and later
+    settings must still be validated."""
+    import plotly.graph_objects as go
+
+    from igmeta.plots._style import apply_theme
+
+    fast = apply_theme(go.Figure(go.Scatter(x=[1, 2], y=[3, 4])), theme)
+    slow = go.Figure(go.Scatter(x=[1, 2], y=[3, 4]))
+    slow.update_layout(template="simple_white")
+    assert fast.layout.template.to_plotly_json() == slow.layout.template.to_plotly_json()
+    themed_again = apply_theme(apply_theme(go.Figure(), "dark"), theme)
+    assert themed_again.to_plotly_json() == apply_theme(go.Figure(), theme).to_plotly_json()
+    with pytest.raises(ValueError):
+        fast.update_layout(paper_bgcolor="not a colour")

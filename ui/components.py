@@ -60,3 +60,14 @@ def headline(bundle: AnalysisBundle) -> None:
     cols[2].metric("Studies", f"{res.k}")
     cols[3].metric("I\u00b2", format_percent(res.i2))
     cols[4].metric("tau\u00b2", format_number(res.tau2, 3) if res.is_random_effects else "0 (CE)")
+
+
+def live_result(bundle: AnalysisBundle) -> None:
+    """The headline result under the sidebar's model, for the Data page: every edit of
+    the table shows its effect at once, without leaving the table."""
+    if bundle.result is None:
+        reason = plain(bundle.error) if bundle.error else "no study can be analysed yet"
+        st.caption(f"No pooled result for this table: {reason}")
+        return
+    st.caption("Live result of the table below, under the model chosen in the sidebar:")
+    headline(bundle)

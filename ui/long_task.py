@@ -2,7 +2,9 @@
 
 The call runs in a worker thread; the script thread redraws the progress bar from the
 share of work the engine reports (:mod:`igmeta.progress`). Pressing Cancel makes Streamlit
-rerun the panel; the rerun interrupts this script at its next redraw, and the ``finally``
+rerun the page; the rerun interrupts this script at its next redraw (call this outside
+any ``st.fragment``: a click inside a fragment waits for the running script instead of
+interrupting it), and the ``finally``
 clause flags the worker, whose next progress report raises :class:`igmeta.Cancelled`, so
 no more fits are computed. Any other interruption (the user changes a setting or leaves
 the page) stops the worker the same way. A cancelled call leaves nothing in the cache.

@@ -5,13 +5,16 @@ Results come from :mod:`ui.compute_extra` (cached); this module lays out widgets
 and formatted tables. Study labels are shown only in dataframes (plain text) and in plots
 (escaped); engine messages are escaped before they reach markdown.
 
-Slow analyses (GOSH, permutation test) run only when their button is pressed, inside an
-``st.fragment`` with a progress bar and a Cancel button (:mod:`ui.long_task`), so that
-pressing one button does not clear the other panel's result and the rest of the page is
-not recomputed.
+Slow analyses (GOSH, permutation test) run only when their button is pressed, with a
+progress bar and a Cancel button (:mod:`ui.long_task`); a finished result is shown again
+(from the cache) until the data, the settings or the panel's options change. These two
+panels are deliberately not ``st.fragment``s: a click inside a fragment does not
+interrupt a running script, so Cancel could not stop the computation.
 """
 
 from __future__ import annotations
+
+import json
 
 import numpy as np
 import pandas as pd
@@ -22,7 +25,7 @@ from igmeta.estimators import ITERATIVE_METHODS
 from igmeta.formatting import format_ci, format_number, format_percent, format_pvalue
 from igmeta.plots import baujat_figure, cumulative_figure, gosh_figure, leave_one_out_figure
 from igmeta.tables import display_scale
-from ui import compute_extra
+from ui import compute_extra, state
 from ui.bias_page import measure_label, p_text
 from ui.compute_extra import Outcome
 from ui.long_task import run_with_progress, show_if_cancelled
@@ -45,6 +48,29 @@ SLOW_GOSH_FITS = 2**16
 TABLE_ORDER = ""
 FLAG_COLOUR = "background-color: #FFE3B3; font-weight: 600"
 PLOT_CONFIG = {"displaylogo": False}
+
+
+def _inputs_key(bundle: AnalysisBundle, options: dict) -> str:
+    """What a slow analysis depends on: the table's version, the settings, its options."""
+    return json.dumps(
+        [state.table_version(), bundle.settings.to_dict(), options], sort_keys=True, default=str
+    )
+
+
+def _shown_before(task: str, key: str) -> bool:
+    """Whether ``task`` last finished for these very inputs (its result is in the cache):
+    it is shown again, without pressing the button, after a tab switch or a rerun."""
+    last = state.last_long_task(task)
+    return last is not None and last[0] == key
+
+
+def _remember(task: str, key: str, seconds: float, fresh: bool) -> float:
+    """Record a finished run; returns the time of the run that computed the result."""
+    last = state.last_long_task(task)
+    if not fresh and last is not None and last[0] == key:
+        return last[1]
+    state.remember_long_task(task, key, seconds)
+    return seconds
 
 
 def _messages(outcome: Outcome, what: str) -> None:
@@ -257,7 +283,6 @@ def _gosh_size(k: int, subsets: int | None = None) -> str:
     return f"a random sample of {sample}the 2^{k} \u2212 1 subsets of the {k} studies"
 
 
-@st.fragment
 def gosh_panel(table: pd.DataFrame, bundle: AnalysisBundle) -> None:
     """GOSH plot (estimate against I\u00b2 over subsets of studies), on demand."""
     st.subheader("GOSH plot")
@@ -301,11 +326,12 @@ def gosh_panel(table: pd.DataFrame, bundle: AnalysisBundle) -> None:
             "a progress bar shows how far it is and Cancel stops it.",
             icon=":material/hourglass_top:",
         )
-    if not run:
+    options = {"seed": int(seed), "subsets": int(subsets)} if sampled else {}
+    key = _inputs_key(bundle, options)
+    if not run and not _shown_before("gosh", key):
         show_if_cancelled("gosh", "The GOSH analysis")
         st.caption("Press the button to run the analysis (it can take a while with many studies).")
         return
-    options = {"seed": int(seed), "subsets": int(subsets)} if sampled else {}
     running = f"Fitting {_gosh_size(k, int(subsets))}\u2026"
     outcome, seconds = run_with_progress(
         "gosh", running, compute_extra.gosh_results, table, bundle.settings.to_dict(), options
@@ -313,6 +339,7 @@ def gosh_panel(table: pd.DataFrame, bundle: AnalysisBundle) -> None:
     _messages(outcome, "GOSH")
     if not outcome.ok:
         return
+    seconds = _remember("gosh", key, seconds, run)
     st.caption(f"GOSH analysis finished: {len(outcome.value):,} fits in {seconds:.1f} s.")
     _, log_axis, _ = display_scale(bundle)
     label = measure_label(bundle)
@@ -331,7 +358,6 @@ def gosh_panel(table: pd.DataFrame, bundle: AnalysisBundle) -> None:
 # ----------------------------------------------------------------------- permutation
 
 
-@st.fragment
 def permutation_panel(table: pd.DataFrame, bundle: AnalysisBundle) -> None:
     """Permutation test of the pooled effect, on demand."""
     st.subheader("Permutation test")
@@ -348,11 +374,12 @@ def permutation_panel(table: pd.DataFrame, bundle: AnalysisBundle) -> None:
         run = st.form_submit_button(
             "Run permutation test", type="primary", icon=":material/shuffle:"
         )
-    if not run:
+    options = {"iterations": int(iterations), "seed": int(seed)}
+    key = _inputs_key(bundle, options)
+    if not run and not _shown_before("permutation", key):
         show_if_cancelled("permutation", "The permutation test")
         st.caption("Press the button to run the test.")
         return
-    options = {"iterations": int(iterations), "seed": int(seed)}
     running = f"Running {int(iterations):,} permutations\u2026"
     outcome, seconds = run_with_progress(
         "permutation",
@@ -365,6 +392,7 @@ def permutation_panel(table: pd.DataFrame, bundle: AnalysisBundle) -> None:
     _messages(outcome, "Permutation test")
     if not outcome.ok:
         return
+    seconds = _remember("permutation", key, seconds, run)
     st.caption(f"Permutation test finished in {seconds:.1f} s.")
     perm = outcome.value
     res = bundle.result

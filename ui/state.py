@@ -366,8 +366,25 @@ def set_presenter_step(step: int) -> None:
 # --------------------------------------------------------------------------- long tasks
 # GOSH and permutation runs with a progress bar and a Cancel button (ui.long_task).
 
+#: The open tab of the Sensitivity page (only its panel is computed and drawn).
+SENSITIVITY_TAB = "sensitivity_tab"
 #: Names of the long tasks the user cancelled, until their panel has said so.
 CANCELLED_TASKS = "cancelled_tasks"
+
+
+#: The last finished run of each long task: ``{task: (inputs key, seconds)}``.
+LONG_TASK_RUNS = "long_task_runs"
+
+
+def remember_long_task(task: str, key: str, seconds: float) -> None:
+    """Record that ``task`` finished for the inputs ``key`` (its result is cached), so
+    that the panel shows it again after a tab switch or another rerun."""
+    st.session_state.setdefault(LONG_TASK_RUNS, {})[task] = (key, seconds)
+
+
+def last_long_task(task: str) -> tuple[str, float] | None:
+    """``(inputs key, seconds)`` of the last finished run of ``task``, or None."""
+    return st.session_state.get(LONG_TASK_RUNS, {}).get(task)
 
 
 def mark_cancelled(task: str) -> None:

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
+import plotly.io as pio
 
 __all__ = [
     "BODY_FONT_SIZE",
@@ -43,6 +44,8 @@ __all__ = [
     "wrap_text",
 ]
 
+#: plotly's registered template under the igmeta styling.
+BASE_TEMPLATE = "simple_white"
 FONT_FAMILY = "Arial, 'Helvetica Neue', Helvetica, 'Liberation Sans', sans-serif"
 #: Tick labels, text columns and legends.
 BODY_FONT_SIZE = 16
@@ -178,6 +181,22 @@ def get_theme(theme: str | Theme) -> Theme:
         raise ValueError(f"theme must be one of {sorted(THEMES)}, got {theme!r}") from None
 
 
+def _set_base_template(fig: go.Figure) -> None:
+    """Give ``fig`` plotly's registered "simple_white" template.
+
+    The registered template object is already valid; plotly re-validates a template
+    assigned through ``update_layout`` (about 6 ms a figure, the largest cost of drawing
+    the dashboard's small figures). Assigning it with validation switched off, as plotly
+    does for its own default template, gives the same figure in a fraction of the time.
+    """
+    layout = fig.layout
+    layout._validate = False
+    try:
+        layout.template = pio.templates[BASE_TEMPLATE]
+    finally:
+        layout._validate = fig._validate
+
+
 def apply_theme(fig: go.Figure, theme: str | Theme = "light") -> go.Figure:
     """Give ``fig`` the slide-friendly igmeta layout, in place.
 
@@ -198,8 +217,8 @@ def apply_theme(fig: go.Figure, theme: str | Theme = "light") -> go.Figure:
         ``fig`` itself, for chaining.
     """
     colours = get_theme(theme)
+    _set_base_template(fig)
     fig.update_layout(
-        template="simple_white",
         paper_bgcolor=colours.background,
         plot_bgcolor=colours.background,
         colorway=list(OKABE_ITO if colours.name == "light" else OKABE_ITO[:7]),

@@ -63,8 +63,10 @@ def test_bias_page_toggles(page, server_url):
 
 
 def _tab(page, label: str) -> None:
+    """Open a tab; only the open tab's panel is computed, so this reruns the page."""
     page.get_by_role("tab", name=label).click()
-    page.wait_for_timeout(600)
+    page.wait_for_timeout(300)
+    wait_for_app(page)
 
 
 def test_sensitivity_tabs_and_buttons(page, server_url):
