@@ -32,9 +32,7 @@ import asyncio
 import json
 import os
 import random
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -48,6 +46,10 @@ from streamlit.proto.BackMsg_pb2 import BackMsg
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from devtools.local_server import start_server, stop_server  # noqa: E402
+
 #: Sidebar selectboxes changed by the sessions: label -> option labels to cycle through.
 CONTROLS = {
     "Effect measure": ("Risk ratio (RR)", "Odds ratio (OR)", "Risk difference"),
@@ -163,46 +165,6 @@ class Session:
             self.stats.errors.append(f"session {self.number}: {exc}")
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def start_server(db_path: Path) -> tuple[subprocess.Popen, str]:
-    port = _free_port()
-    env = {**os.environ, "IGMETA_DB_PATH": str(db_path), "PYTHONUNBUFFERED": "1"}
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "streamlit",
-            "run",
-            str(ROOT / "app.py"),
-            "--server.headless=true",
-            f"--server.port={port}",
-            "--server.address=127.0.0.1",
-            "--browser.gatherUsageStats=false",
-            "--server.fileWatcherType=none",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as resp:
-                if resp.status == 200:
-                    return proc, url
-        except OSError:
-            time.sleep(0.3)
-    proc.kill()
-    raise RuntimeError("the Streamlit server did not start within 60 s")
-
-
 def _percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     if not ordered:
@@ -245,17 +207,13 @@ def main(argv: list[str] | None = None) -> int:
                 parser.error("only a server on 127.0.0.1 may be load-tested")
             url = args.url.rstrip("/")
         else:
-            proc, url = start_server(Path(tmp.name) / "igmeta.sqlite3")
+            proc, url = start_server({"IGMETA_DB_PATH": str(Path(tmp.name) / "igmeta.sqlite3")})
         started = time.perf_counter()
         stats = asyncio.run(_run(url, args.sessions, args.duration, args.think, args.timeout))
         wall = time.perf_counter() - started
     finally:
         if proc is not None:
-            proc.terminate()
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+            stop_server(proc)
         tmp.cleanup()
 
     lat = stats.latencies

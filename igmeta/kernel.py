@@ -13,8 +13,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import special
 
-from igmeta.design import InterceptDesign, _rowsum, seqdot, seqsum
-from igmeta.estimators import _LOG_2PI, Tau2Estimate, estimate_tau2, log_likelihoods
+from igmeta.design import _rowsum
+from igmeta.estimators import Tau2Estimate, estimate_tau2, log_likelihoods
 
 __all__ = ["FitArrays", "fit_batch", "normalise_level"]
 
@@ -160,14 +160,6 @@ def fit_batch(
         raise ValueError(f"test must be 'z' or 'knha', got {test!r}")
     method = "FE" if method.upper() in ("EE", "CE") else method.upper()
     est = tau2 if tau2 is not None else estimate_tau2(design, method, control)
-    if (
-        design.batch_size == 1
-        and type(design) is InterceptDesign
-        and (qm_index is None or list(qm_index) == [0])
-    ):
-        single = _fit_single(design, method, test, level, est)
-        if single is not None:
-            return single
     b = design.batch_size
     df = (design.k - design.p).astype(float)
     w_fe, q_fe = _fe_quantities(design)
@@ -258,117 +250,5 @@ def fit_batch(
         weights=weights,
         ll_ml=ll_ml,
         ll_reml=ll_reml,
-        k=design.k,
-    )
-
-
-def _fit_single(design, method: str, test: str, level: float, est: Tau2Estimate):
-    """:func:`fit_batch` for one intercept-only fit: the same formulas and the same
-    arithmetic (numpy float64 scalars, sums as :func:`igmeta.design.seqsum`), without
-    the batch machinery. Returns None when the fit has no included study."""
-    f64 = np.float64
-    if design.k[0] == 0:
-        return None
-    fe = design.single_fe()
-    y, v = fe["y"], fe["v"]
-    k = y.size
-    df = f64(k - 1)
-    t2 = f64(est.tau2[0])
-    w_fe, sw_fe, beta_fe, q, tr_p = fe["w"], fe["sw"], fe["beta"], fe["rss"], fe["tr_p"]
-    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        if method == "FE" or t2 == 0:
-            w, sw, beta, rss = w_fe, sw_fe, beta_fe, q
-        else:
-            w = 1.0 / (v + t2)
-            sw = f64(seqsum(w))
-            beta = f64(seqdot(w, y)) / sw
-            resid = y - beta
-            rss = f64(seqdot(w * resid, resid))
-        q_pval = _chi2_sf(q, df) if df > 0 else f64(1.0)
-        vt = df / tr_p
-        if df > 0:
-            if method == "FE":
-                i2 = np.maximum(0.0, 100 * (q - df) / q)
-                h2 = q / df
-            else:
-                i2 = 100 * t2 / (vt + t2)
-                h2 = t2 / vt + 1
-            if np.isnan(i2):
-                i2 = f64(0.0)
-        else:
-            i2, h2 = f64(0.0), f64(1.0)
-        if test == "knha":
-            s2w = rss / df
-            crit = special.stdtrit(df, 0.5 + level / 2)
-            ddf = df
-        else:
-            s2w = f64(1.0)
-            crit = special.ndtri(0.5 + level / 2)
-            ddf = f64(np.nan)
-        vb = (1.0 / sw) * s2w
-        se = np.sqrt(vb)
-        statistic = beta / se
-        if test == "knha":
-            pval = 2 * special.stdtr(df, -np.abs(statistic))
-        else:
-            pval = 2 * special.ndtr(-np.abs(statistic))
-        ci_lower = beta - crit * se
-        ci_upper = beta + crit * se
-        qm = beta * beta / vb
-        if test == "knha":
-            qm_pval = _f_sf(qm, 1.0, df)
-            qm_df = [1.0, df]
-        else:
-            qm_pval = 2 * special.ndtr(-np.sqrt(qm))
-            qm_df = [1.0, np.nan]
-        if method == "FE":
-            pi_lower = pi_upper = f64(np.nan)
-        else:
-            half = crit * np.sqrt(se * se + t2)
-            pi_lower, pi_upper = beta - half, beta + half
-        weights_in = 100 * w / f64(seqsum(w))
-        sum_log = f64(seqsum(np.log(v + t2)))
-        logs = np.log(np.array([float(k), sw]))
-        ll_ml = -0.5 * k * _LOG_2PI - 0.5 * sum_log - 0.5 * rss
-        ll_reml = (
-            -0.5 * (k - 1) * _LOG_2PI + 0.5 * logs[0] - 0.5 * sum_log - 0.5 * logs[1] - 0.5 * rss
-        )
-    if design._full:
-        weights = weights_in.reshape(1, -1)
-    else:
-        weights = np.zeros(design.mask.shape)
-        weights[0, design.mask[0]] = weights_in
-
-    def a2(x):
-        return np.array([[x]], dtype=float)
-
-    def a1(x):
-        return np.array([x], dtype=float)
-
-    return FitArrays(
-        beta=a2(beta),
-        se=a2(se),
-        statistic=a2(statistic),
-        pval=a2(pval),
-        ci_lower=a2(ci_lower),
-        ci_upper=a2(ci_upper),
-        vb=np.array([[[vb]]], dtype=float),
-        ddf=a1(ddf),
-        tau2=est,
-        q=a1(q),
-        q_df=a1(df),
-        q_pval=a1(q_pval),
-        i2=a1(i2),
-        h2=a1(h2),
-        vt=a1(vt),
-        s2w=a1(s2w),
-        qm=a1(qm),
-        qm_df=np.array([qm_df], dtype=float),
-        qm_pval=a1(qm_pval),
-        pi_lower=a1(pi_lower),
-        pi_upper=a1(pi_upper),
-        weights=weights,
-        ll_ml=a1(ll_ml),
-        ll_reml=a1(ll_reml),
         k=design.k,
     )
