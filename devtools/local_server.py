@@ -85,9 +85,10 @@ def start_server(
 
 
 def stop_server(proc: subprocess.Popen) -> None:
-    """Terminate the server (kill it if it does not stop within 10 s)."""
+    """Terminate the server (kill it if it does not stop within 15 s)."""
     proc.terminate()
     try:
-        proc.wait(timeout=10)
+        proc.wait(timeout=15)
     except subprocess.TimeoutExpired:
         proc.kill()
+        proc.wait(timeout=15)

@@ -7,11 +7,10 @@ Each server here is started with its own SQLite file (IGMETA_DB_PATH in a temp f
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import screenshot, start_server, wait_for_app
+from conftest import screenshot, start_server, stop_server, wait_for_app
 
 from igmeta.analysis import PUBLISHED_COMPARISON, AnalysisSettings
 from igmeta.datasets import load_ig_pnp_canonical
@@ -24,22 +23,13 @@ XSS = "<script>alert(1)</script>"
 IMG_XSS = '<img src=x onerror="alert(2)">'
 
 
-def _stop(proc: subprocess.Popen) -> None:
-    proc.terminate()
-    try:
-        proc.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait(timeout=15)
-
-
 @pytest.fixture(scope="module")
 def jc_server(tmp_path_factory):
     """A server of its own, with a fresh scenario store."""
     db = tmp_path_factory.mktemp("jc") / "igmeta.sqlite3"
     proc, url = start_server({"IGMETA_DB_PATH": str(db)})
     yield url, db
-    _stop(proc)
+    stop_server(proc)
 
 
 def _context(browser, width: int = 1440, height: int = 1000, **options):
@@ -120,7 +110,7 @@ def test_shared_link_survives_a_server_restart(browser, tmp_path):
         screenshot(page, "scenarios_saved")
         context.close()
     finally:
-        _stop(proc)
+        stop_server(proc)
 
     scenario_id = link.split("?scenario=", 1)[1]
     saved = ScenarioStore(db_path).load(scenario_id)
@@ -146,7 +136,7 @@ def test_shared_link_survives_a_server_restart(browser, tmp_path):
         assert dialogs == []
         context.close()
     finally:
-        _stop(proc)
+        stop_server(proc)
 
 
 # ----------------------------------------------------------------------------- presenter

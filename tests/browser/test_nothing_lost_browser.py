@@ -14,11 +14,10 @@ The helpers here (:func:`open_app`, :func:`go_to`, :func:`upload`, :func:`pooled
 from __future__ import annotations
 
 import re
-import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import screenshot, start_server, wait_for_app
+from conftest import screenshot, start_server, stop_server, wait_for_app
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 pytestmark = pytest.mark.browser
@@ -34,16 +33,6 @@ PROPORTIONS = (
 
 
 # --------------------------------------------------------------------------- helpers
-
-
-def stop_server(proc: subprocess.Popen) -> None:
-    """Stop a server started with ``start_server``."""
-    proc.terminate()
-    try:
-        proc.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait(timeout=15)
 
 
 def session_token(page) -> str:
