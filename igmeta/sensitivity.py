@@ -42,6 +42,7 @@ from igmeta.estimators import DEFAULT_CONTROL, ITERATIVE_METHODS, Tau2Estimate, 
 from igmeta.kernel import FitArrays, fit_batch
 from igmeta.progress import ProgressCallback, ProgressTracker
 from igmeta.results import MetaResult
+from igmeta.sensitivity_counts import COUNT_METHODS, refit_counts
 from igmeta.warnings import ConvergenceWarning, warn
 
 __all__ = [
@@ -113,6 +114,16 @@ def fit_settings(res) -> dict:
         "level": float(res.level),
         "control": control,
     }
+
+
+def _pools_counts(res) -> bool:
+    """Whether ``res`` is a Mantel-Haenszel or Peto model (refitted table by table)."""
+    return isinstance(res, MetaResult) and str(res.method).upper() in COUNT_METHODS
+
+
+def _check_tables(res: MetaResult, what: str, min_k: int) -> None:
+    if len(res.study) < min_k:
+        raise ValueError(f"{what} needs at least {min_k} studies; the model has {len(res.study)}")
 
 
 def _check_intercept_only(res, what: str, min_k: int = 2) -> None:
@@ -447,8 +458,10 @@ def leave_one_out(res: MetaResult) -> pd.DataFrame:
     Parameters
     ----------
     res : MetaResult
-        A fitted inverse-variance model (common-effect or random-effects) with k >= 2.
-        Each refit uses its method, test, level and control (metafor's ``leave1out``).
+        A fitted model without moderators with k >= 2: inverse-variance (common-effect
+        or random-effects; each refit uses its method, test, level and control), or
+        Mantel-Haenszel / Peto (each refit uses the same measure, zero-cell convention,
+        correction and level; one row per table, metafor's ``leave1out.rma.mh``).
 
     Returns
     -------
@@ -468,10 +481,14 @@ def leave_one_out(res: MetaResult) -> pd.DataFrame:
     converge within ``control["maxiter"]`` gives a row of NaN (metafor: NA), with a
     ConvergenceWarning.
     """
-    _check_intercept_only(res, "Leave-one-out analysis")
-    settings = fit_settings(res)
-    out = _leave_one_out_fits(res, settings)
-    warn_not_converged(out["converged"], "leave-one-out fits", settings["method"])
+    if _pools_counts(res):
+        _check_tables(res, "Leave-one-out analysis", 2)
+        out = refit_counts(res, ~np.eye(len(res.study), dtype=bool))
+    else:
+        _check_intercept_only(res, "Leave-one-out analysis")
+        settings = fit_settings(res)
+        out = _leave_one_out_fits(res, settings)
+        warn_not_converged(out["converged"], "leave-one-out fits", settings["method"])
     return pd.DataFrame(
         {"study": list(res.study), **{name: np.array(out[name], copy=True) for name in FIT_COLUMNS}}
     )
@@ -499,7 +516,10 @@ def cumulative(res: MetaResult, order=None, *, by=None, descending: bool = False
     Parameters
     ----------
     res : MetaResult
-        A fitted inverse-variance model (common-effect or random-effects).
+        A fitted model without moderators: inverse-variance (common-effect or
+        random-effects), or Mantel-Haenszel / Peto (refitted table by table with the
+        same settings, as metafor's ``cumul.rma.mh``; ``k`` is then the number of tables
+        pooled, which leaves out double-zero tables).
     order : sequence, optional
         Either the positions (0-based, a permutation of ``range(k)``) of the studies in
         the order they are to be added, or a key to sort the studies by (e.g. the
@@ -529,15 +549,22 @@ def cumulative(res: MetaResult, order=None, *, by=None, descending: bool = False
     tau^2 = 0, I^2 = 0, H^2 = 1 (a z-test, as ``rma`` uses for k = 1). A refit whose tau^2
     does not converge gives a row of NaN (metafor: NA), with a ConvergenceWarning.
     """
-    _check_intercept_only(res, "Cumulative meta-analysis", min_k=1)
-    settings = fit_settings(res)
-    k = res.k
+    counts = _pools_counts(res)
+    if counts:
+        _check_tables(res, "Cumulative meta-analysis", 1)
+    else:
+        _check_intercept_only(res, "Cumulative meta-analysis", min_k=1)
+    k = len(res.study) if counts else res.k
     perm = _cumulative_order(order, by, k, descending)
     steps = np.tril(np.ones((k, k), dtype=bool))
     mask = np.zeros((k, k), dtype=bool)
     mask[:, perm] = steps
-    out = _intercept_fits(res, mask, settings)
-    warn_not_converged(out["converged"], "cumulative fits", settings["method"])
+    if counts:
+        out = refit_counts(res, mask)
+    else:
+        settings = fit_settings(res)
+        out = _intercept_fits(res, mask, settings)
+        warn_not_converged(out["converged"], "cumulative fits", settings["method"])
     return pd.DataFrame(
         {
             "study": [res.study[i] for i in perm],

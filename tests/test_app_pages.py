@@ -653,3 +653,25 @@ def test_gosh_result_survives_a_tab_switch_but_not_an_edit(ig):
     at.run()
     _assert_ok(at)
     assert not _charts(at)  # new data: the old GOSH plot is not shown as if it were current
+
+
+def test_published_mantel_haenszel_analysis_has_leave_one_out_and_cumulative(ig):
+    at = _app(SENSITIVITY)
+    next(b for b in at.sidebar.button if b.label == "Published analysis").click().run()
+    _assert_ok(at)
+    settings = _settings(at)
+    assert settings.pooling == "MH"
+    res = run_analysis(ig, settings).result
+    loo = leave_one_out(res)
+    shown = _dataframe(at, "Omitted study")
+    assert shown["Omitted study"].tolist() == loo["study"].tolist()
+    assert shown["Risk ratio [CI]"].tolist() == [
+        format_ci(math.exp(e), math.exp(lo), math.exp(hi), 3)
+        for e, lo, hi in zip(loo["estimate"], loo["ci_lower"], loo["ci_upper"], strict=True)
+    ]
+    assert "needs an inverse-variance model" not in _texts(at)
+    _open_tab(at, "Cumulative")
+    steps = _dataframe(at, "Study added")
+    assert len(steps) == 3
+    _open_tab(at, "Influence & Baujat")
+    assert "needs an inverse-variance model" in _texts(at)

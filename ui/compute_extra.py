@@ -287,9 +287,6 @@ def leave_one_out_results(table: pd.DataFrame, settings: dict, options: dict) ->
     bundle = _bundle(table, settings)
     if bundle.result is None:
         return Outcome(error=bundle.error or "There is no pooled result.")
-    blocked = _method_error(bundle, "The leave-one-out analysis")
-    if blocked:
-        return blocked
     out = _attempt(lambda: leave_one_out(bundle.result))
     if not out.ok:
         return out
@@ -330,9 +327,6 @@ def cumulative_results(table: pd.DataFrame, settings: dict, options: dict) -> Ou
     bundle = _bundle(table, settings)
     if bundle.result is None:
         return Outcome(error=bundle.error or "There is no pooled result.")
-    blocked = _method_error(bundle, "The cumulative meta-analysis")
-    if blocked:
-        return blocked
     rows = fitted_rows(bundle)
     column = options.get("column") or None
     order = cumulative_order(table, rows, column, bool(options.get("descending", False)))
