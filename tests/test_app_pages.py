@@ -563,7 +563,10 @@ def test_hartung_knapp_labels(twelve):
 def test_sensitivity_mantel_haenszel_explains():
     at = _app(SENSITIVITY)
     _select(at, "pooling", "MH")
-    assert "needs an inverse-variance model" in _texts(at)
+    assert "needs an inverse-variance model" not in _texts(at)  # leave-one-out works
+    for tab in ("Influence & Baujat", "GOSH plot", "Permutation test"):
+        _open_tab(at, tab)
+        assert "needs an inverse-variance model" in _texts(at), tab
 
 
 # ------------------------------------------------------------------------- Methods page
@@ -675,3 +678,10 @@ def test_published_mantel_haenszel_analysis_has_leave_one_out_and_cumulative(ig)
     assert len(steps) == 3
     _open_tab(at, "Influence & Baujat")
     assert "needs an inverse-variance model" in _texts(at)
+
+
+def test_duration_text():
+    from ui.long_task import duration_text
+
+    assert duration_text(0.01) == "in under 0.1 s"
+    assert duration_text(2.44) == "in 2.4 s"

@@ -38,6 +38,7 @@ __all__ = [
     "fitted_rows",
     "gosh_results",
     "influence_results",
+    "method_blocked",
     "leave_one_out_results",
     "permutation_results",
 ]
@@ -272,7 +273,8 @@ def _display_refits(frame: pd.DataFrame, bundle: AnalysisBundle) -> pd.DataFrame
     return out
 
 
-def _method_error(bundle: AnalysisBundle, what: str) -> Outcome | None:
+def method_blocked(bundle: AnalysisBundle, what: str) -> Outcome | None:
+    """Why ``what`` cannot run on ``bundle``'s model (Mantel-Haenszel or Peto), or None."""
     method_name = _METHOD_NAMES.get(bundle.result.method)
     if method_name:
         return Outcome(error=_INVERSE_VARIANCE_ONLY.format(what=what, method=method_name))
@@ -349,7 +351,7 @@ def influence_results(table: pd.DataFrame, settings: dict, options: dict) -> Out
     bundle = _bundle(table, settings)
     if bundle.result is None:
         return Outcome(error=bundle.error or "There is no pooled result.")
-    blocked = _method_error(bundle, "The influence analysis")
+    blocked = method_blocked(bundle, "The influence analysis")
     if blocked:
         return blocked
     return _attempt(lambda: influence(bundle.result))
@@ -371,7 +373,7 @@ def gosh_results(
     bundle = _bundle(table, settings)
     if bundle.result is None:
         return Outcome(error=bundle.error or "There is no pooled result.")
-    blocked = _method_error(bundle, "The GOSH analysis")
+    blocked = method_blocked(bundle, "The GOSH analysis")
     if blocked:
         return blocked
     k = bundle.result.k
@@ -395,7 +397,7 @@ def permutation_results(
     bundle = _bundle(table, settings)
     if bundle.result is None:
         return Outcome(error=bundle.error or "There is no pooled result.")
-    blocked = _method_error(bundle, "The permutation test")
+    blocked = method_blocked(bundle, "The permutation test")
     if blocked:
         return blocked
     return _attempt(

@@ -25,7 +25,7 @@ from streamlit.runtime.scriptrunner import add_script_run_ctx, get_script_run_ct
 from igmeta.progress import Cancelled
 from ui import state
 
-__all__ = ["TICK_SECONDS", "run_with_progress", "show_if_cancelled"]
+__all__ = ["TICK_SECONDS", "duration_text", "run_with_progress", "show_if_cancelled"]
 
 #: Seconds between redraws of the progress bar.
 TICK_SECONDS = 0.25
@@ -98,6 +98,11 @@ def run_with_progress(task: str, label: str, func: Callable[..., Any], *args) ->
         pool.shutdown(wait=False)
     holder.empty()
     return result, time.monotonic() - start
+
+
+def duration_text(seconds: float) -> str:
+    """``"in 2.4 s"``, or ``"in under 0.1 s"`` for a near-instant (often cached) run."""
+    return "in under 0.1 s" if seconds < 0.05 else f"in {seconds:.1f} s"
 
 
 def show_if_cancelled(task: str, what: str) -> bool:

@@ -28,7 +28,7 @@ from igmeta.tables import display_scale
 from ui import compute_extra, state
 from ui.bias_page import measure_label, p_text
 from ui.compute_extra import Outcome
-from ui.long_task import run_with_progress, show_if_cancelled
+from ui.long_task import duration_text, run_with_progress, show_if_cancelled
 from ui.text import plain
 
 __all__ = [
@@ -71,6 +71,14 @@ def _remember(task: str, key: str, seconds: float, fresh: bool) -> float:
         return last[1]
     state.remember_long_task(task, key, seconds)
     return seconds
+
+
+def _blocked(bundle: AnalysisBundle, what: str) -> bool:
+    """Say so, before any button, when ``what`` cannot run on the current model."""
+    blocked = compute_extra.method_blocked(bundle, what)
+    if blocked is not None:
+        st.info(plain(blocked.error), icon=":material/info:")
+    return blocked is not None
 
 
 def _messages(outcome: Outcome, what: str) -> None:
@@ -286,6 +294,8 @@ def _gosh_size(k: int, subsets: int | None = None) -> str:
 def gosh_panel(table: pd.DataFrame, bundle: AnalysisBundle) -> None:
     """GOSH plot (estimate against I\u00b2 over subsets of studies), on demand."""
     st.subheader("GOSH plot")
+    if _blocked(bundle, "The GOSH analysis"):
+        return
     k = bundle.result.k
     st.caption(
         f"Fits the model to {_gosh_size(k)} and plots each subset's pooled estimate "
@@ -340,7 +350,7 @@ def gosh_panel(table: pd.DataFrame, bundle: AnalysisBundle) -> None:
     if not outcome.ok:
         return
     seconds = _remember("gosh", key, seconds, run)
-    st.caption(f"GOSH analysis finished: {len(outcome.value):,} fits in {seconds:.1f} s.")
+    st.caption(f"GOSH analysis finished: {len(outcome.value):,} fits {duration_text(seconds)}.")
     _, log_axis, _ = display_scale(bundle)
     label = measure_label(bundle)
     few = len(outcome.value) < FEW_SUBSETS
@@ -361,6 +371,8 @@ def gosh_panel(table: pd.DataFrame, bundle: AnalysisBundle) -> None:
 def permutation_panel(table: pd.DataFrame, bundle: AnalysisBundle) -> None:
     """Permutation test of the pooled effect, on demand."""
     st.subheader("Permutation test")
+    if _blocked(bundle, "The permutation test"):
+        return
     st.caption(
         "Flips the sign of the study effects at random (metafor's permutest) to get "
         "a p-value that does not rely on the normal approximation."
@@ -393,7 +405,7 @@ def permutation_panel(table: pd.DataFrame, bundle: AnalysisBundle) -> None:
     if not outcome.ok:
         return
     seconds = _remember("permutation", key, seconds, run)
-    st.caption(f"Permutation test finished in {seconds:.1f} s.")
+    st.caption(f"Permutation test finished {duration_text(seconds)}.")
     perm = outcome.value
     res = bundle.result
     cols = st.columns(3)
