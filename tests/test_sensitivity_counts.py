@@ -14,6 +14,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import igmeta as im
 
@@ -101,3 +103,38 @@ def test_influence_gosh_and_permutation_still_need_inverse_variance():
     for func in (im.influence, im.gosh, im.permutation_test):
         with pytest.raises(ValueError, match="inverse-variance"):
             func(res)
+
+
+# --------------------------------------------------------------------- random tables
+
+
+@st.composite
+def _tables(draw):
+    k = draw(st.integers(2, 7))
+    n1 = draw(st.lists(st.integers(1, 40), min_size=k, max_size=k))
+    n2 = draw(st.lists(st.integers(1, 40), min_size=k, max_size=k))
+    ai = [draw(st.integers(0, n)) for n in n1]
+    ci = [draw(st.integers(0, n)) for n in n2]
+    return {"ai": ai, "n1i": n1, "ci": ci, "n2i": n2}
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(tables=_tables(), measure=st.sampled_from(["RR", "OR", "RD", "PETO"]),
+       zero_cells=st.sampled_from(["metafor", "revman"]))  # fmt: skip
+def test_refits_of_random_tables_are_numbers_or_empty_rows(tables, measure, zero_cells):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            if measure == "PETO":
+                res = im.meta_analysis_peto(zero_cells=zero_cells, **tables)
+            else:
+                res = im.meta_analysis_mh(measure, zero_cells=zero_cells, **tables)
+        except ValueError:
+            return  # nothing to pool: the engine says so (tested elsewhere)
+        for frame in (im.leave_one_out(res), im.cumulative(res)):
+            values = frame[["estimate", "se", "ci_lower", "ci_upper"]].to_numpy(float)
+            finite = np.isfinite(values).all(axis=1)
+            empty = np.isnan(values).all(axis=1)
+            assert (finite | empty).all()
+            assert (values[finite, 2] <= values[finite, 0]).all()
+            assert (values[finite, 0] <= values[finite, 3]).all()
