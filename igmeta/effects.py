@@ -13,6 +13,7 @@ J Stat Softw 36(3). doi:10.18637/jss.v036.i03
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -190,7 +191,7 @@ class EffectSizes:
             measure=self.measure,
             yi=self.yi[rows],
             vi=self.vi[rows],
-            study=tuple(np.asarray(self.study, dtype=object)[rows]),
+            study=labels_at(self.study, rows),
             data={key: np.asarray(val)[rows] for key, val in self.data.items()},
             corrected=self.corrected[rows],
             add=self.add,
@@ -209,10 +210,71 @@ def _as_float(values: Sequence[float] | np.ndarray | None) -> np.ndarray | None:
     )
 
 
-def study_labels(study: Sequence[str] | None, k: int) -> tuple[str, ...]:
-    """Study labels as strings; blank or missing labels become ``"Study i"``."""
+class DefaultStudyLabels(Sequence):
+    """The labels ``"Study 1"``, ..., ``"Study k"``, made when asked for.
+
+    Fits without study names (``yi``/``vi`` arrays from a script) get these labels.
+    Building a million Python strings takes longer than a million-study REML fit, so
+    they are not built until a label is read. Behaves as the tuple of the labels
+    (indexing, slicing, iteration, ``==`` with tuples and lists, ``hash``).
+
+    Parameters
+    ----------
+    k : int
+        Number of studies.
+    """
+
+    __slots__ = ("_k",)
+
+    def __init__(self, k: int) -> None:
+        self._k = int(k)
+
+    def __len__(self) -> int:
+        return self._k
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            return tuple(f"Study {i + 1}" for i in range(*index.indices(self._k)))
+        i = operator.index(index)
+        if i < 0:
+            i += self._k
+        if not 0 <= i < self._k:
+            raise IndexError("study label index out of range")
+        return f"Study {i + 1}"
+
+    def __iter__(self):
+        return (f"Study {i + 1}" for i in range(self._k))
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, DefaultStudyLabels):
+            return self._k == other._k
+        if isinstance(other, tuple | list):
+            return len(other) == self._k and tuple(self) == tuple(other)
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(tuple(self))
+
+    def __repr__(self) -> str:
+        return f"DefaultStudyLabels({self._k})"
+
+    def __reduce__(self):
+        return (DefaultStudyLabels, (self._k,))
+
+
+def labels_at(study: Sequence[str], rows) -> tuple[str, ...]:
+    """The labels of the selected studies (a boolean mask or positions), in order."""
+    rows = np.asarray(rows)
+    positions = np.flatnonzero(rows) if rows.dtype == bool else rows.ravel()
+    return tuple(study[int(i)] for i in positions)
+
+
+def study_labels(study: Sequence[str] | None, k: int) -> Sequence[str]:
+    """Study labels as strings; blank or missing labels become ``"Study i"``.
+
+    Without ``study``, a :class:`DefaultStudyLabels` (the labels made on demand)."""
     if study is None:
-        return tuple(f"Study {i + 1}" for i in range(k))
+        return DefaultStudyLabels(k)
     labels = [
         str(s) if s is not None and str(s).strip() else f"Study {i + 1}"
         for i, s in enumerate(study)

@@ -54,7 +54,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from igmeta.effects import EffectSizes, study_labels
+from igmeta.effects import EffectSizes, labels_at, study_labels
 from igmeta.kernel import normalise_level
 from igmeta.results import MetaResult
 from igmeta.warnings import SmallSampleWarning, SparseDataWarning, warn
@@ -114,7 +114,7 @@ class _Tables:
         return (self.ai == 0) | (self.bi == 0) | (self.ci == 0) | (self.di == 0)
 
     def names(self, mask: np.ndarray) -> tuple[str, ...]:
-        return tuple(np.asarray(self.study, dtype=object)[mask])
+        return labels_at(self.study, mask)
 
 
 def _column(values, name: str) -> np.ndarray:

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from igmeta.design import InterceptDesign, MatrixDesign
-from igmeta.effects import EffectSizes, effect_sizes, measure_info
+from igmeta.effects import EffectSizes, effect_sizes, labels_at, measure_info
 from igmeta.estimators import DEFAULT_CONTROL, estimate_tau2
 from igmeta.kernel import fit_batch, normalise_level
 from igmeta.results import MetaRegressionResult, MetaResult
@@ -44,7 +44,7 @@ def _fitted_subset(es: EffectSizes, collected: list[str]) -> tuple[EffectSizes, 
     ok = np.isfinite(es.yi) & np.isfinite(es.vi) & (es.vi >= 0)
     zero_variance = ok & (es.vi == 0)
     if zero_variance.any():
-        names = ", ".join(np.asarray(es.study, dtype=object)[zero_variance])
+        names = ", ".join(labels_at(es.study, zero_variance))
         warn(
             DroppedStudiesWarning,
             f"Sampling variance 0 (e.g. no events in either arm and no "
@@ -52,7 +52,7 @@ def _fitted_subset(es: EffectSizes, collected: list[str]) -> tuple[EffectSizes, 
             collected,
         )
         ok &= ~zero_variance
-    dropped = tuple(np.asarray(es.study, dtype=object)[~ok])
+    dropped = labels_at(es.study, ~ok)
     if not ok.any():
         raise ValueError(
             "No study has a defined effect size and variance, so nothing can be pooled. "
@@ -406,7 +406,7 @@ def meta_regression(
     X, names = design_matrix(mods, es.k, intercept)
     ok = np.isfinite(es.yi) & np.isfinite(es.vi) & np.isfinite(X).all(axis=1)
     if not ok.all():
-        dropped = ", ".join(np.asarray(es.study, dtype=object)[~ok])
+        dropped = ", ".join(labels_at(es.study, ~ok))
         warn(
             DroppedStudiesWarning,
             f"Left out (undefined effect or moderator): {dropped}.",

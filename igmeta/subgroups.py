@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from igmeta.effects import EffectSizes
+from igmeta.effects import EffectSizes, labels_at
 from igmeta.estimators import DEFAULT_CONTROL
 from igmeta.kernel import normalise_level
 from igmeta.pooling import fit_regression, meta_analysis
@@ -223,7 +223,7 @@ def subgroup_analysis(
     ok = np.isfinite(effects.yi) & np.isfinite(effects.vi) & groups.notna().to_numpy()
     ok &= groups.astype(str).str.strip().ne("").to_numpy()
     if not ok.all():
-        names = ", ".join(np.asarray(effects.study, dtype=object)[~ok])
+        names = ", ".join(labels_at(effects.study, ~ok))
         warn(
             DroppedStudiesWarning,
             f"Left out of the subgroup analysis (no group or undefined effect): {names}.",
