@@ -29,8 +29,6 @@ __all__ = [
     "InterceptDesign",
     "MatrixDesign",
     "WlsQuantities",
-    "seqdot",
-    "seqsum",
 ]
 
 
@@ -136,20 +134,6 @@ def _rowdot(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.einsum("ij,ij->i", _fortran(a), _fortran(b))
 
 
-def seqsum(x: np.ndarray) -> float:
-    """Sum of a 1-D array as :func:`_rowsum` sums a single row."""
-    if x.size <= SEQUENTIAL_MAX_K:
-        return float(x.cumsum()[-1]) if x.size else 0.0
-    return float(np.add.reduce(x))
-
-
-def seqdot(a: np.ndarray, b: np.ndarray) -> float:
-    """Dot product of 1-D arrays as :func:`_rowdot` forms it for a single row."""
-    if a.size <= SEQUENTIAL_MAX_K:
-        return float((a * b).cumsum()[-1]) if a.size else 0.0
-    return float(np.dot(a, b))
-
-
 def _as_2d(values) -> np.ndarray:
     arr = np.asarray(values, dtype=np.float64)
     return arr.reshape(1, -1) if arr.ndim < 2 else arr
@@ -234,38 +218,6 @@ class _Design:
             self._fe_cache = (w, self.quantities(w, need=_FE_NEED))
         return self._fe_cache
 
-    def single_fe(self) -> dict:
-        """For a single fit (B = 1): the included ``y``, ``v`` (1-D) and the fixed-effect
-        sums as numpy float64 scalars, computed once with the arithmetic of
-        :meth:`quantities` (keys ``y``, ``v``, ``w``, ``sw``, ``beta``, ``rss``, ``sw2``,
-        ``tr_p``, ``tr_pp``)."""
-        cache = self.__dict__.get("_single_fe_cache")
-        if cache is None:
-            y, v = self.y[0], self.v[0]
-            if not self._full:
-                y, v = y[self.mask[0]], v[self.mask[0]]
-            f64 = np.float64
-            with np.errstate(divide="ignore", invalid="ignore"):
-                w = 1.0 / (v + 0.0)
-                sw = f64(seqsum(w))
-                beta = f64(seqdot(w, y)) / sw
-                resid = y - beta
-                w2 = w * w
-                sw2 = f64(seqsum(w2))
-                cache = {
-                    "y": y,
-                    "v": v,
-                    "w": w,
-                    "sw": sw,
-                    "beta": beta,
-                    "rss": f64(seqdot(w * resid, resid)),
-                    "sw2": sw2,
-                    "tr_p": sw - sw2 / sw,
-                    "tr_pp": sw2 - 2 * f64(seqdot(w2, w)) / sw + (sw2 * sw2) / (sw * sw),
-                }
-            self._single_fe_cache = cache
-        return cache
-
     def take(self, rows: np.ndarray):
         """The fits ``rows`` (an index or boolean array) as a new design of the same kind."""
         new = object.__new__(type(self))
@@ -276,7 +228,6 @@ class _Design:
         new.k = self.k[rows]
         new._full = self._full or bool(new.mask.all())
         new._fe_cache = None
-        new.__dict__.pop("_single_fe_cache", None)
         return new
 
 

@@ -19,13 +19,12 @@ Viechtbauer W (2005). J Educ Behav Stat 30:261-293. doi:10.3102/1076998603000326
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
 
-from igmeta.design import _rowdot, _rowsum, seqdot, seqsum
+from igmeta.design import _rowdot, _rowsum
 
 __all__ = [
     "DEFAULT_CONTROL",
@@ -255,25 +254,8 @@ def _fe_q(design):
     return w, design.quantities(w)
 
 
-@dataclass(frozen=True, slots=True)
-class _Scalars:
-    rss: np.float64
-    tr_p: np.float64
-    tr_pp: np.float64
-
-
 def _dl(design, control):
     df = design.k - design.p
-    if design.batch_size == 1 and type(design).__name__ == "InterceptDesign":
-        fe = design.single_fe()
-        q = _Scalars(fe["rss"], fe["tr_p"], fe["tr_pp"])
-        with np.errstate(divide="ignore", invalid="ignore"):
-            tau2 = np.maximum(0.0, (q.rss - df) / q.tr_p)
-            # x * x, not x**2: a float64 scalar's power may differ from an array's square
-            se = np.sqrt(
-                (2 * df + 4 * tau2 * q.tr_p + 2 * (tau2 * tau2) * q.tr_pp) / (q.tr_p * q.tr_p)
-            )
-        return _closed(tau2, se)
     q = _fe_q(design)[1]
     with np.errstate(divide="ignore", invalid="ignore"):
         tau2 = np.maximum(0.0, (q.rss - df) / q.tr_p)
@@ -338,10 +320,6 @@ def _fisher_scoring(design, control, restricted: bool):
     sequence of iterates is that of a batch of one.
     """
     n = _n(design)
-    if n == 1 and design.p == 1 and type(design).__name__ == "InterceptDesign":
-        single = _fisher_scoring_single(design, control, restricted)
-        if single is not None:
-            return single
     tau2, _, _ = _he_tau2(design)
     tau2 = np.where(np.isfinite(tau2), tau2, 0.0)
     iterations = np.zeros(n, int)
@@ -391,109 +369,6 @@ def _fisher_scoring(design, control, restricted: bool):
         else:
             se = np.sqrt(2 / _rowdot(w, w))
     return Tau2Estimate(tau2, se, converged, iterations)
-
-
-def _fisher_scoring_single(design, control, restricted: bool):
-    """:func:`_fisher_scoring` for one intercept-only fit, on 1-D arrays and Python floats.
-
-    The same iteration (formulas, step halving, stopping rule, ll0check) and the same
-    arithmetic, sum by sum (:func:`igmeta.design.seqsum`), as the batched code, without
-    its bookkeeping and with two reused work arrays: tens of microseconds for small k,
-    few memory passes for large k. Returns None (use the batched code) for degenerate
-    data, where numpy's inf/NaN semantics matter.
-    """
-    mask = design.mask[0]
-    y, v = design.y[0], design.v[0]
-    if not design._full:
-        y, v = y[mask], v[mask]
-    k = y.size
-    if k < 2:
-        return None
-    threshold, maxiter, tol = control["threshold"], int(control["maxiter"]), control["tol"]
-    w = np.empty(k)
-    tmp = np.empty(k)
-    try:
-        # Starting value: HE, max(0, (sum (y - ybar)^2 - (sum v - sum v / k)) / (k - 1)).
-        np.subtract(y, seqsum(y) / k, out=tmp)
-        sum_v = seqsum(v)
-        he = (seqdot(tmp, tmp) - (sum_v - sum_v / k)) / (k - 1)
-        t = max(0.0, he) if math.isfinite(he) else 0.0
-        iterations = 0
-        converged = False
-        for _ in range(maxiter):
-            np.add(v, t, out=w)
-            np.divide(1.0, w, out=w)
-            sw = seqsum(w)
-            beta = seqdot(w, y) / sw
-            np.subtract(y, beta, out=tmp)
-            np.multiply(w, tmp, out=tmp)
-            y_ppy = seqdot(tmp, tmp)
-            if restricted:
-                np.multiply(w, w, out=tmp)
-                sw2 = seqsum(tmp)
-                tr_p = sw - sw2 / sw
-                tr_pp = sw2 - 2 * seqdot(tmp, w) / sw + (sw2 * sw2) / (sw * sw)
-                adj = (y_ppy - tr_p) / tr_pp
-            else:
-                adj = (y_ppy - sw) / seqdot(w, w)
-            if not math.isfinite(adj) or (t <= 0 and adj < 0):
-                adj = 0.0
-            for _ in range(1100):
-                if not t + adj < 0:
-                    break
-                adj = adj / 2
-            t = t + adj
-            iterations += 1
-            if not abs(adj) >= threshold * max(1.0, t):
-                converged = True
-                break
-        if converged and t > threshold:
-            # metafor's ll0check, as in _fisher_scoring.
-            ll_fit = _single_loglik(y, v, t, restricted, w, tmp)
-            ll_zero = _single_loglik(y, v, 0.0, restricted, w, tmp)
-            if ll_zero - ll_fit > tol:
-                t = 0.0
-        np.add(v, t, out=w)
-        np.divide(1.0, w, out=w)
-        if restricted:
-            sw = seqsum(w)
-            np.multiply(w, w, out=tmp)
-            sw2 = seqsum(tmp)
-            tr_pp = sw2 - 2 * seqdot(tmp, w) / sw + (sw2 * sw2) / (sw * sw)
-            se = math.sqrt(2 / tr_pp)
-        else:
-            se = math.sqrt(2 / seqdot(w, w))
-    except (ZeroDivisionError, OverflowError, ValueError):
-        return None
-    if not (math.isfinite(t) and math.isfinite(se)):
-        return None
-    return Tau2Estimate(
-        np.array([t]), np.array([se]), np.array([converged]), np.array([iterations])
-    )
-
-
-def _single_loglik(y, v, t: float, restricted: bool, w, tmp) -> float:
-    """ML or REML log-likelihood of one intercept-only fit at tau2 = t, with the
-    arithmetic of :func:`log_likelihoods`; ``w`` and ``tmp`` are work arrays."""
-    k = y.size
-    np.add(v, t, out=w)
-    sum_log = seqsum(np.log(w, out=tmp))
-    np.divide(1.0, w, out=w)
-    sw = seqsum(w)
-    beta = seqdot(w, y) / sw
-    np.subtract(y, beta, out=tmp)
-    np.multiply(w, tmp, out=w)
-    rss = seqdot(w, tmp)
-    if restricted:
-        logs = np.log(np.array([float(k), sw]))
-        return (
-            -0.5 * (k - 1) * _LOG_2PI
-            + 0.5 * float(logs[0])
-            - 0.5 * sum_log
-            - 0.5 * float(logs[1])
-            - 0.5 * rss
-        )
-    return -0.5 * k * _LOG_2PI - 0.5 * sum_log - 0.5 * rss
 
 
 def _reml(design, control):

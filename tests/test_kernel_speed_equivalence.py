@@ -5,7 +5,7 @@ added shortcuts; each is checked here against the path it replaces:
 
 * ``quantities(w, need=...)`` computes only some fields: they must equal the full call;
 * ``InterceptDesign`` sums equal the explicit projection matrix of ``MatrixDesign``;
-* the single-fit Fisher scoring (1-D arrays, Python floats) equals the batched one;
+* a fit alone (a batch of one) equals the same fit inside a larger batch;
 * iterative estimators work on the unconverged rows only: every row of a batch equals the
   same fit run alone, whatever else is in the batch;
 * p-values and critical values through ``scipy.special`` equal ``scipy.stats``;
@@ -161,10 +161,10 @@ def test_take_keeps_rows_and_settings():
 @pytest.mark.parametrize("method", ["REML", "ML"])
 @pytest.mark.parametrize("k", [2, 3, 5, 10, 40, 300, 5000])
 @pytest.mark.parametrize("seed", [0, 1, 2])
-def test_single_fit_path_equals_batched_path(method, k, seed):
+def test_a_fit_alone_equals_the_same_fit_in_a_batch(method, k, seed):
     y, v = _data(k, seed, tau2=[0.0, 0.02, 0.4][seed])
     single = estimate_tau2(InterceptDesign(y, v), method)
-    # Two identical rows: the batched path (no single-fit shortcut).
+    # Two identical rows: a batch of two.
     batched = estimate_tau2(InterceptDesign(np.vstack([y, y]), np.vstack([v, v])), method)
     for row in (0, 1):
         np.testing.assert_allclose(single.tau2[0], batched.tau2[row], rtol=1e-10, atol=1e-12)
@@ -173,7 +173,7 @@ def test_single_fit_path_equals_batched_path(method, k, seed):
         assert abs(int(single.iterations[0]) - int(batched.iterations[row])) <= 1
 
 
-def test_single_fit_path_equals_batched_path_on_boundary_and_degenerate_data():
+def test_a_fit_alone_equals_the_same_fit_in_a_batch_on_boundary_and_degenerate_data():
     cases = [
         (np.array([0.1, 0.1, 0.1]), np.array([0.1, 0.2, 0.3])),  # no heterogeneity
         (np.array([0.5, -0.2]), np.array([1e-8, 1e8])),  # extreme variances
@@ -280,9 +280,9 @@ ALL_FIT_FIELDS = (*FIT_FIELDS, "vb", "ddf", "q_df", "qm_df", "k")
 
 @pytest.mark.parametrize("method", METHODS)
 @pytest.mark.parametrize("test", ["z", "knha"])
-def test_single_fit_shortcut_equals_the_batched_fit_bit_for_bit(method, test):
-    # fit_batch with one intercept-only fit takes a scalar shortcut; a batch of two
-    # copies of the same data takes the batched code. For k <= 256 every field is equal.
+def test_a_fit_alone_equals_the_batched_fit_bit_for_bit(method, test):
+    # One intercept-only fit and a batch of two copies of the same data (row sums are
+    # left-to-right for k <= 256 in both): every field is equal.
     rng = np.random.default_rng(13)
     for trial in range(25):
         k = int(rng.integers(1, 40)) if trial % 5 else int(rng.integers(200, 257))
