@@ -82,10 +82,10 @@ def go_to(page, link: str, heading: str) -> None:
 
 
 def pooled_text(page) -> str:
+    """The text of the live result's metrics (see :data:`LIVE_RESULT`)."""
     metric = page.locator("[data-testid='stMetric']").filter(has_text="Pooled").first
-    value = metric.locator("[data-testid='stMetricValue']")
-    value.wait_for(timeout=SLOW)
-    return value.inner_text()
+    metric.locator("[data-testid='stMetricValue']").wait_for(timeout=SLOW)
+    return page.evaluate(LIVE_RESULT)
 
 
 def load_table(page, url: str, csv: Path) -> None:
@@ -119,12 +119,15 @@ RERUN_DONE = """(t0) => {
     return end ? end[1] - t0 : false;
 }"""
 
+# The live result: pooled estimate [CI], p-value, k, I\u00b2 and tau\u00b2 as one text. With
+# k = 50 one edited count can leave the 2-decimal estimate unchanged, but not all of them.
+LIVE_RESULT = """() => [...document.querySelectorAll('[data-testid="stMetric"]')]
+    .map(e => e.innerText).join(' | ')"""
+
 POOLED_SHOWN = """(before) => {
-    const m = [...document.querySelectorAll('[data-testid="stMetric"]')]
-        .find(e => e.innerText.includes('Pooled'));
-    if (!m) return false;
-    const v = m.querySelector('[data-testid="stMetricValue"]');
-    return (v && v.innerText !== before) ? performance.now() : false;
+    const now = [...document.querySelectorAll('[data-testid="stMetric"]')]
+        .map(e => e.innerText).join(' | ');
+    return (now.includes('Pooled') && now !== before) ? performance.now() : false;
 }"""
 
 
