@@ -35,11 +35,10 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from devtools.data_grid import cell_centre, column_index  # noqa: E402
 from devtools.local_server import CHROMIUM, CHROMIUM_ARGS, start_server, stop_server  # noqa: E402
 
 AI_COLUMN = "Events (treatment) \u00b7 ai"
-HEADER_HEIGHT = 35
-ROW_HEIGHT = 35
 SLOW = 30_000
 
 
@@ -132,21 +131,9 @@ POOLED_SHOWN = """(before) => {
 
 
 def cell_position(page, column: int) -> tuple[float, float]:
-    """Centre of the first row's cell in grid column ``column``: select the row's first
-    cell, walk right with the arrow keys, and read where the grid opens its editor."""
+    """Centre of the first row's cell in grid column ``column`` (found anew each edit)."""
     page.get_by_role("heading", name="Study data").scroll_into_view_if_needed()
-    editor = page.locator("[data-testid='stDataFrame']").first
-    editor.scroll_into_view_if_needed()
-    page.wait_for_timeout(300)
-    box = editor.locator("[data-testid='data-grid-canvas']").bounding_box()
-    page.mouse.click(box["x"] + 50, box["y"] + HEADER_HEIGHT + ROW_HEIGHT * 0.5)
-    for _ in range(column):
-        page.keyboard.press("ArrowRight")
-    page.keyboard.press("Enter")
-    cell = page.locator("#portal .gdg-input").bounding_box()
-    page.keyboard.press("Escape")
-    page.wait_for_timeout(200)
-    return cell["x"] + cell["width"] / 2, cell["y"] + cell["height"] / 2
+    return cell_centre(page, column)
 
 
 def one_edit(page, cell: tuple[float, float], value: int, before: str) -> tuple[float, float]:
@@ -166,11 +153,7 @@ def one_edit(page, cell: tuple[float, float], value: int, before: str) -> tuple[
 
 
 def ai_column(page) -> int:
-    editor = page.locator("[data-testid='stDataFrame']").first
-    editor.wait_for()
-    header = editor.locator("th[role='columnheader']", has_text=AI_COLUMN)
-    header.wait_for(state="attached")
-    return editor.locator("th[role='columnheader']").all_inner_texts().index(AI_COLUMN)
+    return column_index(page, AI_COLUMN)
 
 
 def measure(browser, url: str, k: int, edits: int, workdir: Path) -> dict:

@@ -16,12 +16,12 @@ import pytest
 from conftest import screenshot, wait_for_app
 from playwright.sync_api import expect
 
+from devtools.data_grid import cell_centre, column_index, editor_grid
+
 pytestmark = pytest.mark.browser
 
 #: Generous waits: the machine running the tests may be busy.
 SLOW = 30_000
-HEADER_HEIGHT = 35
-ROW_HEIGHT = 35
 
 UPLOAD_CSV = (
     b"Trial;Year;IG responders;IG total;Placebo responders;Placebo group size;Notes\n"
@@ -52,27 +52,13 @@ def go_to(page, link: str, heading: str) -> None:
 
 def grid(page):
     """The study-table editor (the first grid of the Data page)."""
-    editor = page.locator("[data-testid='stDataFrame']").first
-    editor.wait_for()
-    return editor
+    return editor_grid(page)
 
 
 def edit_cell(page, column_label: str, row: int, text: str) -> None:
     """Double-click the cell of ``row`` (1-based) and ``column_label``, type, press Enter."""
-    editor = grid(page)
-    header = editor.locator("th[role='columnheader']", has_text=column_label)
-    header.wait_for(state="attached")
-    column = editor.locator("th[role='columnheader']").all_inner_texts().index(column_label)
-    box = editor.locator("[data-testid='data-grid-canvas']").bounding_box()
-    # Select the row's first cell (the row number), then walk right to the column.
-    page.mouse.click(box["x"] + 50, box["y"] + HEADER_HEIGHT + ROW_HEIGHT * (row - 0.5))
-    for _ in range(column):
-        page.keyboard.press("ArrowRight")
-    page.keyboard.press("Enter")
-    cell = page.locator("#portal .gdg-input").bounding_box()
-    page.keyboard.press("Escape")
-    page.wait_for_timeout(200)
-    page.mouse.dblclick(cell["x"] + cell["width"] / 2, cell["y"] + cell["height"] / 2)
+    x, y = cell_centre(page, column_index(page, column_label), row)
+    page.mouse.dblclick(x, y)
     cell_editor = page.locator("#portal .gdg-input")
     cell_editor.wait_for()
     page.keyboard.type(text)
