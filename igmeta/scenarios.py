@@ -40,6 +40,7 @@ import re
 import secrets
 import sqlite3
 import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -504,14 +505,33 @@ class ScenarioStore:
         finally:
             conn.close()
 
+    def _use_wal(self) -> None:
+        """Switch the database to WAL journaling.
+
+        Changing the journal mode needs an exclusive lock, and SQLite may answer "database
+        is locked" at once, without waiting for its busy timeout, when other processes
+        open the same new file at the same moment. So the switch is retried, with growing
+        pauses, for up to the busy timeout.
+        """
+        deadline = time.monotonic() + self.busy_timeout_ms / 1000
+        pause = 0.005
+        while True:
+            conn = self._connect()
+            try:
+                mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+                break
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() >= deadline:
+                    raise
+            finally:
+                conn.close()
+            time.sleep(pause)
+            pause = min(pause * 2, 0.2)
+        if str(mode).lower() != "wal":  # pragma: no cover - e.g. an in-memory file system
+            raise ScenarioError(f"The database {self.path} cannot use WAL journaling.")
+
     def _migrate(self) -> None:
-        conn = self._connect()
-        try:
-            mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
-            if str(mode).lower() != "wal":  # pragma: no cover - e.g. an in-memory file system
-                raise ScenarioError(f"The database {self.path} cannot use WAL journaling.")
-        finally:
-            conn.close()
+        self._use_wal()
         with self._write() as conn:
             conn.execute(
                 "CREATE TABLE IF NOT EXISTS schema_version ("

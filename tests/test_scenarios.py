@@ -336,6 +336,26 @@ def test_concurrent_writes_from_processes(tmp_path):
         assert len(store.list(f"p{n}", include_builtin=False)) == 15
 
 
+def _open_store(path: str) -> None:
+    sc.ScenarioStore(path)
+
+
+def test_many_processes_opening_a_new_database_at_once(tmp_path):
+    """Switching a new file to WAL can fail at once with "database is locked" when
+    several processes open it together; the store retries (this failed about once in a
+    hundred openings before the retry)."""
+    context = multiprocessing.get_context("fork")
+    for trial in range(6):
+        path = str(tmp_path / f"new-{trial}.sqlite3")
+        procs = [context.Process(target=_open_store, args=(path,)) for _ in range(8)]
+        for proc in procs:
+            proc.start()
+        for proc in procs:
+            proc.join(timeout=60)
+        assert [proc.exitcode for proc in procs] == [0] * 8
+        assert sc.ScenarioStore(path).schema_version() == sc.SCHEMA_VERSION
+
+
 # ----------------------------------------------------------------------------- numbers
 
 _RELOAD_SCRIPT = r"""

@@ -19,8 +19,12 @@ SKELETON = "[data-testid='stSkeleton']"
 CHART = "[data-testid='stPlotlyChart'] .main-svg"
 
 
+#: URL paths of the pages; the default page (Analysis) is served at the root.
+PATHS = {"analysis": ""}
+
+
 def _open(page, server_url: str, name: str) -> None:
-    page.goto(f"{server_url}/{name}")
+    page.goto(f"{server_url}/{PATHS.get(name, name)}")
     # The first request of a server process may run the page in Streamlit's legacy
     # pages/ mode, which reruns through app.py (ui.bootstrap): wait for the real page.
     page.wait_for_selector("h1", state="visible")
@@ -48,6 +52,7 @@ def test_page_renders(page, server_url, name):
     screenshot(page, f"page_{name}")
     _no_exception(page)
     assert page.locator("h1").count() >= 1
+    assert page.get_by_text("Page not found").count() == 0
 
 
 def test_bias_page_toggles(page, server_url):
