@@ -69,3 +69,5 @@ def test_gosh_progress_bar_and_cancel(page, server_url, tmp_path):
     wait_for_app(page)
     expect(bar).to_have_count(0)
     expect(page.locator("[data-testid='stPlotlyChart']")).to_have_count(1)
+    page.wait_for_timeout(800)
+    screenshot(page, "page_sensitivity_gosh_20_studies")
