@@ -178,25 +178,18 @@ def _intercept_test(res: MetaResult, iterations: int, seed, exact, progress):
     )
     warn_not_converged(out["converged"], "permutation fits", settings["method"])
     stat_obs = np.array([res.statistic])
-    qm_obs = float(res.statistic**2)
-    pval, qm_pval = _permutation_pvalues(out["stat"], out["qm"], stat_obs, qm_obs)
-    return PermutationResult(
-        coef_names=("intrcpt",),
-        estimate=np.array([res.estimate]),
-        statistic=stat_obs,
-        pval=pval,
-        pval_model=np.array([res.pval]),
-        qm=qm_obs,
-        qm_pval=qm_pval,
+    return _package(
+        ("intrcpt",),
+        np.array([res.estimate]),
+        stat_obs,
+        np.array([res.pval]),
+        float(res.statistic**2),
+        out,
+        settings,
         exact=use_exact,
-        iterations=n,
-        exact_iterations=n_exact,
-        method=settings["method"],
-        test=settings["test"],
-        seed=None if use_exact else seed,
-        statistic_perm=out["stat"],
-        estimate_perm=out["beta"],
-        qm_perm=out["qm"],
+        n=n,
+        n_exact=n_exact,
+        seed=seed,
     )
 
 
@@ -247,30 +240,41 @@ def _regression_test(res: MetaRegressionResult, iterations: int, seed, exact, pr
         progress=progress,
     )
     warn_not_converged(out["converged"], "permutation fits", settings["method"])
-    stat_obs = np.asarray(res.statistic, float)
-    # The observed omnibus statistic over the same coefficients (metafor's btt: all but the
-    # intercept), b' vb^-1 b (divided by their number for Hartung-Knapp's F).
-    idx = np.asarray(qm_index)
-    b = np.asarray(res.estimate, float)[idx]
-    vb = np.asarray(res.vb, float)[np.ix_(idx, idx)]
-    qm_obs = float(b @ np.linalg.solve(vb, b))
-    if settings["test"] == "knha":
-        qm_obs /= idx.size
+    # The fit's QM covers the same coefficients as the permuted ones (metafor's btt).
+    return _package(
+        names,
+        np.asarray(res.estimate, float),
+        np.asarray(res.statistic, float),
+        np.asarray(res.pval, float),
+        float(res.qm),
+        out,
+        settings,
+        exact=use_exact,
+        n=n,
+        n_exact=n_exact,
+        seed=seed,
+    )
+
+
+def _package(
+    names, estimate, stat_obs, pval_model, qm_obs, out, settings, *, exact, n, n_exact, seed
+) -> PermutationResult:
+    """The :class:`PermutationResult` of observed statistics and the permuted fits."""
     pval, qm_pval = _permutation_pvalues(out["stat"], out["qm"], stat_obs, qm_obs)
     return PermutationResult(
-        coef_names=names,
-        estimate=np.asarray(res.estimate, float),
+        coef_names=tuple(names),
+        estimate=estimate,
         statistic=stat_obs,
         pval=pval,
-        pval_model=np.asarray(res.pval, float),
+        pval_model=pval_model,
         qm=qm_obs,
         qm_pval=qm_pval,
-        exact=use_exact,
+        exact=exact,
         iterations=n,
         exact_iterations=n_exact,
         method=settings["method"],
         test=settings["test"],
-        seed=None if use_exact else seed,
+        seed=None if exact else seed,
         statistic_perm=out["stat"],
         estimate_perm=out["beta"],
         qm_perm=out["qm"],
