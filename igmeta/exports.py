@@ -32,7 +32,7 @@ from igmeta.effects import measure_info
 from igmeta.plots import forest_figure, funnel_figure
 from igmeta.safe_export import to_excel_bytes, to_safe_csv_bytes
 from igmeta.scenarios import describe_settings
-from igmeta.tables import display_scale, forest_frame, result_summary_frame
+from igmeta.tables import display_scale, forest_frame, result_summary_frame, subgroup_frame
 
 __all__ = [
     "FIGURE_FORMATS",
@@ -358,38 +358,22 @@ def _study_table(bundle: AnalysisBundle, table: pd.DataFrame) -> pd.DataFrame:
 
 
 def _subgroup_table(bundle: AnalysisBundle) -> pd.DataFrame:
-    groups = bundle.subgroups
-    if groups is None:
-        return pd.DataFrame()
-    rows = []
-    for level, fit in zip(groups.levels, groups.fits, strict=True):
-        bt = fit.back_transformed()
-        rows.append(
-            {
-                "subgroup": level,
-                "k": fit.k,
-                "estimate": bt["estimate"],
-                "ci_lower": bt["ci_lower"],
-                "ci_upper": bt["ci_upper"],
-                "p_value": fit.pval,
-                "i2_percent": fit.i2,
-                "tau2": fit.tau2 if fit.is_random_effects else np.nan,
-            }
-        )
-    test = groups.test
-    rows.append(
-        {
-            "subgroup": f"Test for subgroup differences ({test.name})",
-            "k": np.nan,
-            "estimate": test.statistic,
-            "ci_lower": np.nan,
-            "ci_upper": np.nan,
-            "p_value": test.pval,
-            "i2_percent": np.nan,
-            "tau2": np.nan,
-        }
-    )
-    return pd.DataFrame(rows)
+    fits = subgroup_frame(bundle)
+    if fits.empty:
+        return fits
+    test = bundle.subgroups.test
+    difference = {
+        "subgroup": f"Test for subgroup differences ({test.name})",
+        "k": np.nan,
+        "estimate": test.statistic,
+        "ci_lower": np.nan,
+        "ci_upper": np.nan,
+        "pval": test.pval,
+        "i2": np.nan,
+        "tau2": np.nan,
+    }
+    out = pd.concat([fits, pd.DataFrame([difference])], ignore_index=True)
+    return out.rename(columns={"pval": "p_value", "i2": "i2_percent"})
 
 
 def result_tables(bundle: AnalysisBundle, table: pd.DataFrame) -> dict[str, pd.DataFrame]:

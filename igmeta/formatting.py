@@ -8,7 +8,14 @@ from __future__ import annotations
 
 import math
 
-__all__ = ["NOT_ESTIMABLE", "format_ci", "format_number", "format_pvalue", "format_percent"]
+__all__ = [
+    "NOT_ESTIMABLE",
+    "format_ci",
+    "format_ci_column",
+    "format_number",
+    "format_pvalue",
+    "format_percent",
+]
 
 NOT_ESTIMABLE = "not estimable"
 
@@ -40,6 +47,15 @@ def format_ci(estimate, lower, upper, digits: int = 2) -> str:
         f"{format_number(estimate, digits)} [{format_number(lower, digits)}, "
         f"{format_number(upper, digits)}]"
     )
+
+
+def format_ci_column(frame, digits: int = 2) -> list[str]:
+    """:func:`format_ci` of every row of a table with columns ``estimate``, ``ci_lower``
+    and ``ci_upper``."""
+    return [
+        format_ci(e, lo, hi, digits)
+        for e, lo, hi in zip(frame["estimate"], frame["ci_lower"], frame["ci_upper"], strict=True)
+    ]
 
 
 def format_pvalue(value) -> str:

@@ -29,10 +29,15 @@ from igmeta.clinical import nnt_from_bundle
 from igmeta.codegen import CodegenError, r_script
 from igmeta.effects import measure_info
 from igmeta.exports import forest_for, funnel_for
-from igmeta.formatting import format_ci, format_number, format_percent, format_pvalue
+from igmeta.formatting import (
+    format_ci_column,
+    format_number,
+    format_percent,
+    format_pvalue,
+)
 from igmeta.methods_text import methods_paragraph
 from igmeta.scenarios import describe_settings, settings_to_json, summarise, table_to_json
-from igmeta.tables import result_summary_frame
+from igmeta.tables import result_summary_frame, subgroup_frame
 
 __all__ = ["CSP", "report_html"]
 
@@ -174,18 +179,16 @@ def _subgroups(bundle: AnalysisBundle) -> str:
     groups = bundle.subgroups
     if groups is None:
         return ""
-    rows = []
-    for level, fit in zip(groups.levels, groups.fits, strict=True):
-        bt = fit.back_transformed()
-        rows.append(
-            {
-                "Subgroup": level,
-                "k": fit.k,
-                "Estimate (CI)": format_ci(bt["estimate"], bt["ci_lower"], bt["ci_upper"]),
-                "p": format_pvalue(fit.pval),
-                "I\u00b2": format_percent(fit.i2),
-            }
-        )
+    fits = subgroup_frame(bundle)
+    shown = pd.DataFrame(
+        {
+            "Subgroup": fits["subgroup"],
+            "k": fits["k"],
+            "Estimate (CI)": format_ci_column(fits),
+            "p": [format_pvalue(p) for p in fits["pval"]],
+            "I\u00b2": [format_percent(v) for v in fits["i2"]],
+        }
+    )
     test = groups.test
     what = (
         "Q on the subgroup estimates (separate tau\u00b2)"
@@ -196,7 +199,7 @@ def _subgroups(bundle: AnalysisBundle) -> str:
         "<h3>Subgroups by "
         + _e(groups.column)
         + "</h3>"
-        + _table(pd.DataFrame(rows))
+        + _table(shown)
         + f"<p>Test for subgroup differences ({_e(what)}): Q = "
         f"{_e(format_number(test.statistic))}, df = {_e(f'{test.df[0]:g}')}, "
         f"{_e(format_pvalue(test.pval))}.</p>"
@@ -214,12 +217,7 @@ def _studies(bundle: AnalysisBundle, table: pd.DataFrame) -> str:
             "Study": studies["study"],
             "Subgroup": studies["subgroup"].fillna(""),
             "Data": studies["data"],
-            "Estimate (CI)": [
-                format_ci(e, lo, hi)
-                for e, lo, hi in zip(
-                    studies["estimate"], studies["ci_lower"], studies["ci_upper"], strict=True
-                )
-            ],
+            "Estimate (CI)": format_ci_column(studies),
             "Weight": [
                 format_percent(w) if inc and np.isfinite(w) else "excluded" if not inc else ""
                 for w, inc in zip(studies["weight_percent"], studies["included"], strict=True)

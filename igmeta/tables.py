@@ -20,6 +20,7 @@ __all__ = [
     "display_scale",
     "forest_frame",
     "result_summary_frame",
+    "subgroup_frame",
     "to_display_scale",
 ]
 
@@ -286,3 +287,31 @@ def result_summary_frame(bundle: AnalysisBundle) -> pd.DataFrame:
         ),
     ]
     return pd.DataFrame(rows, columns=["quantity", "value"])
+
+
+def subgroup_frame(bundle: AnalysisBundle) -> pd.DataFrame:
+    """One row per subgroup fit, on the display scale.
+
+    Columns ``subgroup``, ``k``, ``estimate``, ``ci_lower``, ``ci_upper`` (back-
+    transformed), ``pval``, ``i2`` (%), ``tau2`` (NaN for common-effect fits). Empty
+    without subgroups. The pages, the HTML report and the exports format this one table.
+    """
+    groups = bundle.subgroups
+    if groups is None:
+        return pd.DataFrame()
+    rows = []
+    for level, fit in zip(groups.levels, groups.fits, strict=True):
+        bt = fit.back_transformed()
+        rows.append(
+            {
+                "subgroup": level,
+                "k": fit.k,
+                "estimate": bt["estimate"],
+                "ci_lower": bt["ci_lower"],
+                "ci_upper": bt["ci_upper"],
+                "pval": fit.pval,
+                "i2": fit.i2,
+                "tau2": fit.tau2 if fit.is_random_effects else np.nan,
+            }
+        )
+    return pd.DataFrame(rows)

@@ -7,8 +7,14 @@ import pandas as pd
 import streamlit as st
 
 from igmeta.analysis import AnalysisBundle
-from igmeta.formatting import format_ci, format_number, format_percent, format_pvalue
-from igmeta.tables import result_summary_frame
+from igmeta.formatting import (
+    format_ci,
+    format_ci_column,
+    format_number,
+    format_percent,
+    format_pvalue,
+)
+from igmeta.tables import result_summary_frame, subgroup_frame
 from ui import compute, state
 from ui.text import plain
 
@@ -91,18 +97,16 @@ def subgroup_panel(bundle: AnalysisBundle) -> None:
     if groups is None:
         return
     st.subheader(f"Subgroups by {plain(groups.column)}")
-    rows = []
-    for level, fit in zip(groups.levels, groups.fits, strict=True):
-        bt = fit.back_transformed()
-        rows.append(
-            {
-                "subgroup": level,
-                "k": fit.k,
-                "estimate [CI]": format_ci(bt["estimate"], bt["ci_lower"], bt["ci_upper"]),
-                "I\u00b2": format_percent(fit.i2),
-            }
-        )
-    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+    fits = subgroup_frame(bundle)
+    shown = pd.DataFrame(
+        {
+            "subgroup": fits["subgroup"],
+            "k": fits["k"],
+            "estimate [CI]": format_ci_column(fits),
+            "I\u00b2": [format_percent(v) for v in fits["i2"]],
+        }
+    )
+    st.dataframe(shown, hide_index=True, width="stretch")
     test = groups.test
     kind = {
         "fixed": "common-effect Q-between",

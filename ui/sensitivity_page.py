@@ -22,7 +22,7 @@ import streamlit as st
 
 from igmeta.analysis import AnalysisBundle
 from igmeta.estimators import ITERATIVE_METHODS
-from igmeta.formatting import format_ci, format_number, format_percent, format_pvalue
+from igmeta.formatting import format_ci_column, format_number, format_percent, format_pvalue
 from igmeta.plots import baujat_figure, cumulative_figure, gosh_figure, leave_one_out_figure
 from igmeta.tables import display_scale
 from ui import compute_extra, state
@@ -110,10 +110,7 @@ def _refit_table(
     out = {header: frame[column].astype(str).to_list()}
     for name, title in extra:
         out[title] = [str(v) for v in frame[name]]
-    out[f"{label} [CI]"] = [
-        format_ci(e, lo, hi, DIGITS)
-        for e, lo, hi in zip(frame["estimate"], frame["ci_lower"], frame["ci_upper"], strict=True)
-    ]
+    out[f"{label} [CI]"] = format_ci_column(frame, DIGITS)
     out["p-value"] = [format_pvalue(p) for p in frame["pval"]]
     if random:
         out["tau\u00b2"] = [format_number(t, DIGITS) for t in frame["tau2"]]

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from igmeta.formatting import format_ci, format_number, format_percent
+from igmeta.formatting import format_ci_column, format_number, format_percent
 from igmeta.plots._style import (
     FIGURE_WIDTH_PX,
     ColumnSpec,
@@ -199,12 +199,7 @@ def _refit_rows(frame: pd.DataFrame, digits: int) -> pd.DataFrame:
             "estimate": refits["estimate"].to_numpy(),
             "ci_lower": refits["ci_lower"].to_numpy(),
             "ci_upper": refits["ci_upper"].to_numpy(),
-            "estimate_text": [
-                format_ci(e, lo, hi, digits)
-                for e, lo, hi in zip(
-                    refits["estimate"], refits["ci_lower"], refits["ci_upper"], strict=True
-                )
-            ],
+            "estimate_text": format_ci_column(refits, digits),
         }
     )
 
