@@ -29,6 +29,7 @@ __all__ = [
     "LONG_NAME_LIMIT",
     "SEVERITIES",
     "ValidationReport",
+    "is_missing_cell",
     "validate_table",
 ]
 
@@ -239,7 +240,7 @@ def _study_labels(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarr
     else:
         names = np.array(
             [
-                "" if _is_missing_cell(value) else " ".join(_label_text(value).split())
+                "" if is_missing_cell(value) else " ".join(_label_text(value).split())
                 for value in column.to_numpy(dtype=object)
             ],
             dtype=object,
@@ -250,7 +251,7 @@ def _study_labels(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarr
     return names, named, labels
 
 
-def _is_missing_cell(value: object) -> bool:
+def is_missing_cell(value: object) -> bool:
     """None, NaN, pd.NA or whitespace-only text."""
     if isinstance(value, str):
         return not value.strip()
@@ -323,7 +324,7 @@ def _read_include(log: _IssueLog, frame: pd.DataFrame) -> np.ndarray:
     for position, value in enumerate(column.to_numpy(dtype=object)):
         if isinstance(value, bool | np.bool_):
             included[position] = bool(value)
-        elif _is_missing_cell(value):
+        elif is_missing_cell(value):
             continue
         else:
             text = _label_text(value).strip().casefold()

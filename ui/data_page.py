@@ -47,7 +47,7 @@ from igmeta.schema import (
     template_csv_bytes,
     template_frame,
 )
-from igmeta.validation import ValidationReport, validate_table
+from igmeta.validation import ValidationReport, is_missing_cell, validate_table
 from ui import state
 from ui.text import plain
 
@@ -226,16 +226,6 @@ def _shown_status(edited: pd.DataFrame) -> list[str | None]:
 # --------------------------------------------------------------------------- cleaning
 
 
-def _is_blank(value: object) -> bool:
-    """None, NaN, pd.NA or whitespace-only text."""
-    if isinstance(value, str):
-        return not value.strip()
-    try:
-        return bool(pd.isna(value))
-    except (TypeError, ValueError):
-        return False
-
-
 def _number_text(value: float) -> str:
     """A parsed number written back as text with a decimal point (``12``, ``12.5``)."""
     if np.isfinite(value) and float(value).is_integer() and abs(value) < 1e15:
@@ -257,7 +247,7 @@ def _is_count(column: object) -> bool:
 
 def text_column(values: pd.Series) -> pd.Series:
     """Cells as text (``str`` dtype), blanks as missing."""
-    cells = [None if _is_blank(v) else _cell_text(v) for v in values.to_numpy(dtype=object)]
+    cells = [None if is_missing_cell(v) else _cell_text(v) for v in values.to_numpy(dtype=object)]
     return pd.Series(cells, index=values.index, dtype="str", name=values.name)
 
 
@@ -318,8 +308,8 @@ def _include_column(values: pd.Series, included: np.ndarray | None = None) -> pd
     if included is not None:
         return pd.Series(included, index=values.index, dtype=bool, name=values.name)
     cells = values.to_numpy(dtype=object)
-    if all(isinstance(v, bool | np.bool_) or _is_blank(v) for v in cells):
-        flags = [True if _is_blank(v) else bool(v) for v in cells]
+    if all(isinstance(v, bool | np.bool_) or is_missing_cell(v) for v in cells):
+        flags = [True if is_missing_cell(v) else bool(v) for v in cells]
         return pd.Series(flags, index=values.index, dtype=bool, name=values.name)
     return values
 
@@ -799,7 +789,7 @@ def tidy_upload(raw: pd.DataFrame, data_type: str, decimal: str) -> pd.DataFrame
             table.isetitem(position, text_column(values))
         else:
             converted, numeric = number_column(values, decimal)
-            has_value = bool(values.map(lambda v: not _is_blank(v)).any())
+            has_value = bool(values.map(lambda v: not is_missing_cell(v)).any())
             table.isetitem(position, converted if numeric and has_value else text_column(values))
     return table
 
