@@ -100,6 +100,17 @@ def _bundle(table: pd.DataFrame, settings: dict) -> AnalysisBundle:
     return compute.analysis_bundle(table, settings)
 
 
+def _refit_bundle(
+    table: pd.DataFrame, settings: dict, what: str | None = None
+) -> tuple[AnalysisBundle, Outcome | None]:
+    """The analysis to refit, or why it cannot be: no pooled result, or (with ``what``)
+    a Mantel-Haenszel/Peto model that ``what`` cannot use."""
+    bundle = _bundle(table, settings)
+    if bundle.result is None:
+        return bundle, Outcome(error=bundle.error or "There is no pooled result.")
+    return bundle, method_blocked(bundle, what) if what else None
+
+
 def fitted_rows(bundle: AnalysisBundle) -> np.ndarray:
     """Table rows (0-based) of the studies in ``bundle.result``, in the fit's order."""
     res, rows = bundle.result, bundle.used_rows
@@ -286,9 +297,9 @@ def leave_one_out_results(table: pd.DataFrame, settings: dict, options: dict) ->
     """Leave-one-out refits on the display scale (``options`` is unused, for the key)."""
     from igmeta.sensitivity import leave_one_out
 
-    bundle = _bundle(table, settings)
-    if bundle.result is None:
-        return Outcome(error=bundle.error or "There is no pooled result.")
+    bundle, blocked = _refit_bundle(table, settings)
+    if blocked:
+        return blocked
     out = _attempt(lambda: leave_one_out(bundle.result))
     if not out.ok:
         return out
@@ -326,9 +337,9 @@ def cumulative_results(table: pd.DataFrame, settings: dict, options: dict) -> Ou
     """
     from igmeta.sensitivity import cumulative
 
-    bundle = _bundle(table, settings)
-    if bundle.result is None:
-        return Outcome(error=bundle.error or "There is no pooled result.")
+    bundle, blocked = _refit_bundle(table, settings)
+    if blocked:
+        return blocked
     rows = fitted_rows(bundle)
     column = options.get("column") or None
     order = cumulative_order(table, rows, column, bool(options.get("descending", False)))
@@ -348,10 +359,7 @@ def influence_results(table: pd.DataFrame, settings: dict, options: dict) -> Out
     """Influence diagnostics (metafor ``influence``), one row per fitted study."""
     from igmeta.sensitivity import influence
 
-    bundle = _bundle(table, settings)
-    if bundle.result is None:
-        return Outcome(error=bundle.error or "There is no pooled result.")
-    blocked = method_blocked(bundle, "The influence analysis")
+    bundle, blocked = _refit_bundle(table, settings, "The influence analysis")
     if blocked:
         return blocked
     return _attempt(lambda: influence(bundle.result))
@@ -370,10 +378,7 @@ def gosh_results(
     """
     from igmeta.gosh import gosh
 
-    bundle = _bundle(table, settings)
-    if bundle.result is None:
-        return Outcome(error=bundle.error or "There is no pooled result.")
-    blocked = method_blocked(bundle, "The GOSH analysis")
+    bundle, blocked = _refit_bundle(table, settings, "The GOSH analysis")
     if blocked:
         return blocked
     k = bundle.result.k
@@ -394,10 +399,7 @@ def permutation_results(
     """
     from igmeta.permutation import permutation_test
 
-    bundle = _bundle(table, settings)
-    if bundle.result is None:
-        return Outcome(error=bundle.error or "There is no pooled result.")
-    blocked = method_blocked(bundle, "The permutation test")
+    bundle, blocked = _refit_bundle(table, settings, "The permutation test")
     if blocked:
         return blocked
     return _attempt(
