@@ -25,6 +25,7 @@ import plotly.graph_objects as go
 import plotly.io as pio
 
 __all__ = [
+    "add_footnotes",
     "BODY_FONT_SIZE",
     "FIGURE_WIDTH_PX",
     "FONT_FAMILY",
@@ -249,6 +250,35 @@ def apply_theme(fig: go.Figure, theme: str | Theme = "light") -> go.Figure:
     fig.update_xaxes(**axis_style)
     fig.update_yaxes(**axis_style)
     return fig
+
+
+def add_footnotes(fig: go.Figure, notes: Sequence[str], *, top_px: float, line_px: float) -> None:
+    """Left-aligned notes under the plot area, one per line.
+
+    Parameters
+    ----------
+    fig : plotly.graph_objects.Figure
+        The figure (notes are already escaped text).
+    notes : sequence of str
+        The lines, top to bottom.
+    top_px : float
+        Distance in pixels from the bottom of the plot area to the first line.
+    line_px : float
+        Distance between lines in pixels.
+    """
+    for i, note in enumerate(notes):
+        fig.add_annotation(
+            text=note,
+            xref="paper",
+            x=0,
+            xanchor="left",
+            yref="paper",
+            y=0,
+            yanchor="top",
+            yshift=-top_px - line_px * i,
+            showarrow=False,
+            font={"size": BODY_FONT_SIZE - 1},
+        )
 
 
 # --------------------------------------------------------------------------- safe text

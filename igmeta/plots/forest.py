@@ -23,6 +23,7 @@ from igmeta.plots._style import (
     TITLE_FONT_SIZE,
     ColumnSpec,
     Theme,
+    add_footnotes,
     apply_theme,
     escape_text,
     get_theme,
@@ -235,7 +236,7 @@ def forest_figure(
         _add_row_band(fig, y, colours.highlight_band)
     notes = _footnotes(rows, flag_symbols)
     _layout_axes(fig, rows, scale, (low, high), layout, x_label, colours)
-    _add_footnotes(fig, notes)
+    add_footnotes(fig, notes, top_px=62, line_px=NOTE_LINE_PX)
     top = 40 + (50 if title else 0)
     bottom = 80 + NOTE_LINE_PX * len(notes)
     fig.update_layout(
@@ -738,22 +739,6 @@ def _add_row_band(fig: go.Figure, y: float, colour: str) -> None:
         line_width=0,
         layer="below",
     )
-
-
-def _add_footnotes(fig: go.Figure, notes: list[str]) -> None:
-    for i, note in enumerate(notes):
-        fig.add_annotation(
-            text=note,
-            xref="paper",
-            x=0,
-            xanchor="left",
-            yref="paper",
-            y=0,
-            yanchor="top",
-            yshift=-62 - NOTE_LINE_PX * i,
-            showarrow=False,
-            font={"size": BODY_FONT_SIZE - 1},
-        )
 
 
 def _reference_value(rows: pd.DataFrame, reference_value: float | None) -> float | None:

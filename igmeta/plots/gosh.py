@@ -20,6 +20,7 @@ from igmeta.plots._style import (
     FIGURE_WIDTH_PX,
     ColumnSpec,
     Theme,
+    add_footnotes,
     apply_theme,
     escape_text,
     get_theme,
@@ -192,18 +193,7 @@ def gosh_figure(
         if shown == total
         else (f"Showing a random sample of {shown:,} of {total:,} subsets")
     )
-    fig.add_annotation(
-        text=note,
-        xref="paper",
-        x=0,
-        xanchor="left",
-        yref="paper",
-        y=0,
-        yanchor="top",
-        yshift=-70,
-        showarrow=False,
-        font={"size": BODY_FONT_SIZE - 1},
-    )
+    add_footnotes(fig, [note], top_px=70, line_px=0)
     return fig
 
 
