@@ -113,8 +113,51 @@ def _model_sentence(s: AnalysisSettings, cited: list[str]) -> str:
     return text + scale
 
 
-def methods_paragraph(bundle: AnalysisBundle, *, bias_tests: bool = True) -> tuple[str, list[str]]:
+def _heterogeneity_sentence(s: AnalysisSettings, cited: list[str], with_ci: bool) -> str:
+    random = s.method not in ("FE", "MH", "PETO", "GLMM")
+    if s.method == "GLMM":
+        return "Heterogeneity was assessed with tau\u00b2 of the GLMM and I\u00b2."
+    if random:
+        if not with_ci:
+            return "Heterogeneity was assessed with Cochran's Q, I\u00b2 and tau\u00b2."
+        cited.append("QP")
+        return (
+            "Heterogeneity was assessed with Cochran's Q, I\u00b2 and tau\u00b2, with "
+            "Q-profile confidence intervals for tau\u00b2 and I\u00b2."
+        )
+    text = "Heterogeneity was assessed with Cochran's Q and I\u00b2."
+    if with_ci:
+        cited.append("QP")
+        text += (
+            " The between-study variance tau\u00b2 was estimated, with a Q-profile "
+            "confidence interval, from a REML random-effects refit to the same studies "
+            "(not used for the pooled estimate)."
+        )
+    return text
+
+
+def methods_paragraph(
+    bundle: AnalysisBundle,
+    *,
+    bias_tests: bool = True,
+    heterogeneity_ci: bool = True,
+    funnel_plot: bool | None = None,
+) -> tuple[str, list[str]]:
     """A methods paragraph and its reference list for the analysis in ``bundle``.
+
+    The paragraph names only analyses that the page or report it goes with contains.
+
+    Parameters
+    ----------
+    bundle : AnalysisBundle
+    bias_tests : bool
+        The output contains Egger's and Begg's tests, trim-and-fill and a contour-enhanced
+        funnel plot (the dashboard's Publication bias page).
+    heterogeneity_ci : bool
+        The output contains Q-profile confidence intervals for tau\u00b2 and I\u00b2.
+    funnel_plot : bool, optional
+        The output contains a funnel plot without the tests (the HTML report); default:
+        the same as ``bias_tests``.
 
     Returns
     -------
@@ -137,11 +180,8 @@ def methods_paragraph(bundle: AnalysisBundle, *, bias_tests: bool = True) -> tup
             "if0all": "all studies (as at least one had a zero cell)",
         }[s.to]
         parts.append(f"For effect sizes, {s.add:g} was added to every cell of {target}.")
-    cited += ["I2", "QP"]
-    parts.append(
-        "Heterogeneity was assessed with Cochran's Q, I\u00b2 and tau\u00b2, with "
-        "Q-profile confidence intervals for tau\u00b2 and I\u00b2."
-    )
+    cited.append("I2")
+    parts.append(_heterogeneity_sentence(s, cited, heterogeneity_ci))
     if bundle.subgroups is not None:
         cited.append("Subgroups")
         test = bundle.subgroups.test.name
@@ -159,6 +199,10 @@ def methods_paragraph(bundle: AnalysisBundle, *, bias_tests: bool = True) -> tup
             "Egger's regression test, Begg's rank correlation test and the "
             "trim-and-fill method (L0 estimator); these tests have low power with "
             "fewer than 10 studies."
+        )
+    elif funnel_plot:
+        parts.append(
+            "A funnel plot is shown; no statistical test for small-study effects is reported."
         )
     parts.append(
         "Analyses were run with igmeta, whose results agree with the R package "

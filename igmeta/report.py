@@ -27,6 +27,7 @@ import plotly.io as pio
 from igmeta.analysis import AnalysisBundle, AnalysisSettings, run_analysis
 from igmeta.clinical import nnt_from_bundle
 from igmeta.codegen import CodegenError, r_script
+from igmeta.coverage import left_out_rows, left_out_sentence
 from igmeta.effects import measure_info
 from igmeta.exports import forest_for, funnel_for
 from igmeta.formatting import (
@@ -302,6 +303,7 @@ def report_html(
         + "</p>",
     ]
     parts.append(_provenance(table, source, link))
+    funnel = None
     if bundle.result is None:
         parts.append(
             '<h2>Result</h2><div class="warning">No pooled result: '
@@ -339,9 +341,9 @@ def report_html(
         parts.append(_nnt(bundle, baseline_risk, event_is_good))
     parts.append("<h2>Warnings</h2>")
     messages = list(bundle.warnings)
-    invalid = int((~np.asarray(bundle.validation.row_valid, bool)).sum())
-    if invalid:
-        messages.append(f"{invalid} row(s) of the table have problems and were left out.")
+    left_out = left_out_sentence(left_out_rows(table, bundle), len(table))
+    if left_out:
+        messages.append(left_out)
     parts.append(_list(messages, "warning") if messages else "<p>None.</p>")
     parts.append("<h2>Settings</h2>")
     parts.append(
@@ -352,7 +354,11 @@ def report_html(
         )
     )
     if bundle.result is not None:
-        text, refs = methods_paragraph(bundle)
+        # The report holds Q, I\u00b2 and tau\u00b2 and a funnel plot, but no Q-profile CIs
+        # and no small-study tests: the methods paragraph names only what is here.
+        text, refs = methods_paragraph(
+            bundle, bias_tests=False, heterogeneity_ci=False, funnel_plot=funnel is not None
+        )
         parts.append("<h2>Methods</h2>")
         parts.append(f"<p>{_e(text)}</p>")
         parts.append('<ol class="refs">' + "".join(f"<li>{_e(r)}</li>" for r in refs) + "</ol>")

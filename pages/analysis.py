@@ -11,6 +11,7 @@ from ui import compute, state
 from ui.bootstrap import require_app
 from ui.components import engine_messages, headline, provenance_banner
 from ui.panels import heterogeneity_panel, nnt_panel, subgroup_panel, zero_cell_panel
+from ui.published_strip import published_strip
 
 require_app()
 
@@ -20,7 +21,9 @@ bundle = compute.current_bundle(table, settings)
 
 st.title("Meta-analysis")
 provenance_banner(table)
+published_strip(table, settings)
 headline(bundle)
+engine_messages(bundle, table)
 
 if bundle.result is not None:
     transform, log_axis, null = display_scale(bundle)
@@ -51,11 +54,10 @@ if bundle.result is not None:
         st.rerun()
 
 nnt_panel(bundle)
-engine_messages(bundle)
 if bundle.result is not None:
     left, right = st.columns(2)
     with left:
-        heterogeneity_panel(bundle)
+        heterogeneity_panel(bundle, table)
     with right:
         subgroup_panel(bundle)
         zero_cell_panel(bundle, table)

@@ -17,7 +17,7 @@ bundle = compute.current_bundle(table, settings)
 
 st.title("Publication bias and small-study effects")
 provenance_banner(table)
-engine_messages(bundle)
+engine_messages(bundle, table)
 
 if bundle.result is not None:
     options = bias_controls(bundle)

@@ -22,7 +22,7 @@ bundle = compute.current_bundle(table, state.get_settings())
 
 st.title("Sensitivity analyses")
 provenance_banner(table)
-engine_messages(bundle)
+engine_messages(bundle, table)
 
 if bundle.result is not None:
     # Only the open tab runs (a tab switch reruns the page): an edit redraws one panel.

@@ -10,13 +10,21 @@ from streamlit.testing.v1 import AppTest
 from igmeta.analysis import PUBLISHED_COMPARISON, AnalysisSettings, run_analysis
 from igmeta.datasets import load_ig_pnp_canonical
 from igmeta.formatting import format_ci
+from ui import state
 from ui.state import widget_key
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
+#: Most tests start from metafor's defaults (random effects, REML) to exercise controls.
+METAFOR_DEFAULTS = AnalysisSettings()
 
 
-def _app() -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=120).run()
+def _app(start: AnalysisSettings | None = METAFOR_DEFAULTS) -> AppTest:
+    """The app after one run; ``start`` replaces the opening (published) analysis, None
+    keeps what a new user sees."""
+    at = AppTest.from_file(APP, default_timeout=120)
+    if start is not None:
+        at.session_state[state.SETTINGS] = start
+    at.run()
     assert not at.exception, [e.value for e in at.exception]
     return at
 
@@ -31,9 +39,50 @@ def _expected_headline(settings: AnalysisSettings) -> str:
 
 
 def test_default_page_shows_the_engine_numbers():
-    at = _app()
+    at = _app(start=METAFOR_DEFAULTS)
     assert _metric(at, "Pooled") == _expected_headline(AnalysisSettings())
     assert _metric(at, "Number needed to treat").startswith("NNT")
+
+
+def test_a_new_session_opens_on_the_paper():
+    """First impression: the published analysis, the paper's numbers beside the app's,
+    and the two single-arm studies named as left out of the comparison."""
+    at = _app(start=None)
+    assert _metric(at, "Pooled") == "2.90 [1.62, 5.19]"
+    assert _metric(at, "Pooled") == _expected_headline(PUBLISHED_COMPARISON)
+    strip = " ".join(md.value for md in at.markdown)
+    assert "Paper: 2.9 (1.6\u20135.2), p = 0.0003" in strip
+    assert "2.90 (1.62\u20135.19), p = 0.00035" in strip
+    assert "Paper: 65% (58\u201371%)" in strip and "64.9% (58.4\u201371.4%)" in strip
+    assert strip.count("agrees at the paper's precision") == 2
+    assert any("On screen: the published analysis" in c.value for c in at.caption)
+    left_out = " ".join(i.value for i in at.info)
+    assert "2 of 5 studies are not in this analysis" in left_out
+    assert "no control arm" in left_out
+
+
+def test_alternative_buttons_switch_in_one_click_and_say_what_changed():
+    at = _app(start=None)
+    next(b for b in at.button if b.label == "Random effects (REML)").click().run()
+    assert not at.exception
+    expected = PUBLISHED_COMPARISON.with_changes(pooling="IV", model="random", tau2_method="REML")
+    assert _metric(at, "Pooled") == _expected_headline(expected)
+    assert at.session_state[widget_key("pooling")] == "IV"
+    assert any("an alternative to the published analysis" in c.value for c in at.caption)
+    # The paper comparison still shows the published method's reproduction.
+    assert " ".join(md.value for md in at.markdown).count("agrees at the paper") == 2
+    next(b for b in at.button if b.label == "Published: IG vs placebo").click().run()
+    assert _metric(at, "Pooled") == "2.90 [1.62, 5.19]"
+
+
+def test_an_edit_shows_the_difference_from_the_paper():
+    at = _app(start=None)
+    table = at.session_state[state.TABLE].copy()
+    table.loc[0, "ai"] = 2
+    at.session_state[state.TABLE] = table
+    at.run()
+    strip = " ".join(md.value for md in at.markdown)
+    assert "differs: estimate 2.4 (paper 2.9)" in strip
 
 
 def test_published_preset_reproduces_2_90():

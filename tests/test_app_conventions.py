@@ -40,6 +40,8 @@ def _navigation_mode(monkeypatch):
 def _app(settings: AnalysisSettings | None = None, table: pd.DataFrame | None = None,
          data_type: str | None = None) -> AppTest:  # fmt: skip
     at = AppTest.from_file(APP, default_timeout=120)
+    # Start from metafor's defaults (random effects, REML), not the published analysis.
+    at.session_state[state.SETTINGS] = AnalysisSettings()
     at.run()
     if table is not None:
         at.session_state[state.TABLE] = table.reset_index(drop=True)

@@ -63,6 +63,8 @@ def _navigation_mode(monkeypatch):
 def _app(page: str | None = None, table: pd.DataFrame | None = None) -> AppTest:
     """Run the app once, optionally replace the study table, then open ``page``."""
     at = AppTest.from_file(APP, default_timeout=60)
+    # Start from metafor's defaults (random effects, REML), not the published analysis.
+    at.session_state[state.SETTINGS] = AnalysisSettings()
     at.run()
     if table is not None:
         at.session_state[state.TABLE] = table.reset_index(drop=True)

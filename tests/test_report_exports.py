@@ -92,7 +92,9 @@ def test_report_escapes_all_user_text(report):
 def test_report_contents(report):
     table = _table()
     bundle = run_analysis(table, PUBLISHED_COMPARISON)
-    text, refs = methods_paragraph(bundle)
+    text, refs = methods_paragraph(
+        bundle, bias_tests=False, heterogeneity_ci=False, funnel_plot=True
+    )
     import html
 
     assert html.escape(text) in report

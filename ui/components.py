@@ -6,6 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from igmeta.analysis import AnalysisBundle
+from igmeta.coverage import left_out_rows, left_out_sentence
 from igmeta.effects import measure_info
 from igmeta.formatting import format_ci, format_number, format_percent, format_pvalue
 from ui import state
@@ -29,19 +30,16 @@ def provenance_banner(table: pd.DataFrame) -> None:
     st.caption(f"Data: {plain(source)}")
 
 
-def engine_messages(bundle: AnalysisBundle) -> None:
-    """Engine warnings in plain words, and the reason when there is no result."""
+def engine_messages(bundle: AnalysisBundle, table: pd.DataFrame) -> None:
+    """Engine warnings in plain words, the reason when there is no result, and which
+    rows of the table are not in the analysis and why (no study leaves silently)."""
     if bundle.error:
         st.error(plain(bundle.error), icon=":material/error:")
     for message in bundle.warnings:
         st.warning(plain(message), icon=":material/warning:")
-    invalid = int((~bundle.validation.row_valid).sum())
-    if invalid:
-        st.warning(
-            f"{invalid} row(s) of the table have problems and are left out of the "
-            "analysis; they are flagged on the Data page.",
-            icon=":material/flag:",
-        )
+    sentence = left_out_sentence(left_out_rows(table, bundle), len(table))
+    if sentence:
+        st.info(plain(sentence), icon=":material/filter_list:")
 
 
 def headline(bundle: AnalysisBundle) -> None:
@@ -59,7 +57,9 @@ def headline(bundle: AnalysisBundle) -> None:
     cols[1].metric("p-value", format_pvalue(res.pval).removeprefix("p ").removeprefix("= "))
     cols[2].metric("Studies", f"{res.k}")
     cols[3].metric("I\u00b2", format_percent(res.i2))
-    cols[4].metric("tau\u00b2", format_number(res.tau2, 3) if res.is_random_effects else "0 (CE)")
+    cols[4].metric(
+        "tau\u00b2", format_number(res.tau2, 3) if res.is_random_effects else "\u2014 (CE)"
+    )
 
 
 def live_result(bundle: AnalysisBundle) -> None:

@@ -20,8 +20,9 @@ from ui.text import plain
 
 
 @st.cache_data(max_entries=compute.CACHE_ENTRIES, show_spinner=False)
-def _heterogeneity_ci(table: pd.DataFrame, settings: dict):
-    """Q-profile CIs for the bundle's model (a random-effects refit for CE/MH/Peto)."""
+def _heterogeneity_ci(table: pd.DataFrame, settings: dict, refit: bool):
+    """Q-profile CIs of the bundle's random-effects model, or (``refit=True``) of a REML
+    random-effects refit to the same studies (for common-effect, MH and Peto models)."""
     import warnings
 
     from igmeta.heterogeneity import heterogeneity_ci
@@ -29,12 +30,12 @@ def _heterogeneity_ci(table: pd.DataFrame, settings: dict):
 
     bundle = compute.analysis_bundle(table, settings)
     res = bundle.result
-    if res is None or res.k < 2:
+    if res is None or res.k < 2 or res.is_random_effects == refit:
         return None
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
-            if not res.is_random_effects:
+            if refit:
                 finite = np.isfinite(res.yi) & np.isfinite(res.vi)
                 res = meta_analysis(
                     yi=res.yi[finite], vi=res.vi[finite], method="REML", level=res.level
@@ -44,8 +45,45 @@ def _heterogeneity_ci(table: pd.DataFrame, settings: dict):
             return None
 
 
-def heterogeneity_panel(bundle: AnalysisBundle) -> None:
-    """Pooled result table plus Q, tau^2 and I^2 with Q-profile confidence intervals."""
+def _ci_text(lower: float, upper: float, sign: str, digits: int) -> str:
+    above = ">" if sign == ">" else ""
+    return f"[{format_number(lower, digits)}, {above}{format_number(upper, digits)}]"
+
+
+def _ci_rows(ci) -> list[dict[str, str]]:
+    return [
+        {
+            "quantity": "tau\u00b2",
+            "estimate": format_number(ci.tau2, 4),
+            "CI": _ci_text(ci.tau2_lower, ci.tau2_upper, ci.ub_sign, 4),
+        },
+        {
+            "quantity": "I\u00b2 (%)",
+            "estimate": format_number(ci.i2, 1),
+            "CI": _ci_text(ci.i2_lower, ci.i2_upper, ci.ub_sign, 1),
+        },
+        {
+            "quantity": "H\u00b2",
+            "estimate": format_number(ci.h2, 2),
+            "CI": _ci_text(ci.h2_lower, ci.h2_upper, ci.ub_sign, 2),
+        },
+    ]
+
+
+def _ci_notes(ci) -> None:
+    st.caption(f"{ci.level:.0%} Q-profile confidence intervals (Viechtbauer 2007).")
+    for message in ci.warnings:
+        st.caption(plain(message))
+
+
+def heterogeneity_panel(bundle: AnalysisBundle, table: pd.DataFrame) -> None:
+    """Pooled result table, then Q, I\u00b2, H\u00b2 and tau\u00b2 of this analysis.
+
+    Every number comes from the analysis' own result (for Mantel-Haenszel and Peto as
+    metafor's ``rma.mh``/``rma.peto`` report them: Q, I\u00b2, H\u00b2, no tau\u00b2). A
+    random-effects model gets Q-profile CIs; for a common-effect, MH or Peto model a REML
+    refit can be opened below, labelled as a refit and kept apart from the model's numbers.
+    """
     res = bundle.result
     st.subheader("Pooled result")
     st.dataframe(result_summary_frame(bundle), hide_index=True, width="stretch")
@@ -56,39 +94,31 @@ def heterogeneity_panel(bundle: AnalysisBundle) -> None:
     st.markdown(
         f"Cochran's Q = {format_number(res.q)} on {res.q_df:g} df, {format_pvalue(res.q_pval)}"
     )
-    from ui.state import get_table
-
-    ci = _heterogeneity_ci(get_table(), bundle.settings.to_dict())
-    if ci is None:
+    settings = bundle.settings.to_dict()
+    if res.is_random_effects:
+        ci = _heterogeneity_ci(table, settings, False)
+        if ci is not None:
+            st.dataframe(pd.DataFrame(_ci_rows(ci)), hide_index=True, width="stretch")
+            _ci_notes(ci)
         return
-    upper = ">" if ci.ub_sign == ">" else ""
-    rows = [
-        {
-            "quantity": "tau\u00b2",
-            "estimate": format_number(ci.tau2, 4),
-            "CI": f"[{format_number(ci.tau2_lower, 4)}, {upper}{format_number(ci.tau2_upper, 4)}]",
-        },
-        {
-            "quantity": "I\u00b2 (%)",
-            "estimate": format_number(ci.i2, 1),
-            "CI": f"[{format_number(ci.i2_lower, 1)}, {upper}{format_number(ci.i2_upper, 1)}]",
-        },
-        {
-            "quantity": "H\u00b2",
-            "estimate": format_number(ci.h2, 2),
-            "CI": f"[{format_number(ci.h2_lower, 2)}, {upper}{format_number(ci.h2_upper, 2)}]",
-        },
+    own = [
+        {"quantity": "I\u00b2 (%)", "estimate": format_number(res.i2, 1)},
+        {"quantity": "H\u00b2", "estimate": format_number(res.h2, 2)},
+        {"quantity": "tau\u00b2", "estimate": "\u2014 (common-effect model: not estimated)"},
     ]
-    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
-    st.caption(f"{ci.level:.0%} Q-profile confidence intervals (Viechtbauer 2007).")
-    for message in ci.warnings:
-        st.caption(plain(message))
-    if not bundle.result.is_random_effects:
+    st.dataframe(pd.DataFrame(own), hide_index=True, width="stretch")
+    with st.expander("Between-study variance from a random-effects refit (REML)"):
+        ci = _heterogeneity_ci(table, settings, True)
+        if ci is None:
+            st.caption("A random-effects refit is not possible for these studies.")
+            return
         st.caption(
-            "The pooled result is a common-effect model; tau\u00b2 and I\u00b2 with "
-            "their intervals here come from a REML random-effects fit to the same "
-            "studies."
+            "Not the model above: a REML random-effects model refitted to the same "
+            "studies' effect sizes, to estimate tau\u00b2 with a confidence interval. "
+            "Its I\u00b2 uses the REML tau\u00b2 and so differs from the model's I\u00b2."
         )
+        st.dataframe(pd.DataFrame(_ci_rows(ci)), hide_index=True, width="stretch")
+        _ci_notes(ci)
 
 
 def subgroup_panel(bundle: AnalysisBundle) -> None:

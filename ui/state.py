@@ -10,7 +10,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from igmeta.analysis import AnalysisSettings
+from igmeta.analysis import PUBLISHED_COMPARISON, AnalysisSettings
 from igmeta.datasets import load_ig_pnp_canonical
 
 TABLE = "table"
@@ -62,7 +62,8 @@ def init_state() -> None:
         ss[REDO] = []
         ss[UPLOAD_NONCE] = 0
     if SETTINGS not in ss:
-        ss[SETTINGS] = AnalysisSettings()
+        # A new session opens on the paper: the published analysis of the bundled data.
+        ss[SETTINGS] = PUBLISHED_COMPARISON
 
 
 def get_table() -> pd.DataFrame:
