@@ -50,8 +50,8 @@ def _line(reproduction: Reproduction) -> str:
     )
     return (
         f"**{pub.quantity}**  \n"
-        f"Paper: {pub.text()}  \n"
-        f"This app, published method: {reproduction.text()} \u2014 {verdict}"
+        f"Paper: {pub.text()} \u00b7 app (published method): {reproduction.text()}  \n"
+        f"{verdict}"
     )
 
 
@@ -70,27 +70,25 @@ def published_strip(table: pd.DataFrame, settings: AnalysisSettings) -> None:
         return
     reproductions = reproduce(table, _run)
     with st.container(border=True, key="published_strip"):
-        st.markdown("##### Published vs reproduced")
-        columns = st.columns(len(reproductions))
-        for column, reproduction in zip(columns, reproductions, strict=True):
-            column.markdown(_line(reproduction))  # numbers and our own words only
         published = _published_for(settings)
         if published is not None and published == settings.with_changes(
             data_type=published.data_type
         ):
-            st.caption(
-                "On screen: the published analysis (Mantel-Haenszel risk ratio, RevMan's "
-                "zero-cell rule, common effect; raw proportions for the pooled share)."
+            on_screen = (
+                "the published analysis (Mantel-Haenszel risk ratio, RevMan's zero-cell "
+                "rule, common effect)"
                 if settings.analysis == "comparison"
-                else "On screen: the published pooled share (common effect, raw proportions)."
+                else "the published pooled share (common effect, raw proportions)"
             )
         else:
             changed = _changes(settings, published) if published is not None else []
-            st.caption(
-                "On screen: an alternative to the published analysis"
-                + (" \u2014 " + plain("; ".join(changed)) if changed else "")
-                + "."
+            on_screen = "an alternative to the published analysis" + (
+                " \u2014 " + plain("; ".join(changed)) if changed else ""
             )
+        st.markdown(f"**Published vs reproduced** \u00b7 On screen: {on_screen}.")
+        columns = st.columns(len(reproductions))
+        for column, reproduction in zip(columns, reproductions, strict=True):
+            column.markdown(_line(reproduction))  # numbers and our own words only
         _alternative_buttons(settings)
 
 
@@ -102,14 +100,14 @@ def _alternative_buttons(settings: AnalysisSettings) -> None:
     ]
     for name in ALTERNATIVES:
         choices.append((name, VARIATIONS[name].apply(comparison, state.get_table())))
-    columns = st.columns(len(choices))
-    for column, (name, target) in zip(columns, choices, strict=True):
-        target = target.with_changes(data_type=settings.data_type)
-        column.button(
-            name,
-            key=f"published_strip_{name}",
-            type="primary" if target == settings else "secondary",
-            width="stretch",
-            on_click=state.request_settings,
-            args=(target,),
-        )
+    with st.container(horizontal=True, gap="small", key="published_strip_choices"):
+        for name, target in choices:
+            target = target.with_changes(data_type=settings.data_type)
+            st.button(
+                name,
+                key=f"published_strip_{name}",
+                type="primary" if target == settings else "secondary",
+                width="content",
+                on_click=state.request_settings,
+                args=(target,),
+            )

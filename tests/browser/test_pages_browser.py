@@ -11,9 +11,20 @@ from conftest import screenshot, wait_for_app
 
 pytestmark = pytest.mark.browser
 
-PAGES = ("analysis", "data", "bias", "sensitivity", "methods")
+PAGES = (
+    "analysis",
+    "data",
+    "bias",
+    "sensitivity",
+    "methods",
+    "conventions",
+    "scenarios",
+    "present",
+)
+#: Projector and laptop sizes every page is checked and photographed at.
+SIZES = ((1280, 720), (1920, 1080))
 #: Pages that must show at least one figure once loaded.
-PLOTTED = {"analysis": 1, "bias": 1, "sensitivity": 1}
+PLOTTED = {"analysis": 1, "bias": 1, "sensitivity": 1, "present": 1}
 EXCEPTION = "[data-testid='stException']"
 SKELETON = "[data-testid='stSkeleton']"
 CHART = "[data-testid='stPlotlyChart'] .main-svg"
@@ -46,13 +57,38 @@ def _no_exception(page) -> None:
     assert errors.count() == 0, errors.first.inner_text()
 
 
+def _truncated_metrics(page) -> list[str]:
+    """Texts of metric values that do not fit their box (cut with an ellipsis)."""
+    return page.evaluate(
+        """() => Array.from(document.querySelectorAll('[data-testid="stMetricValue"]'))
+            .filter(e => e.scrollWidth > e.clientWidth + 1)
+            .map(e => e.innerText)"""
+    )
+
+
+@pytest.mark.parametrize("size", SIZES, ids=[f"{w}x{h}" for w, h in SIZES])
 @pytest.mark.parametrize("name", PAGES)
-def test_page_renders(page, server_url, name):
+def test_page_renders(page, server_url, name, size):
+    page.set_viewport_size({"width": size[0], "height": size[1]})
     _open(page, server_url, name)
-    screenshot(page, f"page_{name}")
+    screenshot(page, f"page_{name}_{size[0]}x{size[1]}")
     _no_exception(page)
     assert page.locator("h1").count() >= 1
     assert page.get_by_text("Page not found").count() == 0
+    assert _truncated_metrics(page) == []
+
+
+def test_analysis_opens_on_the_paper(page, server_url):
+    """A new user sees the published analysis and the paper's numbers beside the app's."""
+    page.set_viewport_size({"width": 1280, "height": 720})
+    _open(page, server_url, "analysis")
+    strip = page.locator(".st-key-published_strip")
+    strip.wait_for()
+    text = strip.inner_text()
+    assert "Paper: 2.9 (1.6\u20135.2), p = 0.0003" in text
+    assert "2.90 (1.62\u20135.19), p = 0.00035" in text
+    assert text.count("agrees at the paper's precision") == 2
+    assert page.get_by_text("2 of 5 studies are not in this analysis").count() == 1
 
 
 def test_bias_page_toggles(page, server_url):
