@@ -258,6 +258,11 @@ class AnalysisBundle:
         return self.result is not None
 
 
+#: Exceptions that extreme or degenerate user numbers can cause in the engine; turned
+#: into a message instead of escaping from :func:`run_analysis`.
+_DATA_ERRORS = (ValueError, ArithmeticError, np.linalg.LinAlgError)
+
+
 def _column(frame: pd.DataFrame, name: str) -> np.ndarray:
     return frame[name].to_numpy(dtype=float) if name in frame else None
 
@@ -351,6 +356,10 @@ def _subgroups(
             _pool(es.subset(pos), numeric.iloc[pos], [labels[i] for i in pos], s)
             for pos in positions
         )
+        for group, fit in zip(levels, fits, strict=True):
+            if not (np.isfinite([fit.estimate, fit.se]).all() and fit.se > 0):
+                reason = fit.extra.get("not_estimable") or "its standard error is 0"
+                raise ValueError(f"subgroup {group!r}: {reason}")
         return SubgroupSummary(
             column, levels, fits, tuple(rows[p] for p in positions), separate_tau2_test(fits)
         )
@@ -424,10 +433,10 @@ def run_analysis(table: pd.DataFrame, settings: AnalysisSettings) -> AnalysisBun
             result = _pool(es, numeric, labels, settings)
             try:
                 groups = _subgroups(table, rows, es, numeric, labels, settings)
-            except (ValueError, np.linalg.LinAlgError) as exc:
+            except _DATA_ERRORS as exc:
                 groups = None
                 _warnings.warn(f"No subgroup analysis: {exc}", MetaAnalysisWarning, stacklevel=2)
-        except (ValueError, np.linalg.LinAlgError) as exc:
+        except _DATA_ERRORS as exc:
             return AnalysisBundle(
                 **base,
                 effects=None,
@@ -450,7 +459,8 @@ def run_analysis(table: pd.DataFrame, settings: AnalysisSettings) -> AnalysisBun
             result=None,
             subgroups=None,
             warnings=tuple(dict.fromkeys(messages)),
-            error="The pooled estimate cannot be computed for these data "
+            error=result.extra.get("not_estimable")
+            or "The pooled estimate cannot be computed for these data "
             "(numerically extreme or degenerate variances). Check the flagged "
             "rows and the continuity correction.",
         )

@@ -57,7 +57,12 @@ from scipy import stats
 from igmeta.effects import EffectSizes, labels_at, study_labels
 from igmeta.kernel import normalise_level
 from igmeta.results import MetaResult
-from igmeta.warnings import SmallSampleWarning, SparseDataWarning, warn
+from igmeta.warnings import (
+    DroppedStudiesWarning,
+    SmallSampleWarning,
+    SparseDataWarning,
+    warn,
+)
 
 __all__ = [
     "MH_MEASURES",
@@ -129,8 +134,13 @@ def _list(names: Sequence[str]) -> str:
     return ", ".join(names)
 
 
-def _read_tables(ai, n1i, ci, n2i, bi, di, study) -> _Tables:
-    """Check the counts and return complete 2x2 tables (raises ValueError on bad input)."""
+def _read_tables(ai, n1i, ci, n2i, bi, di, study, collected: list[str]) -> _Tables:
+    """Check the counts and return the complete 2x2 tables (ValueError on bad input).
+
+    Tables with a missing or non-numeric count are left out with a
+    :class:`~igmeta.warnings.DroppedStudiesWarning` naming them, as metafor omits tables
+    with NAs ("Tables with NAs omitted from model fitting.").
+    """
     if ai is None or ci is None:
         raise ValueError("give the events of both groups: ai (group 1) and ci (group 2)")
     a, c = _column(ai, "ai"), _column(ci, "ci")
@@ -168,11 +178,20 @@ def _read_tables(ai, n1i, ci, n2i, bi, di, study) -> _Tables:
     names = np.asarray(labels, dtype=object)
     cells = np.vstack([a, b, c, d])
     missing = ~np.isfinite(cells).all(axis=0)
-    if missing.any():
+    if missing.all():
         raise ValueError(
-            "Missing or non-numeric counts in: " + _list(names[missing]) + ". Complete or "
-            "remove these studies."
+            "Every study has a missing or non-numeric count (or a group size that is "
+            "missing): nothing to pool. Complete the counts of: " + _list(names) + "."
         )
+    if missing.any():
+        warn(
+            DroppedStudiesWarning,
+            f"Left out (missing or non-numeric counts): {_list(names[missing])}.",
+            collected,
+        )
+        cells, names = cells[:, ~missing], names[~missing]
+        labels = tuple(names)
+        a, b, c, d = cells
     negative = (cells < 0).any(axis=0)
     if negative.any():
         raise ValueError(
@@ -190,9 +209,13 @@ def _read_tables(ai, n1i, ci, n2i, bi, di, study) -> _Tables:
 def _fsum(values: np.ndarray) -> float:
     """Accurate sum (R sums doubles in extended precision; fsum is closer than pairwise)."""
     arr = np.asarray(values, dtype=float).ravel()
-    if not np.isfinite(arr).all():
+    if np.isfinite(arr).all():
+        try:
+            return math.fsum(arr.tolist())
+        except OverflowError:  # e.g. counts near 1e308: R's sum overflows to Inf
+            pass
+    with np.errstate(over="ignore", invalid="ignore"):
         return float(np.sum(arr))  # Inf/NaN propagate as in R (fsum would raise)
-    return math.fsum(arr.tolist())
 
 
 def _study_effects(measure: str, t: _Tables, add: float, drop00: bool):
@@ -231,11 +254,11 @@ def _heterogeneity(yi: np.ndarray, vi: np.ndarray, beta: float) -> dict:
     k_yi = int(ok.sum())
     w = 1 / v
     if k_yi > 1:
-        q = max(0.0, _fsum(w * (y - beta) ** 2))
+        q = _max0(_fsum(w * (y - beta) ** 2))
         df = k_yi - 1
         q_pval = float(stats.chi2.sf(q, df))
-        i2 = max(0.0, 100 * (q - df) / q) if q > 0 else 0.0
-        h2 = q / df
+        i2 = _max0(_ratio(100 * (q - df), q)) if q != 0 else 0.0
+        h2 = _ratio(q, df)
     else:
         q, q_pval, i2, h2 = 0.0, 1.0, 0.0, 1.0
     return {"k_yi": k_yi, "q": q, "q_pval": q_pval, "i2": i2, "h2": h2}
@@ -254,53 +277,72 @@ def _logliks(yi: np.ndarray, vi: np.ndarray, rss: float) -> tuple[float, float]:
         -0.5 * (k_yi - 1) * _LOG_2PI
         + 0.5 * math.log(k_yi)
         - 0.5 * sum_log_v
-        - 0.5 * math.log(_fsum(1 / v))
+        - 0.5 * float(np.log(_fsum(1 / v)))
         - 0.5 * rss
     )
     return ll_ml, ll_reml
 
 
 def _wald(beta: float, se: float, level: float) -> tuple[float, float, float, float]:
+    """z, p and CI as R computes them: NaN/Inf propagate (se = 0 gives z = beta/0)."""
     crit = stats.norm.ppf(0.5 + level / 2)
-    zval = beta / se
+    with np.errstate(divide="ignore", invalid="ignore"):
+        zval = float(np.float64(beta) / np.float64(se))
     pval = float(2 * stats.norm.sf(abs(zval)))
     return zval, pval, beta - crit * se, beta + crit * se
+
+
+def _max0(value: float) -> float:
+    """R's ``max(0, x)``: NaN (NA) stays NaN."""
+    return value if np.isnan(value) else max(0.0, value)
+
+
+def _log(value: float) -> float:
+    """log without math's exceptions (log 0 = -Inf, as in R)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return float(np.log(np.float64(value)))
+
+
+def _sqrt(value: float) -> float:
+    """sqrt without math's exceptions (sqrt of a negative value is NaN, as in R)."""
+    with np.errstate(invalid="ignore"):
+        return float(np.sqrt(np.float64(value)))
+
+
+def _ratio(num: float, den: float) -> float:
+    """num / den with IEEE results (x/0 = +/-Inf, 0/0 = NaN), as in R."""
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        return float(np.float64(num) / np.float64(den))
 
 
 def _na(value: float) -> float | None:
     return None if value is None or not np.isfinite(value) else float(value)
 
 
-def _no_information_check(a, b, c, d, measure: str) -> None:
-    """ValueError when the tables entering the pooled estimate hold nothing to pool."""
-    name = _MEASURE_NAMES[measure]
-    if a.size == 0:
+def _no_tables_check(size: int, measure: str) -> None:
+    """ValueError when no table is left to pool (RevMan leaves out every table)."""
+    if size == 0:
         raise ValueError(
             "Every study has no events in both groups (or only events in both groups), so "
-            f"no pooled {name} can be estimated: nothing to pool."
+            f"no pooled {_MEASURE_NAMES[measure]} can be estimated: nothing to pool."
         )
-    if _fsum(a + c) == 0:
-        raise ValueError(
-            f"No study has any events in either group, so no pooled {name} can be "
-            "estimated: nothing to pool."
-        )
-    if _fsum(b + d) == 0:
-        raise ValueError(
-            "Every participant in every study had the event, so no pooled "
-            f"{name} can be estimated: nothing to pool."
-        )
-    if (((a == 0) & (c == 0)) | ((b == 0) & (d == 0))).all():
-        raise ValueError(
-            "Every study has either no events in both groups or only events in both groups, "
-            f"so no pooled {name} can be estimated: nothing to pool."
-        )
+
+
+def _not_estimable(reason: str) -> dict:
+    """metafor's NA estimate (beta, se, z, p and CI all NA), with the reason in words."""
+    nan = float("nan")
+    return {"beta": nan, "se": nan, "not_estimable": reason}
 
 
 # --------------------------------------------------------------------------- MH sums
 
 
 def _mh_or(a, b, c, d, correct: bool) -> dict:
-    """MH odds ratio with the Robins-Breslow-Greenland variance and metafor's tests."""
+    """MH odds ratio with the Robins-Breslow-Greenland variance and metafor's tests.
+
+    As in metafor, the estimate is NA (NaN here, with the reason under
+    ``"not_estimable"``) when R = sum(a d / N) or S = sum(b c / N) is zero.
+    """
     n = a + b + c + d
     n1, n2 = a + b, c + d
     p = a / n + d / n
@@ -308,29 +350,51 @@ def _mh_or(a, b, c, d, correct: bool) -> dict:
     r_i = (a / n) * d
     s_i = (b / n) * c
     r, s = _fsum(r_i), _fsum(s_i)
-    if r == 0 or s == 0:
-        side = "group 1" if r == 0 else "group 2"
-        raise ValueError(
-            "The Mantel-Haenszel odds ratio cannot be estimated from the uncorrected "
-            f"counts: it is {'0' if r == 0 else 'infinite'} because no study has both "
-            f"events in {side} and non-events in the other group. Use zero_cells='revman' "
-            "(0.5 added to tables with a zero cell) or Peto's method."
-        )
-    psi = r / s
-    beta = math.log(psi)
-    se = math.sqrt(
-        0.5 * (_fsum(p * r_i) / r**2 + _fsum(p * s_i + q * r_i) / (r * s) + _fsum(q * s_i) / s**2)
-    )
     xt, yt = a + c, b + d
     extra = dict.fromkeys(_CMH_KEYS)
+    extra["k_pos"] = 0
     cc = 0.5 if correct else 0.0
-    if _fsum(xt) != 0 and _fsum(yt) != 0:
-        dev = abs(_fsum(a - (n1 / n) * xt)) - cc
-        co = dev**2 / _fsum((n1 / n) * (n2 / n) * (xt * (yt / n)))
-        mh = dev**2 / _fsum((n1 / n) * (n2 / n) * (xt * (yt / (n - 1))))
-        extra.update(CO=co, COp=float(stats.chi2.sf(co, 1)), MH=mh, MHp=float(stats.chi2.sf(mh, 1)))
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        if _fsum(xt) != 0 and _fsum(yt) != 0:
+            dev = abs(_fsum(a - (n1 / n) * xt)) - cc
+            co = _ratio(dev**2, _fsum((n1 / n) * (n2 / n) * (xt * (yt / n))))
+            mh = _ratio(dev**2, _fsum((n1 / n) * (n2 / n) * (xt * (yt / (n - 1)))))
+            extra.update(
+                CO=co, COp=float(stats.chi2.sf(co, 1)), MH=mh, MHp=float(stats.chi2.sf(mh, 1))
+            )
+    base = {"weights": s_i, "contrib": r_i + s_i, "tests": extra}
+    if r == 0 or s == 0:
+        if r == 0 and s == 0:
+            why = (
+                "no study has events in one group together with non-events in the other "
+                "(for example, no events anywhere, or every participant with the event)"
+            )
+        else:
+            side = "group 1" if r == 0 else "group 2"
+            why = (
+                f"it is {'0' if r == 0 else 'infinite'}: no study has both events in {side} "
+                "and non-events in the other group"
+            )
+        return {
+            **base,
+            **_not_estimable(
+                f"The Mantel-Haenszel odds ratio cannot be estimated from these counts: {why} "
+                "(metafor gives NA). Peto's method or RevMan's zero-cell convention (0.5 "
+                "added to tables with a zero cell) may give an estimate."
+            ),
+        }
+    psi = _ratio(r, s)
+    beta = _log(psi)
+    se = _sqrt(
+        0.5
+        * (
+            _ratio(_fsum(p * r_i), r**2)
+            + _ratio(_fsum(p * s_i + q * r_i), r * s)
+            + _ratio(_fsum(q * s_i), s**2)
+        )
+    )
     # Breslow-Day (and Tarone's correction): expected a under the common odds ratio psi.
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         if psi == 1:
             n11 = (n1 / n) * xt
         else:
@@ -354,46 +418,63 @@ def _mh_or(a, b, c, d, correct: bool) -> dict:
             BDp=float(stats.chi2.sf(bd, k_pos - 1)) if np.isfinite(bd) else None,
             TAp=float(stats.chi2.sf(ta, k_pos - 1)) if np.isfinite(ta) else None,
         )
-    return {"beta": beta, "se": se, "weights": s_i, "contrib": r_i + s_i, "tests": extra}
+    return {**base, "beta": beta, "se": se}
 
 
 def _mh_rr(a, b, c, d) -> dict:
-    """MH risk ratio with the Greenland-Robins variance."""
+    """MH risk ratio with the Greenland-Robins variance.
+
+    NA (NaN, with the reason under ``"not_estimable"``) when group 1 or group 2 has no
+    events in any table, as in metafor.
+    """
     n = a + b + c + d
     n1, n2 = a + b, c + d
-    r_i = a * (n2 / n)
-    s_i = c * (n1 / n)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        r_i = a * (n2 / n)
+        s_i = c * (n1 / n)
+    base = {"weights": s_i, "contrib": r_i + s_i, "tests": {}}
     if _fsum(a) == 0 or _fsum(c) == 0:
-        raise ValueError(
-            "The Mantel-Haenszel risk ratio cannot be estimated from the uncorrected counts: "
-            f"no study has any events in group {'1' if _fsum(a) == 0 else '2'}, so the risk "
-            f"ratio is {'0' if _fsum(a) == 0 else 'infinite'}. Use zero_cells='revman' "
-            "(0.5 added to tables with a zero cell) or a risk difference."
-        )
+        if _fsum(a) == 0 and _fsum(c) == 0:
+            why = "no study has any events in either group"
+        else:
+            group = "1" if _fsum(a) == 0 else "2"
+            why = (
+                f"no study has any events in group {group}, so the risk ratio is "
+                f"{'0' if group == '1' else 'infinite'}"
+            )
+        return {
+            **base,
+            **_not_estimable(
+                f"The Mantel-Haenszel risk ratio cannot be estimated from these counts: {why} "
+                "(metafor gives NA). A risk difference, or RevMan's zero-cell convention (0.5 "
+                "added to tables with a zero cell), may give an estimate."
+            ),
+        }
     r, s = _fsum(r_i), _fsum(s_i)
-    beta = math.log(r / s)
-    se = math.sqrt(_fsum((n1 / n) * (n2 / n) * (a + c) - (a / n) * c) / (r * s))
-    return {"beta": beta, "se": se, "weights": s_i, "contrib": r_i + s_i, "tests": {}}
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        num = _fsum((n1 / n) * (n2 / n) * (a + c) - (a / n) * c)
+    return {**base, "beta": _log(_ratio(r, s)), "se": _sqrt(_ratio(num, r * s))}
 
 
 def _mh_rd(a, b, c, d) -> dict:
-    """MH risk difference with the Sato-Greenland-Robins variance (as in metafor)."""
+    """MH risk difference with the Sato-Greenland-Robins variance (as in metafor).
+
+    Always computed, as in metafor: with no events anywhere (or every participant having
+    the event) the estimate is 0 with a standard error of 0.
+    """
     n = a + b + c + d
     n1, n2 = a + b, c + d
-    w = n1 * (n2 / n)
-    sum_w = _fsum(w)
-    beta = _fsum(a * (n2 / n) - c * (n1 / n)) / sum_w
-    var = (
-        beta * _fsum(c * (n1 / n) ** 2 - a * (n2 / n) ** 2 + (n1 / n) * (n2 / n) * (n2 - n1) / 2)
-        + _fsum(a * (n2 - c) / n + c * (n1 - a) / n) / 2
-    ) / sum_w**2
-    if not var > 0:
-        raise ValueError(
-            "The Mantel-Haenszel risk difference has an estimated variance of zero (every "
-            "study has all or none of each group with the event), so no confidence interval "
-            "or test can be given."
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        w = n1 * (n2 / n)
+        sum_w = _fsum(w)
+        beta = _ratio(_fsum(a * (n2 / n) - c * (n1 / n)), sum_w)
+        var = _ratio(
+            beta
+            * _fsum(c * (n1 / n) ** 2 - a * (n2 / n) ** 2 + (n1 / n) * (n2 / n) * (n2 - n1) / 2)
+            + _fsum(a * (n2 - c) / n + c * (n1 - a) / n) / 2,
+            sum_w**2,
         )
-    return {"beta": beta, "se": math.sqrt(var), "weights": w, "contrib": w, "tests": {}}
+    return {"beta": beta, "se": _sqrt(var), "weights": w, "contrib": w, "tests": {}}
 
 
 # --------------------------------------------------------------------------- results
@@ -411,6 +492,35 @@ def _check_add(add: float) -> float:
     if not (np.isfinite(add) and add >= 0):
         raise ValueError(f"add must be a non-negative number, got {add}")
     return add
+
+
+def _estimability(pooled: dict, name: str, level: float, collected: list[str]) -> str | None:
+    """Explain an NA estimate or a standard error of 0 (metafor returns both without a word).
+
+    Returns the reason when the estimate or its confidence interval is undefined (None
+    otherwise); a front end shows it instead of the missing numbers.
+    """
+    reason = pooled.get("not_estimable")
+    beta, se = pooled["beta"], pooled["se"]
+    if reason is None and se == 0:
+        warn(
+            SparseDataWarning,
+            f"The pooled {name} has a standard error of 0 (metafor's variance formula gives "
+            "0 because every group of every table has either no events or only events), so "
+            "its confidence interval has width 0 and no z-test or p-value can be given.",
+            collected,
+        )
+        return None
+    if reason is None:
+        _, _, lo, hi = _wald(beta, se, level)
+        if np.isfinite([beta, se, lo, hi]).all():
+            return None
+        reason = (
+            f"The pooled {name} or its standard error cannot be computed from these counts "
+            "(numerically extreme or degenerate values). Check the flagged rows."
+        )
+    warn(SparseDataWarning, reason, collected)
+    return reason
 
 
 def _double_zero_warning(
@@ -608,11 +718,19 @@ def meta_analysis_mh(
     Raises
     ------
     ValueError
-        Invalid counts, or nothing to pool (no events anywhere, every table double-zero,
-        or an estimate that is 0 or infinite with the uncorrected counts).
+        Invalid counts (negative, more events than participants, an empty group), every
+        table with a missing count, or (RevMan convention) every table left out.
 
     Notes
     -----
+    Awkward tables (as metafor 3.8-1): tables with a missing or non-numeric
+    count are left out (``DroppedStudiesWarning``) and the rest pooled. The OR is NA
+    (NaN) when sum(a d/N) or sum(b c/N) is 0, the RR when group 1 or group 2 has no
+    events in any table; ``extra["not_estimable"]`` then holds the reason in words (also
+    issued as a warning). The RD is always estimated: 0 with a standard error of 0 when no
+    table has any events (z and p NaN, explained by a warning); likewise the RR is 0 with
+    se 0 when every participant has the event.
+
     With N = n1 + n2 per table (after the zero-cell convention):
 
     * OR: R = sum(a d / N), S = sum(b c / N), OR_MH = R/S; Robins-Breslow-Greenland
@@ -641,6 +759,8 @@ def meta_analysis_mh(
         pooled estimate or the heterogeneity statistics.
     SmallSampleWarning
         When at most one table has a study-level estimate (no heterogeneity assessment).
+    DroppedStudiesWarning
+        When tables with missing or non-numeric counts are left out (naming them).
 
     References
     ----------
@@ -657,8 +777,8 @@ def meta_analysis_mh(
     conv = _check_convention(zero_cells)
     add = _check_add(add)
     level = normalise_level(level)
-    t = _read_tables(ai, n1i, ci, n2i, bi, di, study)
     collected: list[str] = []
+    t = _read_tables(ai, n1i, ci, n2i, bi, di, study, collected)
     name = _MEASURE_NAMES[code]
     dz = t.double_zero
 
@@ -671,8 +791,7 @@ def meta_analysis_mh(
         if code in ("OR", "RR") and drop00:
             in_sums = ~dz
         pool_corrected = t.has_zero & in_sums & (add > 0)
-    # "Nothing to pool" is judged on the observed counts, before any correction.
-    _no_information_check(a[in_sums], b[in_sums], c[in_sums], d[in_sums], code)
+    _no_tables_check(int(in_sums.sum()), code)
     a, b, c, d = (np.where(pool_corrected, x + add, x)[in_sums] for x in (a, b, c, d))
     if code == "OR":
         pooled = _mh_or(a, b, c, d, correct)
@@ -701,10 +820,12 @@ def meta_analysis_mh(
     contrib = np.zeros(t.k)
     contrib[in_sums] = pooled["contrib"]
     _double_zero_warning(t, in_sums, contrib, yi, name, collected)
+    not_estimable = _estimability(pooled, f"Mantel-Haenszel {name}", level, collected)
 
     het = _heterogeneity(yi, vi, pooled["beta"])
     tests = pooled["tests"]
     extra = {
+        "not_estimable": not_estimable,
         "k.yi": het["k_yi"],
         "k.pos": tests.get("k_pos"),
         **{key: _na(tests.get(key)) for key in _CMH_KEYS},
@@ -792,7 +913,11 @@ def meta_analysis_peto(
     Raises
     ------
     ValueError
-        Invalid counts, or no table with both outcomes (every V_i = 0): nothing to pool.
+        Invalid counts, every table with a missing count, or no table with both outcomes
+        (every V_i = 0; metafor stops with "One of the two outcomes never occurred"):
+        nothing to pool. Tables with a missing count are left out with a
+        ``DroppedStudiesWarning`` and ``extra["not_estimable"]`` is as in
+        :func:`meta_analysis_mh`.
 
     Notes
     -----
@@ -818,40 +943,45 @@ def meta_analysis_peto(
     conv = _check_convention(zero_cells)
     add = _check_add(add)
     level = normalise_level(level)
-    t = _read_tables(ai, n1i, ci, n2i, bi, di, study)
     collected: list[str] = []
+    t = _read_tables(ai, n1i, ci, n2i, bi, di, study, collected)
     dz = t.double_zero
 
     study_add = add if conv == "metafor" else 0.0
     yi, vi, per_study_corrected = _study_effects("PETO", t, study_add, True)
     in_sums = ~dz if conv == "revman" else np.ones(t.k, dtype=bool)
     a, b, c, d = t.ai[in_sums], t.bi[in_sums], t.ci[in_sums], t.di[in_sums]
-    _no_information_check(a, b, c, d, "PETO")
+    _no_tables_check(a.size, "PETO")
     n1, n2 = a + b, c + d
     n = n1 + n2
     xt, yt = a + c, b + d
-    e = xt * n1 / n
-    v = xt * yt * (n1 / n) * (n2 / n) / (n - 1)
-    sum_v = _fsum(v)
-    if not sum_v > 0:  # pragma: no cover - excluded by _no_information_check
-        raise ValueError("No table has both outcomes: Peto's method has nothing to pool.")
-    o_e = a - e
-    beta = _fsum(o_e) / sum_v
-    se = math.sqrt(1 / sum_v)
-    pos = v > 0
-    k_pos = int(pos.sum())
-    q = max(0.0, _fsum(o_e[pos] ** 2 / v[pos]) - _fsum(o_e) ** 2 / sum_v)
-    ok = np.isfinite(yi)
-    k_yi = int(ok.sum())
-    if k_pos > 1:
-        df = k_yi - 1
-        q_pval = float(stats.chi2.sf(q, df))
-        i2 = max(0.0, 100 * (q - df) / q) if q > 0 else 0.0
-        h2 = q / df
-    else:
-        q_pval, i2, h2 = 1.0, 0.0, 1.0
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        e = xt * n1 / n
+        v = xt * yt * (n1 / n) * (n2 / n) / (n - 1)
+        sum_v = _fsum(v)
+        if sum_v == 0:
+            raise ValueError(
+                "In every table entering the pooled estimate one of the two outcomes never "
+                "occurs (no events, or only events, in both groups), so Peto's method cannot "
+                "be used (metafor stops with the same error): nothing to pool."
+            )
+        o_e = a - e
+        beta = _ratio(_fsum(o_e), sum_v)
+        se = _sqrt(_ratio(1, sum_v))
+        pos = v > 0
+        k_pos = int(pos.sum())
+        q = _max0(_fsum(o_e[pos] ** 2 / v[pos]) - _ratio(_fsum(o_e) ** 2, sum_v))
+        ok = np.isfinite(yi)
+        k_yi = int(ok.sum())
+        if k_pos > 1:
+            df = k_yi - 1
+            q_pval = float(stats.chi2.sf(q, df))
+            i2 = _max0(_ratio(100 * (q - df), q)) if q != 0 else 0.0
+            h2 = _ratio(q, df)
+        else:
+            q_pval, i2, h2 = 1.0, 0.0, 1.0
+        rss = _fsum((yi[ok] - beta) ** 2 / vi[ok])
     het = {"k_yi": k_yi, "q": q, "q_pval": q_pval, "i2": i2, "h2": h2}
-    rss = _fsum((yi[ok] - beta) ** 2 / vi[ok])
 
     if per_study_corrected.any():
         warn(
@@ -867,6 +997,7 @@ def meta_analysis_peto(
 
     pooled = {"beta": beta, "se": se, "weights": v}
     extra = {
+        "not_estimable": _estimability(pooled, _MEASURE_NAMES["PETO"], level, collected),
         "k.yi": k_yi,
         "k.pos": k_pos,
         "zero_cells": conv,

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -23,7 +24,12 @@ from hypothesis import strategies as st
 from igmeta.effects import EffectSizes
 from igmeta.mantel_haenszel import meta_analysis_mh, meta_analysis_peto
 from igmeta.results import MetaResult
-from igmeta.warnings import MetaAnalysisWarning, SmallSampleWarning, SparseDataWarning
+from igmeta.warnings import (
+    DroppedStudiesWarning,
+    MetaAnalysisWarning,
+    SmallSampleWarning,
+    SparseDataWarning,
+)
 
 RTOL = 1e-10
 NAN = float("nan")
@@ -597,68 +603,136 @@ def test_all_events_in_both_groups_counts_in_metafor_mh_rr():
     assert revman.k == 2 and revman.extra["excluded_from_pooling"] == ("Study 1",)
 
 
-@pytest.mark.parametrize("conv", ["metafor", "revman"])
-@pytest.mark.parametrize("measure", ["OR", "RR", "RD", "PETO"])
-def test_no_events_anywhere_is_a_clear_error(conv, measure):
-    data = {"ai": [0, 0], "n1i": [10, 12], "ci": [0, 0], "n2i": [10, 11]}
-    with pytest.raises(ValueError, match="nothing to pool"), warnings.catch_warnings():
-        warnings.simplefilter("ignore", MetaAnalysisWarning)
-        if measure == "PETO":
-            meta_analysis_peto(**data, zero_cells=conv)
+# ---------------------------------------------------------------------------- awkward tables
+# tests/data/mh_peto_awkward_metafor.R prints metafor's answers for tables with no events
+# anywhere, every participant with the event, missing counts, no events in one group and
+# RD with variance 0; the .txt beside it holds the output (R is not needed here).
+_AWKWARD_KEYS = ("beta", "se", "zval", "pval", "ci.lb", "ci.ub", "QE", "QEp", "I2", "H2")
+
+
+def _read_awkward() -> dict:
+    path = Path(__file__).parent / "data" / "mh_peto_awkward_metafor.txt"
+    cases: dict = {}
+    for line in path.read_text().splitlines():
+        name, measure, *rest = line.split()
+        entry = cases.setdefault((name, measure), {"warnings": [], "error": None, "values": None})
+        if rest[0] == "WARN":
+            entry["warnings"].append(" ".join(rest[1:]))
+        elif rest[0] == "ERROR":
+            entry["error"] = " ".join(rest[1:])
         else:
-            meta_analysis_mh(measure, **data, zero_cells=conv)
+            numbers = [NAN if tok == "NA" else float(tok) for tok in rest]
+            entry["values"] = dict(zip((*_AWKWARD_KEYS, "k", "k.yi"), numbers, strict=True))
+    return cases
 
 
-@pytest.mark.parametrize("measure", ["OR", "RR", "RD", "PETO"])
-def test_every_participant_with_the_event_is_a_clear_error(measure):
-    data = {"ai": [10, 12], "n1i": [10, 12], "ci": [10, 11], "n2i": [10, 11]}
-    with pytest.raises(ValueError, match="nothing to pool"), warnings.catch_warnings():
-        warnings.simplefilter("ignore", MetaAnalysisWarning)
-        if measure == "PETO":
-            meta_analysis_peto(**data)
+AWKWARD = _read_awkward()
+AWKWARD_DATA = {
+    "no_events": {"ai": [0, 0, 0], "n1i": [10, 20, 15], "ci": [0, 0, 0], "n2i": [12, 18, 15]},
+    "all_events": {
+        "ai": [10, 20, 15], "n1i": [10, 20, 15], "ci": [12, 18, 15], "n2i": [12, 18, 15]
+    },
+    "missing": {
+        "study": ["A", "B", "C", "D"],
+        "ai": [7, None, 13, 4], "n1i": [11, 30, 19, 20], "ci": [0, 9, 2, 5],
+        "n2i": [12, 30, 20, "n/a"],
+    },
+    "one_group_no_events": {"ai": [0, 0], "n1i": [10, 12], "ci": [3, 2], "n2i": [10, 11]},
+    "rd_zero_variance": {"ai": [10, 12], "n1i": [10, 12], "ci": [0, 0], "n2i": [10, 11]},
+    "double_zero_only": {"ai": [0, 12], "n1i": [10, 12], "ci": [0, 11], "n2i": [10, 11]},
+    "one_table_no_events": {"ai": [0], "n1i": [10], "ci": [0], "n2i": [12]},
+}  # fmt: skip
+# With only double-zero tables R's sums leave rounding noise (beta 2e-16 or 8e-17, se 3e-10
+# for RD), so z and p are noise too; the estimate and CI are compared with atol 1e-9.
+_NOISE = {("double_zero_only", "RR"), ("double_zero_only", "RD")}
+
+
+def _fit_awkward(name: str, measure: str) -> MetaResult:
+    data = AWKWARD_DATA[name]
+    if measure == "PETO":
+        return meta_analysis_peto(**data)
+    return meta_analysis_mh(measure, **data)
+
+
+@pytest.mark.parametrize(("name", "measure"), sorted(AWKWARD))
+def test_awkward_tables_match_metafor(name, measure):
+    ref = AWKWARD[(name, measure)]
+    if ref["error"] is not None:
+        assert "never occurred" in ref["error"]
+        with pytest.raises(ValueError, match="nothing to pool"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", MetaAnalysisWarning)
+            _fit_awkward(name, measure)
+        return
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        res = _fit_awkward(name, measure)
+    expected = ref["values"]
+    skip = ("zval", "pval") if (name, measure) in _NOISE else ()
+    for key in _AWKWARD_KEYS:
+        if key in skip:
+            continue
+        actual = getattr(res, _FIELDS[key])
+        if math.isnan(expected[key]):
+            assert math.isnan(actual), key
         else:
-            meta_analysis_mh(measure, **data)
+            assert actual == pytest.approx(expected[key], rel=RTOL, abs=1e-9), key
+    assert res.k == expected["k"] and res.extra["k.yi"] == expected["k.yi"]
+    dropped = [w for w in caught if issubclass(w.category, DroppedStudiesWarning)]
+    if "Tables with NAs omitted from model fitting." in ref["warnings"]:
+        assert len(dropped) == 1 and "B, D" in str(dropped[0].message)
+        assert res.study == ("A", "C")
+    else:
+        assert not dropped
+    if math.isnan(expected["beta"]):
+        # metafor says nothing; here the reason is a warning and travels with the result.
+        reason = res.extra["not_estimable"]
+        assert reason and "metafor gives NA" in reason
+        assert reason in res.warnings
+    else:
+        assert res.extra["not_estimable"] is None
+    if expected["se"] == 0:
+        assert any("standard error of 0" in text for text in res.warnings)
 
 
-@pytest.mark.parametrize("conv", ["metafor", "revman"])
+def test_missing_counts_pool_the_rest_and_keep_other_checks():
+    ref = AWKWARD[("missing", "RR")]["values"]
+    complete = {key: [v for i, v in enumerate(vals) if i in (0, 2)]
+                for key, vals in AWKWARD_DATA["missing"].items()}  # fmt: skip
+    with pytest.warns(
+        DroppedStudiesWarning, match=r"Left out \(missing or non-numeric counts\): B, D"
+    ):
+        res = meta_analysis_mh("RR", **AWKWARD_DATA["missing"])
+    assert res.estimate == pytest.approx(ref["beta"], rel=RTOL)
+    assert res.estimate == quiet(meta_analysis_mh, "RR", **complete).estimate
+    with pytest.raises(ValueError, match="Negative counts.*C"):
+        meta_analysis_mh("RR", ai=[1, None, -1], n1i=[5, 5, 5], ci=[1, 1, 1], n2i=[5, 5, 5],
+                         study=["A", "B", "C"])  # fmt: skip
+    with pytest.raises(ValueError, match="Every study has a missing"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", MetaAnalysisWarning)
+        meta_analysis_peto(ai=[None], n1i=[5], ci=[1], n2i=[5])
+
+
 @pytest.mark.parametrize("measure", ["OR", "RR", "RD", "PETO"])
-def test_only_double_zero_tables_is_a_clear_error(conv, measure):
+def test_revman_with_every_table_left_out_is_a_clear_error(measure):
     data = {"ai": [0, 12], "n1i": [10, 12], "ci": [0, 11], "n2i": [10, 11]}
+    if measure == "RD":  # RevMan keeps double-zero tables for risk differences
+        res = quiet(meta_analysis_mh, "RD", **data, zero_cells="revman")
+        assert res.k == 2 and np.isfinite(res.estimate)
+        return
     with pytest.raises(ValueError, match="nothing to pool"), warnings.catch_warnings():
         warnings.simplefilter("ignore", MetaAnalysisWarning)
         if measure == "PETO":
-            meta_analysis_peto(**data, zero_cells=conv)
+            meta_analysis_peto(**data, zero_cells="revman")
         else:
-            meta_analysis_mh(measure, **data, zero_cells=conv)
+            meta_analysis_mh(measure, **data, zero_cells="revman")
 
 
 @pytest.mark.parametrize("measure", ["OR", "RR"])
-def test_no_events_in_one_group_of_every_table(measure):
-    """metafor gives NA (R: rma.mh(ai=c(0,0), n1i=c(10,12), ci=c(3,2), n2i=c(10,11)))."""
-    data = {"ai": [0, 0], "n1i": [10, 12], "ci": [3, 2], "n2i": [10, 11]}
-    with pytest.raises(ValueError, match="zero_cells='revman'"), warnings.catch_warnings():
-        warnings.simplefilter("ignore", MetaAnalysisWarning)
-        meta_analysis_mh(measure, **data)
+def test_no_events_in_one_group_revman_gives_an_estimate(measure):
+    data = AWKWARD_DATA["one_group_no_events"]
     res = quiet(meta_analysis_mh, measure, **data, zero_cells="revman")
     assert np.isfinite([res.estimate, res.se, res.ci_lower, res.ci_upper]).all()
-    assert res.estimate < 0
-
-
-def test_no_events_in_one_group_rd_and_peto_match_metafor():
-    # rma.mh(ai=c(0,0), n1i=c(10,12), ci=c(3,2), n2i=c(10,11), measure="RD")
-    #   beta -0.23684210526315791, se 0.092870994799091555, QE 0.32477355706966471
-    # rma.peto(ai=c(0,0), n1i=c(10,12), ci=c(3,2), n2i=c(10,11))
-    #   beta -2.2166872601937966, se 0.93355132055521273, QE 0.00055960473543503753
-    data = {"ai": [0, 0], "n1i": [10, 12], "ci": [3, 2], "n2i": [10, 11]}
-    rd = quiet(meta_analysis_mh, "RD", **data)
-    assert_matches(
-        rd, {"beta": -0.23684210526315791, "se": 0.092870994799091555, "QE": 0.32477355706966471}
-    )
-    peto = quiet(meta_analysis_peto, **data)
-    assert_matches(
-        peto,
-        {"beta": -2.2166872601937966, "se": 0.93355132055521273, "QE": 0.00055960473543503753},
-    )
+    assert res.estimate < 0 and res.extra["not_estimable"] is None
 
 
 def test_degenerate_breslow_day_is_none_not_a_crash():
@@ -678,13 +752,6 @@ def test_degenerate_breslow_day_is_none_not_a_crash():
     assert res.extra["excluded_from_pooling"] == ("Study 2",)
 
 
-def test_rd_with_zero_variance_is_a_clear_error():
-    data = {"ai": [10, 12], "n1i": [10, 12], "ci": [0, 0], "n2i": [10, 11]}
-    with pytest.raises(ValueError, match="variance of zero"), warnings.catch_warnings():
-        warnings.simplefilter("ignore", MetaAnalysisWarning)
-        meta_analysis_mh("RD", **data)
-
-
 # ---------------------------------------------------------------------------- input checks
 
 
@@ -692,7 +759,6 @@ def test_rd_with_zero_variance_is_a_clear_error():
     ("kwargs", "message"),
     [
         ({"ai": [1, 2], "n1i": [10, 10], "ci": [1, 2], "n2i": [10, 1]}, "Negative counts"),
-        ({"ai": [1, None], "n1i": [10, 10], "ci": [1, 2], "n2i": [10, 10]}, "Missing"),
         ({"ai": [0, 2], "n1i": [0, 10], "ci": [1, 2], "n2i": [10, 10]}, "no participants"),
         ({"ai": [1], "n1i": [10], "bi": [8], "ci": [1], "n2i": [10]}, "do not add up"),
         ({"ai": [1, 2], "n1i": [10], "ci": [1, 2], "n2i": [10, 10]}, "same length"),
@@ -785,7 +851,14 @@ def test_ci_contains_the_estimate_and_nothing_is_nan(case, method, conv, level):
         else:
             res = quiet(meta_analysis_mh, method, **data, zero_cells=conv, level=level)
     except ValueError as exc:
-        assert str(exc)  # a clear message, not a crash
+        assert "nothing to pool" in str(exc)  # a clear message, not a crash
+        return
+    if res.extra["not_estimable"]:  # metafor's NA, explained
+        assert math.isnan(res.estimate) and res.extra["not_estimable"] in res.warnings
+        return
+    if res.se == 0:  # metafor's variance 0 (e.g. RD with no events anywhere): explained
+        assert res.ci_lower == res.estimate == res.ci_upper
+        assert any("standard error of 0" in text for text in res.warnings)
         return
     shown = [res.estimate, res.se, res.ci_lower, res.ci_upper, res.pval, res.statistic,
              res.q, res.q_pval, res.i2, res.h2]  # fmt: skip
