@@ -5,8 +5,13 @@ The public API::
     import igmeta as im
     es = im.effect_sizes("RR", ai=..., n1i=..., ci=..., n2i=..., study=...)
     res = im.meta_analysis(es, method="REML", test="knha", level=0.95)
+
+``igmeta.datasets`` holds the bundled example data; ``igmeta.__version__`` is the version
+declared in ``pyproject.toml``. The core needs only numpy, scipy and pandas: figures,
+Excel files and image export need the extras ``igmeta[plots]`` and ``igmeta[export]``.
 """
 
+from igmeta import datasets
 from igmeta.bias import (
     BeggResult,
     EggerResult,
@@ -44,7 +49,30 @@ from igmeta.warnings import (
     SparseDataWarning,
 )
 
+
+def _version() -> str:
+    """The version in ``pyproject.toml``: read from the source checkout, else the metadata."""
+    import tomllib
+    from importlib import metadata
+    from pathlib import Path
+
+    pyproject = Path(__file__).resolve().parents[1] / "pyproject.toml"
+    if pyproject.is_file():
+        project = tomllib.loads(pyproject.read_text(encoding="utf-8")).get("project", {})
+        if project.get("name") == "igmeta" and "version" in project:
+            return str(project["version"])
+    try:
+        return metadata.version("igmeta")
+    except metadata.PackageNotFoundError:
+        return "0+unknown"
+
+
+__version__ = _version()
+del _version
+
 __all__ = [
+    "__version__",
+    "datasets",
     "GLMM_MODELS",
     "PRESETS",
     "Convention",

@@ -26,6 +26,7 @@ import pandas as pd
 import plotly
 import plotly.graph_objects as go
 
+from igmeta._optional import import_optional
 from igmeta.analysis import AnalysisBundle
 from igmeta.bias import funnel_frame
 from igmeta.effects import measure_info
@@ -261,8 +262,10 @@ def _size(fig: go.Figure, fmt: str, width: int | None, height: int | None) -> tu
 
 
 async def _render(jobs: list[tuple[go.Figure, dict]]) -> list[bytes]:
-    import kaleido
-
+    try:
+        kaleido = import_optional("kaleido", "export", "PNG/SVG/PDF export")
+    except ImportError as exc:
+        raise ExportError(str(exc)) from exc
     async with kaleido.Kaleido(
         n=1, timeout=RENDER_TIMEOUT_S, plotlyjs=_plotly_js(), mathjax=False, path=browser_path()
     ) as k:

@@ -22,8 +22,9 @@ from dataclasses import dataclass
 from pathlib import PurePath
 
 import numpy as np
-import openpyxl
 import pandas as pd
+
+from igmeta._optional import import_optional
 
 __all__ = [
     "DELIMITERS",
@@ -366,6 +367,10 @@ def _read_excel(payload: bytes, sheet: str | int | None) -> ReadResult:
     problem = _workbook_problem(payload)
     if problem:
         return _failure(problem)
+    try:
+        openpyxl = import_optional("openpyxl", "export", "Reading Excel files")
+    except ImportError as exc:
+        return _failure(str(exc))
     workbook = openpyxl.load_workbook(
         io.BytesIO(payload), read_only=True, data_only=True, keep_links=False
     )

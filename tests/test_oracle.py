@@ -1,7 +1,7 @@
-"""metafor 3.8-1 oracle: every case in IGMETA_ORACLE_DIR, every expected field.
+"""metafor 3.8-1 oracle: every case in IGMETA_ORACLE_DIR (default tests/oracle/cases), every field.
 
 A case whose analysis has no runner, or a field the runner does not produce, fails the
-test: nothing is skipped. Tolerances (shared/oracle/README.md section 4): rtol 1e-10 for
+test: nothing is skipped. Tolerances (tests/oracle/README.md section 4): rtol 1e-10 for
 closed forms, 1e-6 where the numbers depend on an iterative tau^2 (or a root finder), and
 for p-values; atol 1e-9 always.
 """
@@ -22,7 +22,7 @@ import igmeta
 ORACLE_DIR = Path(
     os.environ.get(
         "IGMETA_ORACLE_DIR",
-        Path(__file__).resolve().parents[1].parent / "shared" / "oracle" / "cases",
+        Path(__file__).resolve().parent / "oracle" / "cases",
     )
 )
 CASE_FILES = sorted(ORACLE_DIR.glob("*.json"))

@@ -1,8 +1,9 @@
 """metafor 3.8-1 ``rma.glmm`` oracle: every case in IGMETA_ORACLE_GLMM_DIR, every field.
 
-Cases follow the schema of ``shared/oracle/glmm/README.md`` (``settings.analysis =
+Cases follow the schema of ``tests/oracle/glmm/README.md`` (``settings.analysis =
 "rma.glmm"``). Every field of ``expected`` is produced and compared; a case that cannot
-be run, or a field that is not produced, fails. Nothing is skipped.
+be run, or a field that is not produced, fails. Nothing is skipped. The cases default to
+``tests/oracle/glmm`` (a copy of ``shared/oracle/glmm``).
 
 Tolerances (the GLMM README: these are numerical optimisations with lme4's and optim's
 default tolerances; a fit converged more exactly than lme4 may differ by that much):
@@ -52,7 +53,7 @@ from igmeta.transforms import back_transform, interval_back_transform
 ORACLE_DIR = Path(
     os.environ.get(
         "IGMETA_ORACLE_GLMM_DIR",
-        Path(__file__).resolve().parents[1].parent / "shared" / "oracle" / "glmm",
+        Path(__file__).resolve().parent / "oracle" / "glmm",
     )
 )
 CASE_FILES = sorted(ORACLE_DIR.glob("*.json"))

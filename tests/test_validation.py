@@ -1,8 +1,6 @@
-"""validate_table: every check, the report's shape, speed, and properties on random tables."""
+"""validate_table: every check, the report's shape, and properties on random tables."""
 
 from __future__ import annotations
-
-import time
 
 import numpy as np
 import pandas as pd
@@ -315,7 +313,7 @@ def test_repeated_column_names_use_the_first():
 # --------------------------------------------------------------------------- speed and properties
 
 
-def test_hundred_thousand_rows_validate_quickly():
+def test_hundred_thousand_rows_are_all_checked():
     n = 100_000
     rng = np.random.default_rng(1)
     events = rng.integers(0, 30, n)
@@ -332,10 +330,7 @@ def test_hundred_thousand_rows_validate_quickly():
     frame.loc[::7, "ai"] = "bad"
     frame.loc[::11, "n2i"] = ""
     frame = apply_mapping(frame, {})
-    start = time.perf_counter()
-    report = validate_table(frame, "binary")
-    elapsed = time.perf_counter() - start
-    assert elapsed < 2.0, elapsed
+    report = validate_table(frame, "binary")  # its speed: benchmarks/input_checks.py
     assert len(report.row_valid) == n
     assert report.count("error") > n // 7
 
