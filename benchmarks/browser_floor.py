@@ -14,8 +14,8 @@ the dashboard. Headless Debian Chromium, driven by Playwright, then times
 * **trivial edit**: a new value typed into the number input, Enter -> the metric shows it;
 * **grid edit** (per k): a new event count typed into the first row of the study grid on
   the Data page, Enter -> the live pooled result above the grid changed;
-* **sidebar change** (per k): the tau\u00b2 estimator switched (REML <-> DL) on the Analysis
-  page -> both the headline and the forest plot's text changed;
+* **sidebar change** (per k): the model switched (random <-> common effect) on the
+  Analysis page -> both the headline and the forest plot's text changed;
 * **cold session**: a new browser context opens the URL -> the first figure is drawn (the
   first session after the server started is reported on its own);
 * **page switch** (at ``--detail-k``): a click in the navigation -> the new page's heading
@@ -204,7 +204,7 @@ def format_report(
     sizes = sorted({m.k for m in results if m.k is not None})
     labels = {
         "grid_edit": "grid edit (Data page) -> pooled value",
-        "sidebar_change": "sidebar tau\u00b2 estimator (Analysis) -> forest redrawn",
+        "sidebar_change": "sidebar model common/random (Analysis) -> forest redrawn",
     }
     for name, label in labels.items():
         for k in sizes:
@@ -495,10 +495,12 @@ def grid_edits(page, k: int, repeats: int) -> Measure:
 def sidebar_changes(page, k: int, repeats: int) -> Measure:
     measure = Measure("sidebar_change", k)
     sidebar = page.locator("[data-testid='stSidebar']")
-    choices = ["DerSimonian-Laird", "REML"]
+    # Common <-> random: at k = 500 REML and DL can give the same rounded numbers.
+    choices = ["Common effect", "Random effects"]
 
     def one(i: int) -> tuple[float, float]:
-        select = sidebar.locator("[data-testid='stSelectbox']").filter(has_text="estimator")
+        label = page.get_by_text("Model", exact=True)
+        select = sidebar.locator("[data-testid='stSelectbox']").filter(has=label)
         select.locator("[role='combobox'], input").first.click()
         option = page.get_by_role("option", name=choices[i % 2], exact=True)
         option.wait_for()

@@ -75,8 +75,8 @@ def test_report_has_ratios_targets_and_machine():
     failed = rows["grid edit (Data page) -> pooled value (1 failed)/500"]
     assert "4.1x" in failed and "≤ 3x ✘" in failed
     # A path with no result says so instead of inventing a number.
-    assert "| sidebar tau² estimator (Analysis) -> forest redrawn | 10 |" not in text
-    assert "5.0x" in rows["sidebar tau² estimator (Analysis) -> forest redrawn/50"]
+    assert "| sidebar model common/random (Analysis) -> forest redrawn | 10 |" not in text
+    assert "5.0x" in rows["sidebar model common/random (Analysis) -> forest redrawn/50"]
     assert "Test CPU, 2 cores" in text and "0.50–1.50" in text
     assert "| new session (browser context) -> forest | 2,700 ms (2,600–2,800) | 2 |" in text
     assert "≤ 3 s ✔" in text and "≤ 0.5 s ✔" in text
