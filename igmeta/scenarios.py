@@ -297,9 +297,9 @@ def table_to_json(table: pd.DataFrame) -> str:
     str
         ``{"format", "columns", "dtypes", "index", "data"}``; see :func:`table_from_json`.
     """
-    frame = table.reset_index(drop=True)
+    frame = table
     columns = [str(c) for c in frame.columns]
-    series = [frame.iloc[:, i] for i in range(frame.shape[1])]
+    series = [column for _, column in frame.items()]
     data = [list(row) for row in zip(*map(_column_cells, series), strict=True)]
     payload = {
         "format": TABLE_FORMAT,
@@ -309,6 +309,14 @@ def table_to_json(table: pd.DataFrame) -> str:
         "data": data,
     }
     return json.dumps(payload, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+
+
+def table_digest(table: pd.DataFrame) -> str:
+    """SHA-256 of :func:`table_to_json`: equal exactly when the stored tables are equal.
+
+    Column names, dtypes and every cell count (floats bit for bit); the index does not.
+    """
+    return hashlib.sha256(table_to_json(table).encode("utf-8")).hexdigest()
 
 
 def table_from_json(text: str) -> pd.DataFrame:

@@ -19,7 +19,7 @@ from ui import compute, state
 from ui.text import plain
 
 
-@st.cache_data(max_entries=compute.CACHE_ENTRIES, show_spinner=False)
+@st.cache_data(max_entries=compute.CACHE_ENTRIES, show_spinner=False, hash_funcs=compute.HASH_FUNCS)
 def _heterogeneity_ci(table: pd.DataFrame, settings: dict):
     """Q-profile CIs for the bundle's model (a random-effects refit for CE/MH/Peto)."""
     import warnings
