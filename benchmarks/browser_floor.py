@@ -318,10 +318,11 @@ PLOT_TEXT = """() => {
 }"""
 
 #: All script runs since :data:`ARM` finished and nothing ran for 400 ms: the time of the
-#: last run's end after the input event.
+#: last run's end after the input event (-1 when no run was seen 3 s after the input).
 ALL_DONE = """() => {
     const s = window.__states || [];
-    if (!s.length || window.__t0 === null) return false;
+    if (window.__t0 === null) return false;
+    if (!s.length) return performance.now() - window.__t0 > 3000 ? -1 : false;
     const last = s[s.length - 1];
     if (last[0] !== 'notRunning' || performance.now() - last[1] < 400) return false;
     return last[1] - window.__t0;
@@ -357,18 +358,19 @@ def settle(page) -> None:
 
 
 def _timed(page, action: Callable[[], None], kind: str, label: str, plot: bool):
-    """Run ``action`` (an input) and return (visible, done) seconds from its input event."""
+    """Run ``action`` (an input) and return (visible, done) seconds from its input event
+    (done is None when the browser showed no script run)."""
     before = [page.evaluate(METRICS, label), page.evaluate(PLOT_TEXT) if plot else ""]
     page.evaluate(ARM, kind)
     action()
     shown = page.wait_for_function(CHANGED, arg=[label, before, plot], timeout=SLOW)
     visible = shown.json_value() / 1e3
-    done = page.wait_for_function(ALL_DONE, timeout=SLOW).json_value() / 1e3
+    done = page.wait_for_function(ALL_DONE, timeout=SLOW).json_value()
     settle(page)
-    return visible, done
+    return visible, (None if done < 0 else done / 1e3)
 
 
-def _repeat(page, measure: Measure, repeats: int, one: Callable[[int], tuple[float, float]]):
+def _repeat(page, measure: Measure, repeats: int, one: Callable[[int], tuple[float, float | None]]):
     for i in range(repeats):
         try:
             visible, done = one(i)
@@ -380,9 +382,10 @@ def _repeat(page, measure: Measure, repeats: int, one: Callable[[int], tuple[flo
             settle(page)
             continue
         measure.add(visible, done)
+        finished = "not seen" if done is None else f"{done * 1e3:.0f} ms"
         print(
             f"  {measure.name} k={measure.k} #{i + 1}: visible {visible * 1e3:.0f} ms, "
-            f"done {done * 1e3:.0f} ms",
+            f"done {finished}",
             flush=True,
         )
 
