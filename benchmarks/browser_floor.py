@@ -352,8 +352,8 @@ PAGES = [
 
 
 def settle(page) -> None:
-    page.wait_for_selector("[data-testid='stApp']")
-    page.wait_for_function(IDLE, timeout=SLOW)
+    page.wait_for_selector("[data-testid='stApp']", timeout=COLD)
+    page.wait_for_function(IDLE, timeout=COLD)
     page.wait_for_timeout(300)
 
 
@@ -393,7 +393,7 @@ def _repeat(page, measure: Measure, repeats: int, one: Callable[[int], tuple[flo
 def new_page(browser):
     context = browser.new_context(viewport=VIEWPORT, accept_downloads=True)
     page = context.new_page()
-    page.set_default_timeout(SLOW)
+    page.set_default_timeout(COLD)
     return context, page
 
 
@@ -408,6 +408,9 @@ def cold_sessions(browser, url: str, n: int, ready: str, name: str) -> list[Meas
             page.locator(ready).first.wait_for(state="visible", timeout=COLD)
             (first if i == 0 else rest).add(time.perf_counter() - t0)
             print(f"  {name} #{i + 1}: {(time.perf_counter() - t0) * 1e3:.0f} ms", flush=True)
+        except Exception as exc:  # noqa: BLE001 - report, then go on
+            (first if i == 0 else rest).failed += 1
+            print(f"  {name} #{i + 1} failed: {exc!s:.160}", flush=True)
         finally:
             context.close()
     return [first, rest]
@@ -467,9 +470,9 @@ def go_to(page, link: str, heading: str) -> None:
 
 def load_table(page, url: str, csv: Path) -> None:
     """Open the dashboard and upload ``csv`` on the Data page."""
-    page.goto(url)
+    page.goto(url, timeout=COLD)
     settle(page)
-    page.get_by_role("heading", name="Meta-analysis").wait_for(timeout=SLOW)
+    page.get_by_role("heading", name="Meta-analysis").wait_for(timeout=COLD)
     go_to(page, "Data", "Study data")
     page.locator("[data-testid='stFileUploaderDropzoneInput']").set_input_files(str(csv))
     settle(page)
@@ -568,6 +571,11 @@ def igmeta_measures(browser, url: str, args: argparse.Namespace, tmp: Path) -> l
         context, page = new_page(browser)
         try:
             load_table(page, url, study_csv(k, tmp / f"trials_{k}.csv"))
+        except Exception as exc:  # noqa: BLE001 - report, then go on with the next k
+            print(f"  k={k}: the table could not be loaded ({exc!s:.160})", flush=True)
+            context.close()
+            continue
+        try:
             results.append(grid_edits(page, k, args.repeats))
             go_to(page, "Analysis (forest)", "Meta-analysis")
             page.locator(forest).first.wait_for()
