@@ -508,11 +508,12 @@ def dashboard_suite(rows, quick):
                 per_page[name] = statistics.median(times)
             totals = sum(per_page.values())
             detail = ", ".join(f"{n} {t * 1e3:.0f} ms" for n, t in per_page.items())
+            # Server-side script time only: what a user waits for (browser, websocket,
+            # second runs, Streamlit's GC) is measured by benchmarks/browser_floor.py.
             row = Row(
-                "dashboard rerun after an edit",
+                "dashboard script run, server side only (AppTest)",
                 k,
                 "every page (and tab) with all panels",
-                target="< 100 ms at k = 50" if k == 50 else "",
             )
             row.igmeta = max(per_page.values())
             row.notes.append(

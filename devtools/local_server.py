@@ -38,7 +38,7 @@ def free_port() -> int:
 
 
 def start_server(
-    env_extra: dict | None = None, timeout: float = 60.0
+    env_extra: dict | None = None, timeout: float = 60.0, script: Path | None = None
 ) -> tuple[subprocess.Popen, str]:
     """Run ``streamlit run app.py`` on a free port and wait for its health check.
 
@@ -48,6 +48,9 @@ def start_server(
         Environment variables for the server (e.g. ``IGMETA_DB_PATH``).
     timeout : float
         Seconds to wait for ``/_stcore/health``.
+    script : Path, optional
+        Another Streamlit script to run the same way (default: the dashboard's ``app.py``);
+        the browser benchmark runs its trivial reference app with it.
 
     Returns
     -------
@@ -61,7 +64,7 @@ def start_server(
         "-m",
         "streamlit",
         "run",
-        str(ROOT / "app.py"),
+        str(script or ROOT / "app.py"),
         "--server.headless=true",
         f"--server.port={port}",
         "--server.address=127.0.0.1",

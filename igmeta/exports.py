@@ -9,16 +9,24 @@ study names cannot become spreadsheet formulas.
 Static PNGs default to slide size: 1920 x 1080 px (16:9) at scale 1, with text and markers
 enlarged (:func:`enlarge_figure`) to fill the slide; a figure taller than that (a forest
 plot of many studies) keeps its own height. SVG and PDF keep the figure's own size.
+
+Starting Chromium and loading plotly.js into it takes most of an export's time, so one
+renderer (one Chromium with two kaleido tabs, on an event loop in a daemon thread) is
+started on the first export and kept for later ones; it closes itself after
+:data:`RENDERER_IDLE_S` seconds without an export (a headless Chromium holds some 100-200
+MB) and is restarted after any failure.
 """
 
 from __future__ import annotations
 
 import asyncio
+import atexit
+import concurrent.futures
+import contextlib
 import os
 import shutil
 import threading
 from collections.abc import Mapping
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -62,8 +70,10 @@ FIGURE_DEFAULT_WIDTH = 700
 FIGURE_DEFAULT_HEIGHT = 450
 #: Seconds allowed to render one figure.
 RENDER_TIMEOUT_S = 90
-#: At most this many Chromium processes render at once in one server process.
-_RENDER_SLOTS = threading.BoundedSemaphore(2)
+#: Figures rendered at once (kaleido tabs of the one Chromium).
+RENDER_TABS = 2
+#: The renderer's Chromium is closed after this many seconds without an export.
+RENDERER_IDLE_S = 300.0
 _BROWSER_CANDIDATES = ("/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome")
 
 
@@ -261,15 +271,93 @@ def _size(fig: go.Figure, fmt: str, width: int | None, height: int | None) -> tu
     return int(width or own_w), int(height or own_h)
 
 
-async def _render(jobs: list[tuple[go.Figure, dict]]) -> list[bytes]:
-    try:
-        kaleido = import_optional("kaleido", "export", "PNG/SVG/PDF export")
-    except ImportError as exc:
-        raise ExportError(str(exc)) from exc
-    async with kaleido.Kaleido(
-        n=1, timeout=RENDER_TIMEOUT_S, plotlyjs=_plotly_js(), mathjax=False, path=browser_path()
-    ) as k:
-        return [await k.calc_fig(fig, opts=opts) for fig, opts in jobs]
+class _Renderer:
+    """One kaleido Chromium kept open between exports (see the module docstring).
+
+    Jobs from any thread are run on the renderer's own event loop; kaleido hands them to
+    its :data:`RENDER_TABS` tabs. A failed render closes the browser, so the next export
+    starts a fresh one.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._kaleido = None
+        self._idle: asyncio.TimerHandle | None = None
+        self._busy = 0
+
+    def _ensure_loop(self) -> asyncio.AbstractEventLoop:
+        if self._loop is None:
+            loop = asyncio.new_event_loop()
+            threading.Thread(target=loop.run_forever, name="igmeta-export", daemon=True).start()
+            self._loop = loop
+        return self._loop
+
+    async def _browser(self):
+        if self._kaleido is None:
+            try:
+                kaleido = import_optional("kaleido", "export", "PNG/SVG/PDF export")
+            except ImportError as exc:
+                raise ExportError(str(exc)) from exc
+            browser = kaleido.Kaleido(
+                n=RENDER_TABS,
+                timeout=RENDER_TIMEOUT_S,
+                plotlyjs=_plotly_js(),
+                mathjax=False,
+                path=browser_path(),
+            )
+            await browser.__aenter__()
+            self._kaleido = browser
+        return self._kaleido
+
+    async def _close(self) -> None:
+        browser, self._kaleido = self._kaleido, None
+        if browser is not None:
+            with contextlib.suppress(Exception):  # a broken browser is dropped anyway
+                await browser.__aexit__(None, None, None)
+
+    def _close_if_idle(self) -> None:
+        if self._busy == 0:
+            asyncio.ensure_future(self._close())
+
+    async def _render(self, jobs: list[tuple[go.Figure, dict]]) -> list[bytes]:
+        self._busy += 1
+        if self._idle is not None:
+            self._idle.cancel()
+        try:
+            browser = await self._browser()
+            return list(
+                await asyncio.gather(*(browser.calc_fig(fig, opts=opts) for fig, opts in jobs))
+            )
+        except BaseException:
+            await self._close()
+            raise
+        finally:
+            self._busy -= 1
+            loop = asyncio.get_running_loop()
+            self._idle = loop.call_later(RENDERER_IDLE_S, self._close_if_idle)
+
+    def render(self, jobs: list[tuple[go.Figure, dict]]) -> list[bytes]:
+        """Render ``jobs`` (figure, kaleido options) and return their bytes in order."""
+        with self._lock:
+            loop = self._ensure_loop()
+        future = asyncio.run_coroutine_threadsafe(self._render(jobs), loop)
+        try:
+            return future.result(timeout=RENDER_TIMEOUT_S * max(len(jobs), 1) + 30)
+        except concurrent.futures.TimeoutError:
+            future.cancel()
+            raise
+
+    def close(self) -> None:
+        """Close the browser now (it is started again by the next export)."""
+        with self._lock:
+            loop = self._loop
+        if loop is not None and loop.is_running():
+            asyncio.run_coroutine_threadsafe(self._close(), loop).result(timeout=30)
+
+
+_RENDERER = _Renderer()
+atexit.register(_RENDERER.close)
 
 
 def figures_bytes(
@@ -318,16 +406,14 @@ def figures_bytes(
     if not jobs:
         return {}
     browser_path()  # fail early with a clear message
-    with _RENDER_SLOTS, ThreadPoolExecutor(max_workers=1) as pool:
-        try:
-            # A fresh event loop in a worker thread: safe inside Streamlit's script thread.
-            results = pool.submit(asyncio.run, _render(jobs)).result()
-        except ExportError:
-            raise
-        except Exception as exc:  # kaleido/choreographer raise many error types
-            raise ExportError(
-                f"The figure could not be rendered ({type(exc).__name__}: {exc})."
-            ) from exc
+    try:
+        results = _RENDERER.render(jobs)
+    except ExportError:
+        raise
+    except Exception as exc:  # kaleido/choreographer raise many error types
+        raise ExportError(
+            f"The figure could not be rendered ({type(exc).__name__}: {exc})."
+        ) from exc
     return dict(zip(keys, results, strict=True))
 
 

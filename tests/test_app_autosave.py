@@ -152,8 +152,8 @@ def test_nothing_is_written_when_nothing_changed(db, monkeypatch):
     first = _rows(db)
     assert len(first) == 1
     calls = []
-    original = autosave.table_to_json
-    monkeypatch.setattr(autosave, "table_to_json", lambda t: calls.append(1) or original(t))
+    original = autosave._table_digest
+    monkeypatch.setattr(autosave, "_table_digest", lambda t: calls.append(1) or original(t))
     for _ in range(3):
         at.run()
     assert _rows(db) == first  # same saved_at: no write
@@ -237,8 +237,8 @@ def test_a_settings_change_does_not_rehash_an_unchanged_table(db, monkeypatch):
     at.sidebar.selectbox(key="w_binary_measure").set_value("OR").run()
     assert len(_rows(db)) == 1
     calls = []
-    original = autosave.table_to_json
-    monkeypatch.setattr(autosave, "table_to_json", lambda t: calls.append(1) or original(t))
+    original = autosave._table_digest
+    monkeypatch.setattr(autosave, "_table_digest", lambda t: calls.append(1) or original(t))
     before = _rows(db)
     at.sidebar.selectbox(key="w_binary_measure").set_value("RD").run()
     assert not at.exception

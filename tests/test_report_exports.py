@@ -157,6 +157,22 @@ def test_single_figure_export_and_custom_size():
         figure_bytes(fig, "gif")
 
 
+def test_exports_reuse_one_browser_and_restart_it_after_close():
+    import igmeta.exports as exports
+
+    table = load_ig_pnp_canonical()
+    fig = forest_for(run_analysis(table, PUBLISHED_COMPARISON), table)
+    assert _png_size(figure_bytes(fig, "png", width=400, height=300)) == (400, 300)
+    browser = exports._RENDERER._kaleido
+    assert browser is not None  # kept open after the export
+    assert _png_size(figure_bytes(fig, "png", width=500, height=300)) == (500, 300)
+    assert exports._RENDERER._kaleido is browser
+    exports._RENDERER.close()
+    assert exports._RENDERER._kaleido is None
+    assert _png_size(figure_bytes(fig, "png", width=600, height=300)) == (600, 300)
+    assert exports._RENDERER._kaleido is not None  # a new browser, started on demand
+
+
 def test_browser_is_never_downloaded(monkeypatch, tmp_path):
     assert browser_path()
     monkeypatch.setenv("BROWSER_PATH", str(tmp_path / "missing-chromium"))

@@ -35,7 +35,8 @@ import streamlit as st
 
 from igmeta.analysis import ANALYSES, AnalysisSettings
 from igmeta.scenarios import autosave as store_autosave
-from igmeta.scenarios import load_autosave, settings_to_json, table_to_json
+from igmeta.scenarios import load_autosave, settings_to_json
+from igmeta.scenarios import table_digest as _table_digest
 from ui import state
 
 __all__ = [
@@ -136,10 +137,6 @@ def _saved_settings(settings: AnalysisSettings, data_type: str) -> AnalysisSetti
         analysis=ANALYSES[data_type][0][0],
         subgroup_column=settings.subgroup_column,
     )
-
-
-def _table_digest(table: pd.DataFrame) -> str:
-    return hashlib.sha256(table_to_json(table).encode("utf-8")).hexdigest()
 
 
 def _digest(table_digest: str, settings: AnalysisSettings, source: str) -> str:

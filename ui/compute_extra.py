@@ -185,7 +185,7 @@ def _excluded_effects(bundle: AnalysisBundle):
     return shown.subset(np.flatnonzero(off)) if off.any() else None
 
 
-@st.cache_data(max_entries=compute.CACHE_ENTRIES, show_spinner=False)
+@st.cache_data(max_entries=compute.CACHE_ENTRIES, show_spinner=False, hash_funcs=compute.HASH_FUNCS)
 def bias_results(table: pd.DataFrame, settings: dict, options: dict) -> BiasResults | None:
     """Egger (both forms), Begg, trim-and-fill and the funnel points, cached.
 
@@ -292,7 +292,7 @@ def method_blocked(bundle: AnalysisBundle, what: str) -> Outcome | None:
     return None
 
 
-@st.cache_data(max_entries=compute.CACHE_ENTRIES, show_spinner=False)
+@st.cache_data(max_entries=compute.CACHE_ENTRIES, show_spinner=False, hash_funcs=compute.HASH_FUNCS)
 def leave_one_out_results(table: pd.DataFrame, settings: dict, options: dict) -> Outcome:
     """Leave-one-out refits on the display scale (``options`` is unused, for the key)."""
     from igmeta.sensitivity import leave_one_out
@@ -327,7 +327,7 @@ def cumulative_order(
     return order.index.to_numpy(dtype=int)
 
 
-@st.cache_data(max_entries=compute.CACHE_ENTRIES, show_spinner=False)
+@st.cache_data(max_entries=compute.CACHE_ENTRIES, show_spinner=False, hash_funcs=compute.HASH_FUNCS)
 def cumulative_results(table: pd.DataFrame, settings: dict, options: dict) -> Outcome:
     """Cumulative meta-analysis in the order of ``options["column"]``, display scale.
 
@@ -354,7 +354,7 @@ def cumulative_results(table: pd.DataFrame, settings: dict, options: dict) -> Ou
     return Outcome(value=frame, warnings=out.warnings)
 
 
-@st.cache_data(max_entries=compute.CACHE_ENTRIES, show_spinner=False)
+@st.cache_data(max_entries=compute.CACHE_ENTRIES, show_spinner=False, hash_funcs=compute.HASH_FUNCS)
 def influence_results(table: pd.DataFrame, settings: dict, options: dict) -> Outcome:
     """Influence diagnostics (metafor ``influence``), one row per fitted study."""
     from igmeta.sensitivity import influence
@@ -365,7 +365,7 @@ def influence_results(table: pd.DataFrame, settings: dict, options: dict) -> Out
     return _attempt(lambda: influence(bundle.result))
 
 
-@st.cache_data(max_entries=compute.CACHE_ENTRIES, show_spinner=False)
+@st.cache_data(max_entries=compute.CACHE_ENTRIES, show_spinner=False, hash_funcs=compute.HASH_FUNCS)
 def gosh_results(
     table: pd.DataFrame, settings: dict, options: dict, _progress: Callable | None = None
 ) -> Outcome:
@@ -389,7 +389,7 @@ def gosh_results(
     )
 
 
-@st.cache_data(max_entries=compute.CACHE_ENTRIES, show_spinner=False)
+@st.cache_data(max_entries=compute.CACHE_ENTRIES, show_spinner=False, hash_funcs=compute.HASH_FUNCS)
 def permutation_results(
     table: pd.DataFrame, settings: dict, options: dict, _progress: Callable | None = None
 ) -> Outcome:

@@ -12,17 +12,25 @@ import streamlit as st
 
 from igmeta.analysis import AnalysisSettings
 from igmeta.conventions import ProportionComparison, compare_conventions, proportion_comparison
-from ui.compute import CACHE_ENTRIES
+from ui.compute import CACHE_ENTRIES, HASH_FUNCS
 
 __all__ = ["conventions_frame", "proportions_view"]
 
 
-@st.cache_data(max_entries=CACHE_ENTRIES, show_spinner="Recomputing under each tool's rules\u2026")
+@st.cache_data(
+    max_entries=CACHE_ENTRIES,
+    show_spinner="Recomputing under each tool's rules\u2026",
+    hash_funcs=HASH_FUNCS,
+)
 def _conventions(table: pd.DataFrame, settings: dict) -> pd.DataFrame:
     return compare_conventions(table, AnalysisSettings.from_dict(settings))
 
 
-@st.cache_data(max_entries=CACHE_ENTRIES, show_spinner="Pooling the share five ways\u2026")
+@st.cache_data(
+    max_entries=CACHE_ENTRIES,
+    show_spinner="Pooling the share five ways\u2026",
+    hash_funcs=HASH_FUNCS,
+)
 def _proportions(table: pd.DataFrame, settings: dict) -> ProportionComparison:
     return proportion_comparison(table, AnalysisSettings.from_dict(settings))
 

@@ -19,7 +19,7 @@ from ui import compute, state
 from ui.text import plain
 
 
-@st.cache_data(max_entries=compute.CACHE_ENTRIES, show_spinner=False)
+@st.cache_data(max_entries=compute.CACHE_ENTRIES, show_spinner=False, hash_funcs=compute.HASH_FUNCS)
 def _heterogeneity_ci(table: pd.DataFrame, settings: dict, refit: bool):
     """Q-profile CIs of the bundle's random-effects model, or (``refit=True``) of a REML
     random-effects refit to the same studies (for common-effect, MH and Peto models)."""
