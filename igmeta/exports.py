@@ -91,12 +91,14 @@ def forest_for(
     title: str | None = None,
     labels: ForestLabels | None = None,
     max_studies: int = MAX_DRAWN_STUDIES,
+    width_px: int | None = None,
 ) -> go.Figure | None:
     """The forest plot of an analysis (None without a result).
 
     Arm columns under the ``labels``' arm names, "Favours" labels (comparisons only),
     the heterogeneity / overall-effect footer, and at most ``max_studies`` studies drawn
-    (see :func:`igmeta.tables.drawn_forest_rows`).
+    (see :func:`igmeta.tables.drawn_forest_rows`); ``width_px`` as in
+    :func:`igmeta.plots.forest_figure`.
     """
     if bundle.result is None:
         return None
@@ -121,6 +123,7 @@ def forest_for(
         favours_right=labels.favours_right if comparison else "",
         footer=forest_footer(bundle),
         notes=notes,
+        width_px=width_px,
     )
 
 

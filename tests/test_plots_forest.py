@@ -487,7 +487,15 @@ def test_summary_labels_are_never_shortened(frame):
     fig = forest_figure(frame, max_label_chars=20)
     assert long in list(_trace(fig, "label column").text)
     width = fig.layout.xaxis2.domain[1] * (fig.layout.width - 40)
-    assert width >= 9.0 * len(long)  # the column is planned wide enough for it
+    assert width >= 16 * 0.5 * len(long)  # the column is planned wide enough for it
+
+
+def test_a_given_width_is_kept_when_the_text_fits(frame):
+    assert forest_figure(frame).layout.width >= 1200
+    compact = forest_figure(frame, width_px=960, log_scale=True, null_value=1.0)
+    assert compact.layout.width == 960
+    plot = compact.layout.xaxis.domain
+    assert (plot[1] - plot[0]) * (960 - 40) >= 220
 
 
 def test_continuous_columns_have_mean_sd_total_and_no_events():

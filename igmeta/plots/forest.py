@@ -169,15 +169,26 @@ EQUAL_MARKER_PX = 12
 DIAMOND_HALF_HEIGHT = 0.36  # in rows
 FLAG_SYMBOLS = ("\u2020", "\u2021", "\u00a7", "\u00b6")  # † ‡ § ¶
 INDENT = "\u00a0\u00a0\u00a0"  # non-breaking spaces survive SVG whitespace collapsing
-# Horizontal plan: column widths are estimated from their text (about CHAR_WIDTH_PX per
-# character at the body font size, BOLD_FACTOR more in bold); the figure is at least
-# MIN_WIDTH_PX wide and the plotting area at least MIN_PLOT_PX. Text columns show at most
-# MAX_TEXT_COLUMN_CHARS; study names at most max_label_chars (summary labels in full).
+# Horizontal plan: column widths are estimated from their text (Arial advance widths in
+# em at the body font size, BOLD_FACTOR more in bold, plus SAFETY); the figure is at least
+# MIN_WIDTH_PX wide and the plotting area at least MIN_PLOT_PX (COMPACT_PLOT_PX when the
+# figure must fit a given width). Text columns show at most MAX_TEXT_COLUMN_CHARS; study
+# names at most max_label_chars (summary labels in full).
 MIN_WIDTH_PX = 1200
 MIN_PLOT_PX = 460
-CHAR_WIDTH_PX = 9.0
-BOLD_FACTOR = 1.12
-COLUMN_GAP_PX = 18
+COMPACT_PLOT_PX = 220
+MIN_FONT_PX = 11
+BOLD_FACTOR = 1.1
+SAFETY = 1.06
+COLUMN_GAP_PX = 12
+_EM_WIDTHS = {
+    **dict.fromkeys("ijl.,;:!|' ", 0.278),
+    **dict.fromkeys("ft()[]-/", 0.333),
+    **dict.fromkeys("r", 0.333),
+    **dict.fromkeys("0123456789$#_?", 0.556),
+    **dict.fromkeys("mMW%", 0.889),
+    **dict.fromkeys("w", 0.722),
+}
 SIDE_MARGIN_PX = 20
 MAX_TEXT_COLUMN_CHARS = 30
 # Confidence intervals may reach this many widths of the "core" range (estimates,
@@ -214,6 +225,7 @@ def forest_figure(
     favours_right: str = "Favours treatment",
     footer: Sequence[str] = (),
     notes: Sequence[str] = (),
+    width_px: int | None = None,
 ) -> go.Figure:
     """Draw a forest plot from a tidy frame of rows.
 
@@ -290,6 +302,12 @@ def forest_figure(
         overall effect (escaped).
     notes : sequence of str, default ()
         Further footnotes after the automatic ones (escaped).
+    width_px : int or None, default None
+        Width to plan for, e.g. the dashboard's column (the figure is stretched to the
+        page; text keeps its size, so the plan must not be wider than the page). None
+        plans at least 1200 px with a plotting area of at least 460 px (static exports);
+        a given width allows a plotting area down to 300 px and is exceeded only when
+        the text columns need more.
 
     Returns
     -------
@@ -311,7 +329,7 @@ def forest_figure(
     scale = _Scale(log_scale)
     limits = _axis_range(rows, scale, null_value, x_range)
     shown_columns = tuple(column for column in columns if _has_text(rows, column.column))
-    layout = _ColumnLayout.plan(rows, shown_columns, label_header, max_label_chars)
+    layout = _ColumnLayout.plan(rows, shown_columns, label_header, max_label_chars, width_px)
     row_y = np.arange(1, len(rows) + 1, dtype=float)
     flag_symbols = _flag_symbols(rows)
     highlighted = (rows["row_type"] == "study").to_numpy() & np.array(
@@ -341,7 +359,7 @@ def forest_figure(
     shapes += [_row_band(y, colours.highlight_band) for y in row_y[highlighted]]
     if null_value is not None:
         annotations += _favours_annotations(
-            favours_left, favours_right, float(scale.to_axis(null_value)), colours
+            favours_left, favours_right, float(scale.to_axis(null_value)), colours, layout.font_px
         )
     lines = [escape_text(line) for line in footer]
     lines += _footnotes(rows, flag_symbols) + [escape_text(note) for note in notes]
@@ -740,9 +758,12 @@ def _footnotes(rows: pd.DataFrame, flag_symbols: dict[str, str]) -> list[str]:
     return notes
 
 
-def _shown_length(escaped: str) -> int:
-    """Number of characters plotly displays for escaped text."""
-    return len(html.unescape(escaped))
+def _text_px(escaped: str, bold: bool = False) -> float:
+    """Estimated width in px of escaped text at the body font size."""
+    em = 0.0
+    for char in html.unescape(escaped):
+        em += _EM_WIDTHS.get(char, 0.667 if char.isupper() else 0.556)
+    return em * BODY_FONT_SIZE * SAFETY * (BOLD_FACTOR if bold else 1.0)
 
 
 def _bold_rows(rows: pd.DataFrame) -> np.ndarray:
@@ -773,20 +794,20 @@ class _ColumnLayout:
     label_header: str
     max_label_chars: int
     indent: bool
+    font_px: float = BODY_FONT_SIZE
 
     @property
     def has_groups(self) -> bool:
         return any(column.group for column, _domain in self.columns)
 
     @classmethod
-    def plan(cls, rows, text_columns, label_header, max_label_chars) -> _ColumnLayout:
+    def plan(cls, rows, text_columns, label_header, max_label_chars, width_px) -> _ColumnLayout:
         indent = bool((rows["row_type"] == "subgroup_header").any())
         bold = _bold_rows(rows)
         labels = _labels(rows, max_label_chars, indent, _flag_symbols(rows))
-        factors = np.where(bold, BOLD_FACTOR, 1.0)
-        label_px = CHAR_WIDTH_PX * max(
-            BOLD_FACTOR * len(label_header),
-            *(f * (_shown_length(label) + 1) for f, label in zip(factors, labels, strict=True)),
+        label_px = max(
+            _text_px(label_header, True),
+            *(_text_px(label + "\u00a0", b) for b, label in zip(bold, labels, strict=True)),
         )
         left = [c for c in text_columns if c.side == "left"]
         right = [c for c in text_columns if c.side != "left"]
@@ -794,24 +815,33 @@ class _ColumnLayout:
 
         def column_px(column: TextColumn) -> float:
             texts = _column_texts(rows, column.column)
-            longest = max(
-                BOLD_FACTOR * len(column.header),
-                *(f * _shown_length(t) for f, t in zip(factors, texts, strict=True)),
+            return max(
+                _text_px(column.header, True),
+                *(_text_px(t, b) for b, t in zip(bold, texts, strict=True)),
             )
-            return CHAR_WIDTH_PX * (longest + 1)
 
         widths = [column_px(c) for c in ordered]
         # A group header must fit over its columns: widen the last column of the group.
         for group in dict.fromkeys(c.group for c in ordered if c.group):
             members = [i for i, c in enumerate(ordered) if c.group == group]
-            needed = CHAR_WIDTH_PX * BOLD_FACTOR * (len(group) + 1)
+            needed = _text_px(group, True) + COLUMN_GAP_PX
             span = sum(widths[i] for i in members) + COLUMN_GAP_PX * (len(members) - 1)
             if span < needed:
                 widths[members[-1]] += needed - span
         gaps_px = COLUMN_GAP_PX * (len(ordered) + 1)
-        inner_px = max(
-            MIN_WIDTH_PX - 2 * SIDE_MARGIN_PX, label_px + sum(widths) + gaps_px + MIN_PLOT_PX
-        )
+        target = MIN_WIDTH_PX if width_px is None else width_px
+        least_plot = MIN_PLOT_PX if width_px is None else COMPACT_PLOT_PX
+        font_px = float(BODY_FONT_SIZE)
+        text_px = label_px + sum(widths)
+        room = target - 2 * SIDE_MARGIN_PX - gaps_px - least_plot
+        if width_px is not None and text_px > room:
+            # Text keeps its size when the page stretches the figure: shrink the font so
+            # that the columns fit the width planned for (down to MIN_FONT_PX).
+            scale = max(MIN_FONT_PX / BODY_FONT_SIZE, room / text_px)
+            font_px = BODY_FONT_SIZE * scale
+            label_px *= scale
+            widths = [w * scale for w in widths]
+        inner_px = max(target - 2 * SIDE_MARGIN_PX, label_px + sum(widths) + gaps_px + least_plot)
         plot_px = inner_px - label_px - sum(widths) - gaps_px
         position = label_px + COLUMN_GAP_PX
         domains = []
@@ -833,6 +863,7 @@ class _ColumnLayout:
             label_header,
             max_label_chars,
             indent,
+            round(font_px, 1),
         )
 
 
@@ -845,7 +876,7 @@ def _text_columns_drawn(rows, row_y, layout, highlighted, flag_symbols, hover, c
     colour = np.where(highlighted, colours.accent, np.where(excluded, colours.muted, colours.text))
     colour = np.where(kinds == "prediction", colours.prediction, colour)
     font = {
-        "size": BODY_FONT_SIZE,
+        "size": layout.font_px,
         "color": list(colour),
         "weight": list(np.where(bold, "bold", "normal")),
     }
@@ -886,7 +917,8 @@ def _text_columns_drawn(rows, row_y, layout, highlighted, flag_symbols, hover, c
                 unselected={"marker": {"opacity": 0}},
             )
         )
-    annotations = [_header(layout.label_header, "x2", 0.0, "left", 0, colours)]
+    header_font = {"size": layout.font_px, "weight": "bold", "color": colours.text}
+    annotations = [_header(layout.label_header, "x2", 0.0, "left", 0, header_font)]
     for offset, (column, _domain) in enumerate(layout.columns):
         axis = f"x{offset + 3}"
         traces.append(
@@ -903,17 +935,17 @@ def _text_columns_drawn(rows, row_y, layout, highlighted, flag_symbols, hover, c
                 textfont=font,
             )
         )
-        annotations.append(_header(column.header, axis, 1.0, "right", 0, colours))
+        annotations.append(_header(column.header, axis, 1.0, "right", 0, header_font))
     shapes = [_rule(0.0, 1.0, 0.5, colours)]
     for group in dict.fromkeys(c.group for c, _d in layout.columns if c.group):
         domains = [d for c, d in layout.columns if c.group == group]
         low, high = domains[0][0], domains[-1][1]
-        annotations.append(_header(group, "paper", (low + high) / 2, "center", -1, colours))
+        annotations.append(_header(group, "paper", (low + high) / 2, "center", -1, header_font))
         shapes.append(_rule(low, high, -0.5, colours))
     return traces, annotations, shapes
 
 
-def _header(text: str, axis: str, x: float, anchor: str, y: float, colours: Theme) -> dict:
+def _header(text: str, axis: str, x: float, anchor: str, y: float, font: dict) -> dict:
     return {
         "text": escape_text(text),
         "x": x,
@@ -922,7 +954,7 @@ def _header(text: str, axis: str, x: float, anchor: str, y: float, colours: Them
         "y": y,
         "yref": "y",
         "showarrow": False,
-        "font": {"size": BODY_FONT_SIZE, "weight": "bold", "color": colours.text},
+        "font": font,
     }
 
 
@@ -939,7 +971,9 @@ def _rule(x0: float, x1: float, y: float, colours: Theme) -> dict:
     }
 
 
-def _favours_annotations(left: str, right: str, null_axis: float, colours: Theme) -> list[dict]:
+def _favours_annotations(
+    left: str, right: str, null_axis: float, colours: Theme, font_px: float
+) -> list[dict]:
     """'Favours ...' under the axis, ending (left) and starting (right) at the null line."""
     annotations = []
     for text, anchor, shift, arrow in (
@@ -960,7 +994,7 @@ def _favours_annotations(left: str, right: str, null_axis: float, colours: Theme
                 "yanchor": "top",
                 "yshift": -FAVOURS_TOP_PX,
                 "showarrow": False,
-                "font": {"size": BODY_FONT_SIZE - 1, "color": colours.text},
+                "font": {"size": font_px, "color": colours.text},
             }
         )
     return annotations
@@ -1005,9 +1039,15 @@ def _axes_layout(rows, scale, limits, layout, x_label) -> dict:
         },
         "anchor": "y",
     }
+    plot_px = (layout.plot_domain[1] - layout.plot_domain[0]) * (layout.width_px - 40)
+    main_axis["tickfont"] = {"size": layout.font_px}
+    main_axis["tickangle"] = 0
     if scale.log:
-        values, labels = log_ticks(10.0**low, 10.0**high)
+        max_ticks = int(min(9, max(3, plot_px // (3.2 * layout.font_px))))
+        values, labels = log_ticks(10.0**low, 10.0**high, max_ticks)
         main_axis.update(type="log", tickmode="array", tickvals=values, ticktext=labels)
+    else:
+        main_axis["nticks"] = int(min(9, max(3, plot_px // (4 * layout.font_px))))
     hidden = {"visible": False, "range": [0, 1], "fixedrange": True, "anchor": "y"}
     axes = {"xaxis": main_axis, "xaxis2": {**hidden, "domain": list(layout.label_domain)}}
     for offset, (_column, domain) in enumerate(layout.columns):
