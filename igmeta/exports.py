@@ -118,12 +118,19 @@ def forest_for(
         highlight=highlight,
         title=title,
         arm_names=(labels.treatment, labels.control),
-        estimate_header=f"{label} [{100 * settings.level:g}% CI]",
+        estimate_header=f"{_short_measure(settings.measure)} [{100 * settings.level:g}% CI]",
         favours_left=labels.favours_left if comparison else "",
         favours_right=labels.favours_right if comparison else "",
         footer=forest_footer(bundle),
         notes=notes,
         width_px=width_px,
+    )
+
+
+def _short_measure(measure: str) -> str:
+    """Column-header name of a measure: "Risk ratio", "SMD", "Proportion"."""
+    return {"SMD": "SMD (Hedges' g)", "ZCOR": "Correlation"}.get(
+        measure, measure_info(measure).label.split(" (")[0]
     )
 
 

@@ -1043,7 +1043,7 @@ def _axes_layout(rows, scale, limits, layout, x_label) -> dict:
     main_axis["tickfont"] = {"size": layout.font_px}
     main_axis["tickangle"] = 0
     if scale.log:
-        max_ticks = int(min(9, max(3, plot_px // (3.2 * layout.font_px))))
+        max_ticks = int(min(9, max(3, plot_px // (2.6 * layout.font_px))))
         values, labels = log_ticks(10.0**low, 10.0**high, max_ticks)
         main_axis.update(type="log", tickmode="array", tickvals=values, ticktext=labels)
     else:
