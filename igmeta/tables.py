@@ -7,6 +7,7 @@ statistical either: every number comes from the bundle's results.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -118,9 +119,10 @@ def to_display_scale(
 
 def _plain_number(value: float) -> str:
     """A count or measurement as written: ``7``, ``87886``, ``4.2``; "" when missing."""
-    if not np.isfinite(value):
+    value = float(value)
+    if not math.isfinite(value):
         return ""
-    if float(value).is_integer() and abs(value) < 1e15:
+    if value.is_integer() and abs(value) < 1e15:
         return str(int(value))
     return np.format_float_positional(float(f"{value:.6g}"), trim="-")
 
@@ -142,7 +144,7 @@ def _counts_text(values: dict[str, np.ndarray], size: int, analysis: str) -> lis
 
     def texts(name):
         column = values.get(name, np.full(size, np.nan))
-        return [_plain_number(v) for v in column]
+        return list(map(_plain_number, column.tolist()))
 
     if analysis == "comparison":
         parts = zip(
@@ -260,9 +262,9 @@ def forest_frame(bundle: AnalysisBundle, table: pd.DataFrame) -> pd.DataFrame:
     weights = _fit_weights(bundle)
     included = np.asarray(bundle.validation.included, bool)
     provenance = (
-        table["provenance"].astype("string").fillna("").str.lower()
+        table["provenance"].astype("string").fillna("").str.lower().to_numpy(dtype=object)
         if "provenance" in table
-        else pd.Series([""] * len(table))
+        else np.full(len(table), "", dtype=object)
     )
     values = _arm_values(bundle.validation.numeric, rows, settings.analysis)
     study_rows = pd.DataFrame(
@@ -278,10 +280,10 @@ def forest_frame(bundle: AnalysisBundle, table: pd.DataFrame) -> pd.DataFrame:
             "pi_upper": np.nan,
             "weight": [weights.get(int(r), np.nan) for r in rows],
             "included": included[rows],
-            "flag": [RECONSTRUCTED if provenance.iloc[r] == RECONSTRUCTED else "" for r in rows],
+            "flag": np.where(provenance[rows] == RECONSTRUCTED, RECONSTRUCTED, ""),
             "counts_text": _counts_text(values, len(rows), settings.analysis),
-            "estimate_text": [format_ci(e, a, b) for e, a, b in zip(est, lo, hi, strict=True)],
-            **{name: [_plain_number(v) for v in column] for name, column in values.items()},
+            "estimate_text": list(map(format_ci, est.tolist(), lo.tolist(), hi.tolist())),
+            **{name: list(map(_plain_number, column.tolist())) for name, column in values.items()},
             "position": np.arange(len(rows)),
         }
     )

@@ -910,8 +910,8 @@ def _text_columns_drawn(rows, row_y, layout, highlighted, flag_symbols, hover, c
                 name="label targets",
                 xaxis="x2",
                 customdata=[ids[i] for i in chosen for _ in range(count)],
-                hovertext=[hover[i] for i in chosen for _ in range(count)],
-                hoverinfo="text",
+                # "none": no label of its own (the name's hover shows it) but clicks count.
+                hoverinfo="none",
                 marker={"symbol": "square", "size": TARGET_PX, "color": "rgba(0,0,0,0)"},
                 selected={"marker": {"opacity": 0}},
                 unselected={"marker": {"opacity": 0}},
