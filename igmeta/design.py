@@ -14,7 +14,8 @@ ask for the two or three sums they use.
 Two implementations share that interface:
 
 * :class:`InterceptDesign` -- intercept-only models, closed-form sums, O(B k) memory;
-* :class:`MatrixDesign` -- any design matrix ``X`` (meta-regression), explicit ``P``.
+* :class:`MatrixDesign` -- any design matrix ``X`` (meta-regression), sums of ``P`` written
+  with ``p x p`` matrices only, O(B k p) memory (``P`` itself, k x k, is never formed).
 """
 
 from __future__ import annotations
@@ -366,21 +367,43 @@ class MatrixDesign(_Design):
             if "y_ppy" in want:
                 out["y_ppy"] = _rowdot(wr, wr)
         if want & {"tr_p", "tr_pp", "tr_pv", "tr_pvpv", "sum_p2v"}:
-            wx = w[:, :, None] * X[None, :, :]
-            p_mat = np.matmul(wx @ vb, np.swapaxes(wx, 1, 2))
-            np.negative(p_mat, out=p_mat)
-            diag = np.arange(p_mat.shape[1])
-            p_mat[:, diag, diag] += w
-            if "tr_p" in want:
-                out["tr_p"] = np.einsum("bii->b", p_mat)
-            if "tr_pp" in want:
-                out["tr_pp"] = np.einsum("bij,bij->b", p_mat, p_mat)
-            if want & {"tr_pv", "tr_pvpv", "sum_p2v"}:
-                pv = p_mat * v[:, None, :]
-                if "tr_pv" in want:
-                    out["tr_pv"] = np.einsum("bii->b", pv)
-                if "tr_pvpv" in want:
-                    out["tr_pvpv"] = np.einsum("bij,bji->b", pv, pv)
-                if "sum_p2v" in want:
-                    out["sum_p2v"] = np.einsum("bij,bij->b", pv, p_mat)
+            out.update(_projection_sums(w, v, X, vb, want))
         return WlsQuantities(**out)
+
+
+def _projection_sums(w, v, X, vb, want) -> dict[str, np.ndarray]:
+    """Traces and sums of ``P = W - H`` with ``H = A V A'``, ``A = W X``, ``V = (X'WX)^-1``.
+
+    Notes
+    -----
+    With ``h_i = H_ii``, ``G = A'A`` and ``G_v = A' diag(v) A`` (both ``p x p``):
+    ``tr P = sum w - sum h``; ``sum P_ij^2 = sum w^2 - 2 sum w h + tr(VGVG)``;
+    ``tr PV = sum w v - sum v h``; ``tr PVPV = sum w^2 v^2 - 2 sum w v^2 h + tr(V G_v V G_v)``;
+    ``sum_ij P_ij^2 v_j = sum w^2 v - 2 sum w v h + tr(V G V G_v)``. The k x k matrix ``P``
+    is never built, so memory grows with k, not k^2.
+    """
+    out: dict[str, np.ndarray] = {}
+    wx = w[:, :, None] * X[None, :, :]
+    h = np.einsum("bkp,bkp->bk", wx @ vb, wx)
+    w2 = w * w
+    if "tr_p" in want:
+        out["tr_p"] = w.sum(axis=1) - h.sum(axis=1)
+    if want & {"tr_pp", "sum_p2v"}:
+        vg = vb @ (np.swapaxes(wx, 1, 2) @ wx)
+    if want & {"tr_pvpv", "sum_p2v"}:
+        vgv = vb @ (np.swapaxes(wx, 1, 2) @ (v[:, :, None] * wx))
+    if "tr_pp" in want:
+        out["tr_pp"] = w2.sum(axis=1) - 2 * (w * h).sum(axis=1) + np.einsum("bij,bji->b", vg, vg)
+    if "tr_pv" in want:
+        out["tr_pv"] = (w * v).sum(axis=1) - (v * h).sum(axis=1)
+    if "tr_pvpv" in want:
+        out["tr_pvpv"] = (
+            (w2 * v * v).sum(axis=1)
+            - 2 * (w * v * v * h).sum(axis=1)
+            + np.einsum("bij,bji->b", vgv, vgv)
+        )
+    if "sum_p2v" in want:
+        out["sum_p2v"] = (
+            (w2 * v).sum(axis=1) - 2 * (w * v * h).sum(axis=1) + np.einsum("bij,bji->b", vg, vgv)
+        )
+    return out

@@ -41,7 +41,16 @@ from igmeta.effects import measure_info
 from igmeta.plots import forest_figure, funnel_figure
 from igmeta.safe_export import to_excel_bytes, to_safe_csv_bytes
 from igmeta.scenarios import describe_settings
-from igmeta.tables import display_scale, forest_frame, result_summary_frame, subgroup_frame
+from igmeta.tables import (
+    MAX_DRAWN_STUDIES,
+    ForestLabels,
+    display_scale,
+    drawn_forest_rows,
+    forest_footer,
+    forest_frame,
+    result_summary_frame,
+    subgroup_frame,
+)
 
 __all__ = [
     "FIGURE_FORMATS",
@@ -91,22 +100,48 @@ def forest_for(
     theme: str = "light",
     highlight: str | None = None,
     title: str | None = None,
+    labels: ForestLabels | None = None,
+    max_studies: int = MAX_DRAWN_STUDIES,
+    width_px: int | None = None,
 ) -> go.Figure | None:
-    """The forest plot of an analysis (None without a result)."""
+    """The forest plot of an analysis (None without a result).
+
+    Arm columns under the ``labels``' arm names, "Favours" labels (comparisons only),
+    the heterogeneity / overall-effect footer, and at most ``max_studies`` studies drawn
+    (see :func:`igmeta.tables.drawn_forest_rows`); ``width_px`` as in
+    :func:`igmeta.plots.forest_figure`.
+    """
     if bundle.result is None:
         return None
     _, log_axis, null = display_scale(bundle)
-    frame = forest_frame(bundle, table)
-    label = measure_info(bundle.settings.measure).label
+    frame, notes = drawn_forest_rows(forest_frame(bundle, table), max_studies)
+    labels = labels or ForestLabels()
+    settings = bundle.settings
+    label = measure_info(settings.measure).label
+    comparison = settings.analysis not in ("single_arm", "correlation")
     return forest_figure(
         frame,
         log_scale=log_axis,
         null_value=None if not np.isfinite(null) else null,
         x_label=label,
-        show_prediction=bundle.settings.show_prediction,
+        show_prediction=settings.show_prediction,
         theme=theme,
         highlight=highlight,
         title=title,
+        arm_names=(labels.treatment, labels.control),
+        estimate_header=f"{_short_measure(settings.measure)} [{100 * settings.level:g}% CI]",
+        favours_left=labels.favours_left if comparison else "",
+        favours_right=labels.favours_right if comparison else "",
+        footer=forest_footer(bundle),
+        notes=notes,
+        width_px=width_px,
+    )
+
+
+def _short_measure(measure: str) -> str:
+    """Column-header name of a measure: "Risk ratio", "SMD", "Proportion"."""
+    return {"SMD": "SMD (Hedges' g)", "ZCOR": "Correlation"}.get(
+        measure, measure_info(measure).label.split(" (")[0]
     )
 
 

@@ -188,11 +188,12 @@ _COMMON_SYNONYMS: dict[str, tuple[str, ...]] = {
 #: Per data type, canonical column -> accepted spellings (already normalised).
 SYNONYMS: dict[str, dict[str, tuple[str, ...]]] = {
     "binary": {
-        "ai": ("ai", *_arm_names(_EVENT_WORDS, _GROUP_ONE_WORDS)),
-        "bi": ("bi", *_arm_names(_NON_EVENT_WORDS, _GROUP_ONE_WORDS)),
+        # tpos/tneg/cpos/cneg: metafor's dat.bcg (events and non-events per arm).
+        "ai": ("ai", "tpos", *_arm_names(_EVENT_WORDS, _GROUP_ONE_WORDS)),
+        "bi": ("bi", "tneg", *_arm_names(_NON_EVENT_WORDS, _GROUP_ONE_WORDS)),
         "n1i": ("n1i", *_arm_names(_TOTAL_WORDS, _GROUP_ONE_WORDS)),
-        "ci": ("ci", *_arm_names(_EVENT_WORDS, _GROUP_TWO_WORDS)),
-        "di": ("di", *_arm_names(_NON_EVENT_WORDS, _GROUP_TWO_WORDS)),
+        "ci": ("ci", "cpos", *_arm_names(_EVENT_WORDS, _GROUP_TWO_WORDS)),
+        "di": ("di", "cneg", *_arm_names(_NON_EVENT_WORDS, _GROUP_TWO_WORDS)),
         "n2i": ("n2i", *_arm_names(_TOTAL_WORDS, _GROUP_TWO_WORDS)),
     },
     "proportion": {

@@ -501,6 +501,17 @@ def _derives_total(table: _Table, total: str, non_events: str) -> bool:
     return not table.read(total).present and table.read(non_events).present
 
 
+def _note_derived_total(log, derived: dict, total: str, formula: str) -> None:
+    """An info issue recording that ``total`` was computed, not read (its provenance)."""
+    if total in derived:
+        log.table(
+            total,
+            "info",
+            f"'{total}' ({_describe(total)}) is not in the table: it is computed as "
+            f"{formula} (events + non-events).",
+        )
+
+
 def _check_binary(table: _Table) -> tuple[np.ndarray, dict[str, np.ndarray]]:
     """2x2 tables; an empty control arm makes a single-arm row (info, not an error)."""
     log = table.log
@@ -509,6 +520,7 @@ def _check_binary(table: _Table) -> tuple[np.ndarray, dict[str, np.ndarray]]:
     control_events = table.read("ci")
     control_total = table.read("n2i") if table.read("n2i").present else table.read("di")
     derived = {"n1i": total_one} if _derives_total(table, "n1i", "bi") else {}
+    _note_derived_total(log, derived, "n1i", "ai + bi")
     if not control_events.present and not control_total.present:
         log.table(
             "ci",
@@ -522,6 +534,7 @@ def _check_binary(table: _Table) -> tuple[np.ndarray, dict[str, np.ndarray]]:
     total_two = _check_arm(table, "ci", "n2i", "di", rows=~single_arm)
     if _derives_total(table, "n2i", "di"):
         derived["n2i"] = total_two
+        _note_derived_total(log, derived, "n2i", "ci + di")
     log.rows(
         single_arm,
         "ci",

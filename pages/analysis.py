@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from igmeta.effects import measure_info
-from igmeta.plots import forest_figure
-from igmeta.tables import display_scale, forest_frame
+from igmeta.exports import forest_for
 from ui import compute, state
 from ui.bootstrap import require_app
 from ui.components import engine_messages, headline, provenance_banner
@@ -25,17 +23,35 @@ published_strip(table, settings)
 headline(bundle)
 engine_messages(bundle, table)
 
+#: The forest is planned for the page's main column at a 1440 px wide window (sidebar
+#: open) and stretched to wider pages; its text keeps its size.
+FOREST_WIDTH_PX = 960
+_LABEL_INPUTS = (
+    ("treatment", "Treatment group"),
+    ("control", "Control group"),
+    ("favours_left", "Left of the null line"),
+    ("favours_right", "Right of the null line"),
+)
+
 if bundle.result is not None:
-    transform, log_axis, null = display_scale(bundle)
-    frame = forest_frame(bundle, table)
-    label = measure_info(settings.measure).label
-    fig = forest_figure(
-        frame,
-        log_scale=log_axis,
-        null_value=None if null != null else null,
-        x_label=label,
-        show_prediction=settings.show_prediction,
-    )
+    defaults = state.default_forest_labels()
+    with st.expander("Plot labels"):
+        st.caption(
+            "Names of the groups over the data columns and the 'Favours' labels under the "
+            "axis. Leave a field empty for the default shown; type a space for no label."
+        )
+        columns = st.columns(4)
+        for column, (field, title) in zip(columns, _LABEL_INPUTS, strict=True):
+            state.restore_forest_label(field)
+            column.text_input(
+                title,
+                key=state.forest_label_key(field),
+                placeholder=getattr(defaults, field),
+                max_chars=60,
+                on_change=state.remember_forest_label,
+                args=(field,),
+            )
+    fig = forest_for(bundle, table, labels=state.forest_labels(), width_px=FOREST_WIDTH_PX)
     event = st.plotly_chart(
         fig,
         key=f"forest_{state.table_version()}",
@@ -45,7 +61,10 @@ if bundle.result is not None:
         width="stretch",
         config={"displaylogo": False},
     )
-    st.caption("Click a study to exclude it (grey) or include it again. \u2020 reconstructed row.")
+    st.caption(
+        "Click a study (its name or its square) to exclude it (grey) or include it again. "
+        "\u2020 reconstructed row."
+    )
     points = (event or {}).get("selection", {}).get("points", []) if event else []
     ids = [p.get("customdata") for p in points if p.get("customdata") is not None]
     ids = [i[0] if isinstance(i, list | tuple) else i for i in ids]

@@ -89,7 +89,7 @@ def test_excluded_study_stays_in_the_forest_greyed(table):
 def test_forest_frame_has_diamonds_and_prediction(table):
     bundle = run_analysis(table, AnalysisSettings(analysis="single_arm", subgroup_column=None))
     frame = forest_frame(bundle, table)
-    assert list(frame.row_type.unique()) == ["study", "overall", "prediction"]
+    assert list(frame.row_type.unique()) == ["study", "overall", "prediction", "total"]
     assert np.isfinite(frame.loc[frame.row_type == "overall", "estimate"]).all()
 
 

@@ -31,7 +31,10 @@ def frame() -> pd.DataFrame:
             ci_lower=1.62,
             ci_upper=5.19,
             weight=36.0,
-            counts_text="7/11 | 0/12",
+            events1_text="7",
+            total1_text="11",
+            events2_text="0",
+            total2_text="12",
             estimate_text="2.90 [1.62, 5.19]",
             weight_text="36.0%",
         ),
@@ -45,7 +48,10 @@ def frame() -> pd.DataFrame:
             ci_upper=2.1,
             weight=9.0,
             flag="reconstructed",
-            counts_text="3/20 | 4/21",
+            events1_text="3",
+            total1_text="20",
+            events2_text="4",
+            total2_text="21",
             estimate_text="0.80 [0.30, 2.10]",
             weight_text="9.0%",
         ),
@@ -59,7 +65,10 @@ def frame() -> pd.DataFrame:
             ci_upper=2.2,
             weight=NAN,
             included=False,
-            counts_text="1/5 | 0/6",
+            events1_text="1",
+            total1_text="5",
+            events2_text="0",
+            total2_text="6",
             estimate_text="1.40 [0.90, 2.20]",
             weight_text="",
         ),
@@ -83,7 +92,10 @@ def frame() -> pd.DataFrame:
             ci_lower=0.7,
             ci_upper=2.0,
             weight=55.0,
-            counts_text="20/50 | 17/50",
+            events1_text="20",
+            total1_text="50",
+            events2_text="17",
+            total2_text="50",
             estimate_text="1.20 [0.70, 2.00]",
             weight_text="55.0%",
         ),
@@ -256,11 +268,15 @@ def test_long_intervals_are_clipped_with_arrows(frame):
 def test_text_columns_and_headers(frame):
     fig = forest_figure(frame, log_scale=True)
     assert list(_trace(fig, "estimate_text column").text)[1] == "2.90 [1.62, 5.19]"
-    assert "counts_text column" in _names(fig)
+    assert "events1_text column" in _names(fig)
     headers = {html.unescape(a.text) for a in fig.layout.annotations}
-    assert {"Study", "Events / total", "Estimate [95% CI]", "Weight"} <= headers
-    reduced = forest_figure(frame.drop(columns=["counts_text"]).assign(weight_text=""))
-    assert "counts_text column" not in _names(reduced)
+    assert {"Study", "Events", "Total", "Estimate [95% CI]", "Weight"} <= headers
+    assert {"Treatment", "Control"} <= headers  # arm group headers
+    assert "Events / total" not in headers
+    arms = ["events1_text", "total1_text", "events2_text", "total2_text"]
+    reduced = forest_figure(frame.drop(columns=arms).assign(weight_text=""))
+    assert "events1_text column" not in _names(reduced)
+    assert not {"Treatment", "Control"} & {a.text for a in reduced.layout.annotations}
     assert "weight_text column" not in _names(reduced)
     custom = forest_figure(frame, text_columns=[("estimate_text", "RR [95% CI]")])
     assert "RR [95% CI]" in {html.unescape(a.text) for a in custom.layout.annotations}
@@ -334,7 +350,10 @@ def test_column_contract_is_documented():
         "weight",
         "included",
         "flag",
-        "counts_text",
+        "events1_text",
+        "total1_text",
+        "mean2_text",
+        "sd2_text",
         "estimate_text",
         "weight_text",
     ):
@@ -365,7 +384,9 @@ def test_hover_shows_label_estimate_and_weight(frame):
     assert "Estimate [95% CI]: 2.90 [1.62, 5.19]" in lines
     assert "Weight: 36.0%" in lines
     assert "Subgroup: Adults" in lines
-    bare = frame.drop(columns=["counts_text", "estimate_text", "weight_text"])
+    assert "Treatment Events: 7" in lines and "Control Total: 12" in lines
+    arms = ["events1_text", "total1_text", "events2_text", "total2_text"]
+    bare = frame.drop(columns=[*arms, "estimate_text", "weight_text"])
     lines = _trace(forest_figure(bare), "studies included").hovertext[0].split("<br>")
     assert [html.unescape(line) for line in lines[-2:]] == ["2.90 [1.62, 5.19]", "Weight: 36.0%"]
     summary = _trace(forest_figure(bare), "overall diamond").hovertext[0]
@@ -389,3 +410,218 @@ def test_theme_template_is_plotlys_simple_white_and_validation_stays_on(theme):
     assert themed_again.to_plotly_json() == apply_theme(go.Figure(), theme).to_plotly_json()
     with pytest.raises(ValueError):
         fast.update_layout(paper_bgcolor="not a colour")
+
+
+# --------------------------------------------------------------------------- fast build
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"log_scale": True, "null_value": 1.0},
+        {"theme": "dark", "highlight": "s2", "title": "T <b>1</b>", "x_label": "RR"},
+        {"show_prediction": False, "footer": ["Q = 1"], "notes": ["5 not drawn"]},
+    ],
+)
+def test_unvalidated_build_equals_the_validated_construction(frame, options):
+    """The figure is wrapped without plotly's validation; validating the very same dict
+    must neither fail nor change anything."""
+    import json
+
+    fast = forest_figure(frame, **options)
+    validated = go.Figure(fast.to_dict())
+    assert json.loads(fast.to_json()) == json.loads(validated.to_json())
+    # Later changes by consumers (exports, presenter) still work on the figure.
+    fast.update_layout(width=800)
+    assert fast.layout.width == 800
+
+
+# --------------------------------------------------------------------------- RevMan look
+
+
+def _annotation_texts(fig) -> list[str]:
+    return [html.unescape(a.text) for a in fig.layout.annotations]
+
+
+def test_favours_labels_sit_either_side_of_the_null_line(frame):
+    fig = forest_figure(
+        frame, log_scale=True, null_value=1.0, favours_left="<b>A</b>", favours_right="B & C"
+    )
+    favours = [a for a in fig.layout.annotations if a.xref == "x"]
+    assert [a.xanchor for a in favours] == ["right", "left"]
+    assert all(a.x == 0.0 for a in favours)  # log10(1) on the log axis
+    assert favours[0].text == "\u25c0 &lt;b&gt;A&lt;/b&gt;"
+    assert favours[1].text == "B &amp; C \u25b6"
+    defaults = _annotation_texts(forest_figure(frame, null_value=0.0, log_scale=False))
+    assert "\u25c0 Favours control" in defaults and "Favours treatment \u25b6" in defaults
+    none = forest_figure(frame, null_value=1.0, log_scale=True, favours_left="", favours_right="")
+    assert not [a for a in none.layout.annotations if a.xref == "x"]
+    assert not [a for a in forest_figure(frame).layout.annotations if a.xref == "x"]
+
+
+def test_footer_and_notes_are_escaped_lines_under_the_plot(frame):
+    fig = forest_figure(frame, footer=["Heterogeneity: Q = 1 <i>x</i>"], notes=["5% $x$"])
+    texts = [a.text for a in fig.layout.annotations if a.yref == "paper" and a.xref == "paper"]
+    assert texts[0] == "Heterogeneity: Q = 1 &lt;i&gt;x&lt;/i&gt;"
+    assert texts[-1] == "5&#37; &#36;x&#36;"
+
+
+def test_study_names_are_click_targets(frame):
+    fig = forest_figure(frame)
+    targets = _trace(fig, "label targets")
+    assert targets.xaxis == "x2"
+    ids = list(dict.fromkeys(targets.customdata))
+    assert ids == ["s1", "s2", "s3", "s4"]  # every study, excluded ones too
+    xs = np.asarray(targets.x[: list(targets.customdata).count("s1")])
+    assert xs.min() < 0.1 and xs.max() > 0.9  # the whole width of the name column
+    assert targets.marker.color == "rgba(0,0,0,0)"
+    labels = _trace(fig, "label column")
+    label_y = dict(zip(labels.customdata, labels.y, strict=True))
+    for study, y in zip(targets.customdata, targets.y, strict=True):
+        assert label_y[study] == y
+
+
+def test_summary_labels_are_never_shortened(frame):
+    long = "Overall: Random effects (REML, Hartung-Knapp) with a long name"
+    frame.loc[frame["row_type"] == "overall", "label"] = long
+    fig = forest_figure(frame, max_label_chars=20)
+    assert long in list(_trace(fig, "label column").text)
+    width = fig.layout.xaxis2.domain[1] * (fig.layout.width - 40)
+    assert width >= 16 * 0.5 * len(long)  # the column is planned wide enough for it
+
+
+def test_a_given_width_is_kept_when_the_text_fits(frame):
+    assert forest_figure(frame).layout.width >= 1200
+    compact = forest_figure(frame, width_px=960, log_scale=True, null_value=1.0)
+    assert compact.layout.width == 960
+    plot = compact.layout.xaxis.domain
+    assert (plot[1] - plot[0]) * (960 - 40) >= 220
+
+
+def test_continuous_columns_have_mean_sd_total_and_no_events():
+    rows = pd.DataFrame(
+        {
+            "row_type": ["study", "overall"],
+            "label": ["A", "Overall"],
+            "estimate": [0.2, 0.2],
+            "ci_lower": [-0.1, -0.1],
+            "ci_upper": [0.5, 0.5],
+            "mean1_text": ["4.2", ""],
+            "sd1_text": ["1.8", ""],
+            "total1_text": ["40", "40"],
+            "mean2_text": ["5", ""],
+            "sd2_text": ["1.9", ""],
+            "total2_text": ["38", "38"],
+        }
+    )
+    fig = forest_figure(rows, null_value=0.0, arm_names=("IG", "Placebo"))
+    headers = _annotation_texts(fig)
+    assert headers.count("Mean") == 2 and headers.count("SD") == 2 and headers.count("Total") == 2
+    assert "Events" not in headers and "Events / total" not in headers
+    assert {"IG", "Placebo"} <= set(headers)
+
+
+def test_log_axis_ticks_are_plain_decimals(frame):
+    fig = forest_figure(frame, log_scale=True, x_range=(0.1, 10))
+    assert list(fig.layout.xaxis.ticktext) == ["0.1", "0.2", "0.5", "1", "2", "5", "10"]
+
+
+# --------------------------------------------------------------------------- frames
+
+
+def _bcg_bundle(**settings):
+    from igmeta.analysis import AnalysisSettings, run_analysis
+    from tests.test_schema import _uploaded_bcg
+
+    table = _uploaded_bcg()
+    return run_analysis(table, AnalysisSettings(subgroup_column=None, **settings)), table
+
+
+def test_uploaded_bcg_shows_derived_totals_and_sums():
+    from igmeta.tables import forest_frame
+
+    bundle, table = _bcg_bundle()
+    frame = forest_frame(bundle, table)
+    table = table[["ai", "bi", "ci", "di"]].astype(int)
+    studies = frame[frame["row_type"] == "study"]
+    assert studies["total1_text"].tolist() == [str(n) for n in table.ai + table.bi]
+    assert studies["total2_text"].tolist() == [str(n) for n in table.ci + table.di]
+    assert studies["events1_text"].iloc[0] == "4" and studies["total1_text"].iloc[0] == "123"
+    overall = frame[frame["row_type"] == "overall"].iloc[0]
+    assert overall["total1_text"] == str(int((table.ai + table.bi).sum()))
+    events = frame[frame["row_type"] == "total"].iloc[0]
+    assert events["label"] == "Total events"
+    assert events["events1_text"] == str(int(table.ai.sum()))
+    assert events["events2_text"] == str(int(table.ci.sum()))
+    assert "counts_text" in frame and studies["counts_text"].iloc[0] == "4/123 | 11/139"
+
+
+def test_footer_reports_the_results_own_numbers():
+    from igmeta.tables import forest_footer
+
+    bundle, _table = _bcg_bundle()
+    res = bundle.result
+    lines = forest_footer(bundle)
+    assert lines[0] == (
+        f"Heterogeneity: tau\u00b2 = {res.tau2:.4f}; Q = {res.q:.2f} (df = 12, p < 0.0001); "
+        f"I\u00b2 = {res.i2:.0f}%"
+    )
+    assert lines[1] == f"Test for overall effect: Z = {res.statistic:.2f} (p < 0.0001)"
+    hk, _ = _bcg_bundle(test="knha")
+    expected = f"Test for overall effect: t = {hk.result.statistic:.2f}"
+    assert forest_footer(hk)[1].startswith(expected)
+    assert "(df = 12," in forest_footer(hk)[1]
+    mh, _ = _bcg_bundle(pooling="MH")
+    mh_lines = forest_footer(mh)
+    assert "tau" not in mh_lines[0]
+    assert mh_lines[0].startswith(f"Heterogeneity: Q = {mh.result.q:.2f} (df = 12")
+
+
+def test_weights_keep_significant_digits():
+    from igmeta.tables import _weight_text
+
+    assert _weight_text(35.24) == "35.2%"
+    assert _weight_text(0.01234) == "0.012%"
+    assert _weight_text(0.00012) == "0.00012%"
+    assert _weight_text(0.0) == "0%"
+    assert _weight_text(np.nan) == ""
+
+
+def test_large_k_draws_the_largest_weights_and_says_so():
+    from igmeta.tables import drawn_forest_rows
+
+    k = 500
+    frame = pd.DataFrame(
+        {
+            "row_type": ["study"] * k + ["overall"],
+            "label": [f"S{i}" for i in range(k)] + ["Overall"],
+            "weight": [*np.linspace(0.01, 1.0, k), np.nan],
+        }
+    )
+    drawn, notes = drawn_forest_rows(frame, 200)
+    assert (drawn["row_type"] == "study").sum() == 200
+    assert drawn["label"].iloc[0] == "S300" and drawn["label"].iloc[-2] == "S499"
+    assert drawn["row_type"].iloc[-1] == "overall"
+    assert notes == [
+        "300 of 500 studies (the smallest weights) are not drawn; every included study "
+        "is in the pooled result and the tables."
+    ]
+    same, none = drawn_forest_rows(frame, 1000)
+    assert same is frame and none == []
+
+
+def test_forest_for_page_figure_has_revman_parts():
+    from igmeta.analysis import PUBLISHED_COMPARISON, run_analysis
+    from igmeta.datasets import load_ig_pnp_canonical
+    from igmeta.exports import forest_for
+    from igmeta.tables import ForestLabels
+
+    table = load_ig_pnp_canonical()
+    bundle = run_analysis(table, PUBLISHED_COMPARISON)
+    labels = ForestLabels("IG (treatment)", "Placebo (control)", "Favours placebo", "Favours IG")
+    texts = _annotation_texts(forest_for(bundle, table, labels=labels))
+    assert {"IG (treatment)", "Placebo (control)", "Events", "Total", "Weight"} <= set(texts)
+    assert "Risk ratio [95% CI]" in texts
+    assert "\u25c0 Favours placebo" in texts and "Favours IG \u25b6" in texts
+    assert any(t.startswith("Heterogeneity: Q = ") for t in texts)
+    assert any(t.startswith("Test for overall effect: Z = ") for t in texts)

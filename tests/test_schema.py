@@ -251,3 +251,76 @@ def test_template_csv_round_trips_through_the_reader(data_type):
 
 def test_unknown_template_is_empty():
     assert template_frame("nonsense").empty
+
+
+# metafor's dat.bcg (metadat 1.2-0), as written by R: write.csv(dat.bcg, row.names = FALSE)
+DAT_BCG_CSV = b""""trial","author","year","tpos","tneg","cpos","cneg","ablat","alloc"
+1,"Aronson",1948,4,119,11,128,44,"random"
+2,"Ferguson & Simes",1949,6,300,29,274,55,"random"
+3,"Rosenthal et al",1960,3,228,11,209,42,"random"
+4,"Hart & Sutherland",1977,62,13536,248,12619,52,"random"
+5,"Frimodt-Moller et al",1973,33,5036,47,5761,13,"alternate"
+6,"Stein & Aronson",1953,180,1361,372,1079,44,"alternate"
+7,"Vandiviere et al",1973,8,2537,10,619,19,"random"
+8,"TPT Madras",1980,505,87886,499,87892,13,"random"
+9,"Coetzee & Berjak",1968,29,7470,45,7232,27,"random"
+10,"Rosenthal et al",1961,17,1699,65,1600,42,"systematic"
+11,"Comstock et al",1974,186,50448,141,27197,18,"systematic"
+12,"Comstock & Webster",1969,5,2493,3,2338,33,"systematic"
+13,"Comstock et al",1976,27,16886,29,17825,33,"systematic"
+"""
+
+# R: r <- rma(measure = "RR", ai = tpos, bi = tneg, ci = cpos, di = cneg, data = dat.bcg)
+#    sprintf("%.15g", c(r$b, r$se, r$tau2, r$QE, r$ci.lb, r$ci.ub, r$pval, r$I2))
+BCG_RR_REML = {
+    "estimate": -0.714532348365101,
+    "se": 0.179781531780361,
+    "tau2": 0.313243325980895,
+    "q": 152.233008082373,
+    "ci_lower": -1.06689767574005,
+    "ci_upper": -0.36216702099015,
+    "pval": 7.05426734852055e-05,
+    "i2": 92.2213860749656,
+}
+
+
+def _uploaded_bcg() -> pd.DataFrame:
+    result = read_table(DAT_BCG_CSV, "dat.bcg.csv")
+    assert result.ok
+    columns = list(result.frame.columns)
+    data_type = detect_data_type(columns)
+    assert data_type == "binary"
+    return apply_mapping(result.frame, guess_mapping(columns, data_type))
+
+
+def test_dat_bcg_layout_is_recognised_without_manual_mapping():
+    columns = ["trial", "author", "year", "tpos", "tneg", "cpos", "cneg", "ablat", "alloc"]
+    mapping = guess_mapping(columns, "binary")
+    assert {mapping[c] for c in ("tpos", "tneg", "cpos", "cneg")} == {"ai", "bi", "ci", "di"}
+    assert mapping["tpos"] == "ai" and mapping["tneg"] == "bi"
+    assert mapping["cpos"] == "ci" and mapping["cneg"] == "di"
+    assert detect_data_type(columns) == "binary"
+    # metafor's own names with non-events are recognised as well.
+    assert detect_data_type(["study", "ai", "bi", "ci", "di"]) == "binary"
+
+
+def test_uploaded_dat_bcg_gives_metafor_rr_and_derived_totals():
+    from igmeta.analysis import AnalysisSettings, run_analysis
+
+    table = _uploaded_bcg()
+    bundle = run_analysis(table, AnalysisSettings(subgroup_column=None))
+    res = bundle.result
+    assert res is not None and res.k == 13
+    for name, expected in BCG_RR_REML.items():
+        # The p-value amplifies the iterative tau2's relative error by about z^2 (~16).
+        rtol = 1e-5 if name == "pval" else 1e-6
+        assert getattr(res, name) == pytest.approx(expected, rel=rtol), name
+    numeric = bundle.validation.numeric
+    tpos, tneg = table["ai"].astype(int), table["bi"].astype(int)
+    cpos, cneg = table["ci"].astype(int), table["di"].astype(int)
+    assert numeric["n1i"].tolist() == (tpos + tneg).tolist()
+    assert numeric["n2i"].tolist() == (cpos + cneg).tolist()
+    notes = bundle.validation.issues
+    derived = notes[(notes["severity"] == "info") & notes["column"].isin(["n1i", "n2i"])]
+    assert sorted(derived["column"]) == ["n1i", "n2i"]
+    assert derived["message"].str.contains("events \\+ non-events").all()

@@ -12,6 +12,7 @@ import streamlit as st
 
 from igmeta.analysis import PUBLISHED_COMPARISON, AnalysisSettings
 from igmeta.datasets import load_ig_pnp_canonical
+from igmeta.tables import ForestLabels
 
 TABLE = "table"
 TABLE_SOURCE = "table_source"
@@ -400,3 +401,49 @@ def pop_cancelled(task: str) -> bool:
         return False
     marks.discard(task)
     return True
+
+
+# --------------------------------------------------------------------------- forest labels
+
+#: The forest plot's arm names and "Favours" labels typed on the Analysis page: the
+#: widgets (``plotlabel_w_<field>``) are copied to ``plotlabel_<field>`` so that the text
+#: survives visits to other pages (Streamlit drops the state of widgets not drawn).
+FOREST_LABEL_PREFIX = "plotlabel_"
+FOREST_LABEL_FIELDS = ("treatment", "control", "favours_left", "favours_right")
+
+
+def forest_label_key(field: str) -> str:
+    """Session-state key of the forest-label text input for ``field``."""
+    return f"{FOREST_LABEL_PREFIX}w_{field}"
+
+
+def restore_forest_label(field: str) -> None:
+    """Give the text input of ``field`` the text typed earlier (before drawing it)."""
+    st.session_state[forest_label_key(field)] = st.session_state.get(
+        f"{FOREST_LABEL_PREFIX}{field}", ""
+    )
+
+
+def remember_forest_label(field: str) -> None:
+    """Keep what was typed in the text input of ``field`` (its on_change callback)."""
+    st.session_state[f"{FOREST_LABEL_PREFIX}{field}"] = st.session_state.get(
+        forest_label_key(field), ""
+    )
+
+
+def default_forest_labels() -> ForestLabels:
+    """Arm and "Favours" names for the current table (IG vs placebo for the bundled data)."""
+    if get_source() == BUNDLED_SOURCE:
+        return ForestLabels("IG (treatment)", "Placebo (control)", "Favours placebo", "Favours IG")
+    return ForestLabels()
+
+
+def forest_labels() -> ForestLabels:
+    """The forest plot's labels: what the user typed, else :func:`default_forest_labels`."""
+    defaults = default_forest_labels()
+    return ForestLabels(
+        **{
+            field: st.session_state.get(f"{FOREST_LABEL_PREFIX}{field}") or getattr(defaults, field)
+            for field in FOREST_LABEL_FIELDS
+        }
+    )

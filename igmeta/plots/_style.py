@@ -13,6 +13,8 @@ Nothing here computes statistics. The helpers only decide how things look:
 
 from __future__ import annotations
 
+import functools
+import json
 import math
 import re
 import textwrap
@@ -35,6 +37,8 @@ __all__ = [
     "Theme",
     "apply_theme",
     "escape_text",
+    "footnote_annotations",
+    "themed_layout",
     "get_theme",
     "is_missing",
     "log_ticks",
@@ -252,33 +256,72 @@ def apply_theme(fig: go.Figure, theme: str | Theme = "light") -> go.Figure:
     return fig
 
 
-def add_footnotes(fig: go.Figure, notes: Sequence[str], *, top_px: float, line_px: float) -> None:
-    """Left-aligned notes under the plot area, one per line.
+@functools.lru_cache(maxsize=len(THEMES))
+def _themed_layout_json(theme: str) -> str:
+    return apply_theme(go.Figure(), theme).layout.to_json()
+
+
+def themed_layout(theme: str | Theme = "light") -> dict:
+    """The layout :func:`apply_theme` gives an empty figure, as a plain (fresh) dict.
+
+    For figures built as plain dicts and wrapped without plotly's validation (see
+    :func:`igmeta.plots.forest.forest_figure`): the same template, fonts, colours and
+    axis style as :func:`apply_theme`, at the cost of a dictionary copy.
 
     Parameters
     ----------
-    fig : plotly.graph_objects.Figure
-        The figure (notes are already escaped text).
+    theme : {"light", "dark"} or Theme, default "light"
+        The colour theme.
+
+    Returns
+    -------
+    dict
+        A new layout dict (template, fonts, colours, ``xaxis`` and ``yaxis`` style).
+    """
+    colours = get_theme(theme)
+    if THEMES.get(colours.name) is colours:
+        return json.loads(_themed_layout_json(colours.name))
+    return apply_theme(go.Figure(), colours).layout.to_plotly_json()
+
+
+def footnote_annotations(notes: Sequence[str], *, top_px: float, line_px: float) -> list[dict]:
+    """Left-aligned notes under the plot area, one per line, as annotation dicts.
+
+    Parameters
+    ----------
     notes : sequence of str
-        The lines, top to bottom.
+        The lines, top to bottom (already escaped text).
     top_px : float
         Distance in pixels from the bottom of the plot area to the first line.
     line_px : float
         Distance between lines in pixels.
+
+    Returns
+    -------
+    list of dict
+        One plotly annotation per line.
     """
-    for i, note in enumerate(notes):
-        fig.add_annotation(
-            text=note,
-            xref="paper",
-            x=0,
-            xanchor="left",
-            yref="paper",
-            y=0,
-            yanchor="top",
-            yshift=-top_px - line_px * i,
-            showarrow=False,
-            font={"size": BODY_FONT_SIZE - 1},
-        )
+    return [
+        {
+            "text": note,
+            "xref": "paper",
+            "x": 0,
+            "xanchor": "left",
+            "yref": "paper",
+            "y": 0,
+            "yanchor": "top",
+            "yshift": -top_px - line_px * i,
+            "showarrow": False,
+            "font": {"size": BODY_FONT_SIZE - 1},
+        }
+        for i, note in enumerate(notes)
+    ]
+
+
+def add_footnotes(fig: go.Figure, notes: Sequence[str], *, top_px: float, line_px: float) -> None:
+    """Add :func:`footnote_annotations` to ``fig`` (same parameters)."""
+    for annotation in footnote_annotations(notes, top_px=top_px, line_px=line_px):
+        fig.add_annotation(**annotation)
 
 
 # --------------------------------------------------------------------------- safe text
@@ -403,7 +446,10 @@ def wrap_text(value: object, width: int = 60) -> str:
     str
         Escaped text with ``<br>`` line breaks.
     """
-    lines = textwrap.wrap(_plain_text(value), width=width, break_on_hyphens=False) or [""]
+    text = _plain_text(value)
+    if len(text) <= width and " ".join(text.split()) == text:
+        return text.translate(_PLOTLY_SPECIAL)  # one line: what textwrap would give, faster
+    lines = textwrap.wrap(text, width=width, break_on_hyphens=False) or [""]
     return "<br>".join(line.translate(_PLOTLY_SPECIAL) for line in lines)
 
 
