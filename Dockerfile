@@ -22,5 +22,5 @@ USER igmeta
 EXPOSE 8501
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
     CMD curl --fail http://localhost:8501/_stcore/health || exit 1
-CMD ["python", "-m", "streamlit", "run", "app.py", "--server.port=8501", \
+CMD ["python", "scripts/serve.py", "--server.port=8501", \
      "--server.address=0.0.0.0", "--server.headless=true"]

@@ -40,7 +40,7 @@ def free_port() -> int:
 def start_server(
     env_extra: dict | None = None, timeout: float = 60.0, script: Path | None = None
 ) -> tuple[subprocess.Popen, str]:
-    """Run ``streamlit run app.py`` on a free port and wait for its health check.
+    """Run the dashboard (``scripts/serve.py``) on a free port; wait for its health check.
 
     Parameters
     ----------
@@ -59,12 +59,12 @@ def start_server(
     """
     port = free_port()
     env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env_extra or {})}
+    # The dashboard starts as in production (scripts/serve.py: heavy imports first);
+    # another script runs through plain ``streamlit run``.
+    launch = ["-m", "streamlit", "run", str(script)] if script else [str(ROOT / "scripts/serve.py")]
     cmd = [
         sys.executable,
-        "-m",
-        "streamlit",
-        "run",
-        str(script or ROOT / "app.py"),
+        *launch,
         "--server.headless=true",
         f"--server.port={port}",
         "--server.address=127.0.0.1",

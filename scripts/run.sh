@@ -41,5 +41,5 @@ else
 fi
 
 echo "Starting igmeta on http://localhost:$port (Ctrl+C stops it)"
-exec "$IGMETA_VENV/bin/python" -m streamlit run app.py --server.headless=true \
+exec "$IGMETA_VENV/bin/python" scripts/serve.py --server.headless=true \
   --server.port="$port" "$@"
