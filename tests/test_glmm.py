@@ -390,6 +390,7 @@ def test_missing_counts_are_dropped():
         ({"measure": "PLO", "xi": [0, 0, 0], "ni": [10, 12, 9]}, "no finite"),
         ({"measure": "PLO", "xi": [5, 12], "ni": [5, 12]}, "no finite"),
         ({"measure": "PLO", "xi": [2.5, 3], "ni": [10, 10]}, "whole"),
+        ({"measure": "PLO", "xi": [1, 1, 0], "ni": [1, 1, 1e308]}, "at most 2\\^53.*row\\(s\\) 3"),
         ({"measure": "PLO", "xi": [12, 3], "ni": [10, 10]}, "xi <= ni"),
         ({"measure": "PLO", "xi": [1, 3], "ni": [10, 10], "nagq": 0}, "nagq"),
         ({"measure": "OR", "ai": [0, 0], "n1i": [10, 10], "ci": [3, 4], "n2i": [10, 10]},

@@ -61,13 +61,19 @@ def _counts(name: str, values, k: int | None = None) -> np.ndarray:
     return arr
 
 
+#: Largest count a double holds exactly (2^53); larger "counts" are not whole numbers in
+#: any meaningful sense, and they make the likelihood degenerate and slow to maximise.
+_MAX_COUNT = 2.0**53
+
+
 def _check_counts(named: dict[str, np.ndarray], ok: np.ndarray) -> None:
     for name, arr in named.items():
-        bad = ok & ((arr < 0) | (arr != np.round(arr)))
+        bad = ok & ((arr < 0) | (arr != np.round(arr)) | (arr > _MAX_COUNT))
         if bad.any():
             raise ValueError(
-                f"{name} must hold whole, non-negative numbers (counts) for a GLMM; "
-                f"check row(s) {', '.join(str(i + 1) for i in np.flatnonzero(bad))}."
+                f"{name} must hold whole, non-negative numbers (counts, at most 2^53 = "
+                f"{_MAX_COUNT:.3g}) for a GLMM; check row(s) "
+                f"{', '.join(str(i + 1) for i in np.flatnonzero(bad))}."
             )
 
 
