@@ -17,7 +17,7 @@ import asyncio
 import os
 import shutil
 import threading
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -80,12 +80,18 @@ def forest_for(
     theme: str = "light",
     highlight: str | None = None,
     title: str | None = None,
+    text_columns: Sequence[tuple[str, str]] | None = None,
+    overall_label: str | None = None,
 ) -> go.Figure | None:
-    """The forest plot of an analysis (None without a result)."""
+    """The forest plot of an analysis (None without a result); ``text_columns`` as in
+    :func:`igmeta.plots.forest_figure` (default: all); ``overall_label`` replaces the label
+    of the overall row (which names the model) for narrow screens."""
     if bundle.result is None:
         return None
     _, log_axis, null = display_scale(bundle)
     frame = forest_frame(bundle, table)
+    if overall_label is not None:
+        frame.loc[frame["row_type"] == "overall", "label"] = overall_label
     label = measure_info(bundle.settings.measure).label
     return forest_figure(
         frame,
@@ -96,6 +102,7 @@ def forest_for(
         theme=theme,
         highlight=highlight,
         title=title,
+        text_columns=text_columns,
     )
 
 
@@ -162,6 +169,9 @@ def enlarge_figure(fig: go.Figure, factor: float) -> go.Figure:
     for annotation in layout.annotations or ():
         if annotation.font is not None and annotation.font.size is not None:
             annotation.font.size = annotation.font.size * factor
+        for shift in ("xshift", "yshift"):
+            if annotation[shift]:
+                annotation[shift] = annotation[shift] * factor
     for shape in layout.shapes or ():
         if shape.line is not None and shape.line.width is not None:
             shape.line.width = shape.line.width * factor
