@@ -87,11 +87,19 @@ def _check_headline(page, step: int) -> None:
     overflowing = page.locator(HEADLINE).evaluate(
         """region => {
             const box = region.getBoundingClientRect();
-            return Array.from(region.querySelectorAll('*')).filter(e => {
+            const inside = (r, b) => r.left >= b.left - 1 && r.right <= b.right + 1
+                && r.top >= b.top - 1 && r.bottom <= b.bottom + 1;
+            const bad = [];
+            for (const e of region.querySelectorAll('*')) {
                 const r = e.getBoundingClientRect();
-                return e.scrollWidth > e.clientWidth + 1 || e.scrollHeight > e.clientHeight + 1
-                    || r.right > box.right + 1 || r.left < box.left - 1;
-            }).map(e => e.className + ': ' + e.textContent);
+                const card = e.closest('.igp-card');
+                if (e.scrollWidth > e.clientWidth + 1) bad.push(['scrollWidth', e.textContent]);
+                if (!inside(r, box)) bad.push(['outside the headline', e.textContent]);
+                if (card && card !== e && !inside(r, card.getBoundingClientRect()))
+                    bad.push(['outside its card', e.textContent, r.top, r.bottom,
+                              card.getBoundingClientRect().bottom]);
+            }
+            return bad;
         }"""
     )
     assert overflowing == []
@@ -142,10 +150,16 @@ def test_presenter_headline_whole_at_every_size(browser, server_url, width, heig
                 "rgb(245, 245, 245)"
             )
             assert _colour(page, f"{HEADLINE} .igp-value", "color") == "rgb(245, 245, 245)"
-            figure_bg = page.locator(f"{FOREST} .js-plotly-plot >> visible=true").first.evaluate(
-                "e => e.querySelector('.main-svg').style.background"
+            # Every figure is redrawn dark (plotly draws after the script has run).
+            page.wait_for_function(
+                """() => {
+                    const svgs = Array.from(document.querySelectorAll('.js-plotly-plot'))
+                        .map(p => p.querySelector('.main-svg')).filter(Boolean);
+                    return svgs.length > 0
+                        && svgs.every(s => s.style.background.includes('11, 11, 11'));
+                }""",
+                timeout=90_000,
             )
-            assert "11, 11, 11" in figure_bg
         else:
             assert _colour(page, "[data-testid='stMain']") == "rgb(255, 255, 255)"
         _, total = _expected_headline(0)
@@ -184,7 +198,7 @@ def test_keyboard_and_clicker_keys_step_through(browser, server_url):
         _check_headline(page, 1)
         # In a text field the keys keep their meaning: no step.
         page.get_by_text("Set up the talk").click()
-        field = page.get_by_label("Control-group risk for the NNT (%)")
+        field = page.get_by_label("Control-group risk for the NNT (%)", exact=True)
         field.click()
         page.keyboard.type("12")
         page.keyboard.press("ArrowLeft")
@@ -192,10 +206,15 @@ def test_keyboard_and_clicker_keys_step_through(browser, server_url):
         wait_for_app(page)
         assert _indicator(page).startswith(f"Step 2 of {total}:")
         # After a visit to another page the keys work again (the new frame's listener).
+        page.keyboard.press("Tab")  # leave the field: its value is kept, a rerun follows
+        wait_for_app(page)
+        _wait_for_page(page)
         page.get_by_role("link", name="Analysis (forest)").click()
-        page.get_by_role("heading", name="Meta-analysis").wait_for()
+        page.get_by_role("heading", name="Meta-analysis").wait_for(timeout=90_000)
+        wait_for_app(page)
         page.get_by_role("link", name="Presenter mode").click()
         _wait_for_page(page)
+        assert _indicator(page).startswith(f"Step 2 of {total}:")
         page.locator("h1").first.click()
         page.keyboard.press("PageDown")
         _wait_for_step(page, 3, total)
