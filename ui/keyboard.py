@@ -84,4 +84,8 @@ def step_keys_script(previous_key: str, next_key: str) -> str:
 def step_keys(previous_key: str, next_key: str) -> None:
     """Let the arrow keys, PageUp/PageDown and space press the two buttons (see the module
     docstring)."""
-    st.iframe(step_keys_script(previous_key, next_key), height="content")
+    holder = f"{next_key}_keys"
+    # The frame shows nothing; hidden, it takes no room (its script still runs).
+    st.html(f"<style>.st-key-{holder}, div:has(> .st-key-{holder}) {{ display: none; }}</style>")
+    with st.container(key=holder):
+        st.iframe(step_keys_script(previous_key, next_key), height="content")

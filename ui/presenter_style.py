@@ -72,9 +72,12 @@ _DARK_CSS = f"""
   background-color: {_DARK_FIELD} !important; }}
 .stApp :is([data-baseweb="select"] > div, [data-baseweb="input"], [data-baseweb="base-input"],
   [data-baseweb="textarea"], input, textarea, [data-testid="stNumberInputContainer"],
+  :is([data-testid="stMultiSelect"], [data-testid="stSelectbox"]) div[role="group"],
   [data-testid="stExpander"] details, [data-testid="stExpander"] summary) {{
   background-color: {_DARK_FIELD} !important; color: {_DARK_TEXT} !important;
   border-color: {_DARK_LINE} !important; }}
+.stApp :is([data-testid="stMultiSelect"], [data-testid="stSelectbox"]) :is(button, input) {{
+  background-color: transparent !important; border-color: transparent !important; }}
 .stApp [data-testid="stExpander"] details {{ background-color: {_DARK_PANEL} !important; }}
 .stApp [data-baseweb="tag"] {{ background-color: #3A2A00 !important;
   border: 1px solid {_ACCENT} !important; }}

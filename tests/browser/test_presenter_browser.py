@@ -61,6 +61,11 @@ def _wait_for_page(page) -> None:
     )
     page.get_by_text("Methods paragraph (copy)").wait_for(timeout=90_000)
     wait_for_app(page)
+    # The run is over when no element is stale (faded) any more.
+    page.wait_for_function(
+        '() => !document.querySelector(\'[data-testid="stMain"] [data-stale="true"]\')',
+        timeout=90_000,
+    )
 
 
 def _open_presenter(browser, server_url, width, height):
