@@ -26,7 +26,7 @@ import contextlib
 import os
 import shutil
 import threading
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -39,6 +39,7 @@ from igmeta.analysis import AnalysisBundle
 from igmeta.bias import funnel_frame
 from igmeta.effects import measure_info
 from igmeta.plots import forest_figure, funnel_figure
+from igmeta.plots.forest import TextColumn
 from igmeta.safe_export import to_excel_bytes, to_safe_csv_bytes
 from igmeta.scenarios import describe_settings
 from igmeta.tables import (
@@ -103,18 +104,23 @@ def forest_for(
     labels: ForestLabels | None = None,
     max_studies: int = MAX_DRAWN_STUDIES,
     width_px: int | None = None,
+    text_columns: Sequence[TextColumn | tuple[str, str]] | None = None,
+    overall_label: str | None = None,
 ) -> go.Figure | None:
     """The forest plot of an analysis (None without a result).
 
     Arm columns under the ``labels``' arm names, "Favours" labels (comparisons only),
     the heterogeneity / overall-effect footer, and at most ``max_studies`` studies drawn
-    (see :func:`igmeta.tables.drawn_forest_rows`); ``width_px`` as in
-    :func:`igmeta.plots.forest_figure`.
+    (see :func:`igmeta.tables.drawn_forest_rows`); ``width_px`` and ``text_columns`` as in
+    :func:`igmeta.plots.forest_figure` (default: all columns); ``overall_label`` replaces
+    the label of the overall row (which names the model) for narrow screens.
     """
     if bundle.result is None:
         return None
     _, log_axis, null = display_scale(bundle)
     frame, notes = drawn_forest_rows(forest_frame(bundle, table), max_studies)
+    if overall_label is not None:
+        frame.loc[frame["row_type"] == "overall", "label"] = overall_label
     labels = labels or ForestLabels()
     settings = bundle.settings
     label = measure_info(settings.measure).label
@@ -135,6 +141,7 @@ def forest_for(
         footer=forest_footer(bundle),
         notes=notes,
         width_px=width_px,
+        text_columns=text_columns,
     )
 
 
@@ -208,6 +215,9 @@ def enlarge_figure(fig: go.Figure, factor: float) -> go.Figure:
     for annotation in layout.annotations or ():
         if annotation.font is not None and annotation.font.size is not None:
             annotation.font.size = annotation.font.size * factor
+        for shift in ("xshift", "yshift"):
+            if annotation[shift]:
+                annotation[shift] = annotation[shift] * factor
     for shape in layout.shapes or ():
         if shape.line is not None and shape.line.width is not None:
             shape.line.width = shape.line.width * factor

@@ -11,10 +11,13 @@ from streamlit.runtime.pages_manager import PagesManager
 from streamlit.testing.v1 import AppTest
 
 from igmeta.analysis import PUBLISHED_COMPARISON, AnalysisSettings, run_analysis
+from igmeta.clinical import nnt_from_bundle
 from igmeta.datasets import load_ig_pnp_canonical
 from igmeta.formatting import format_ci
+from igmeta.presenter import headline_items
 from igmeta.scenarios import BUILTIN_PUBLISHED, ScenarioStore, summarise
 from ui import state
+from ui.presenter import headline_html
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 SCENARIOS = "pages/scenarios.py"
@@ -62,6 +65,18 @@ def _app(page: str | None = None, **query) -> AppTest:
 def _markdown(at: AppTest) -> str:
     """All markdown of the page, with markdown escapes removed."""
     return " ".join(m.value for m in at.markdown).replace("\\", "")
+
+
+def _html(at: AppTest) -> list[str]:
+    """The bodies of the page's ``st.html`` elements."""
+    return [element.proto.body for element in at.get("html")]
+
+
+def _headline(table, settings, baseline_risk=None) -> str:
+    """The presenter's headline HTML as the engine computes it."""
+    bundle = run_analysis(table, settings)
+    nnt = nnt_from_bundle(bundle, baseline_risk, event_is_good=True)
+    return headline_html(headline_items(bundle, nnt))
 
 
 def _codes(at: AppTest) -> list[str]:
@@ -162,32 +177,48 @@ def test_open_a_builtin_from_the_list(db):
 def test_presenter_steps_through_the_variations(db):
     at = _app(PRESENT)
     assert at.title[0].value == "Presenter mode"
-    assert at.metric[0].value == "2.90 [1.62, 5.19]"  # the published analysis first
+    table = load_ig_pnp_canonical()
+    # The published analysis first: its headline cards, with the CI on a line of its own.
+    published = _headline(table, PUBLISHED_COMPARISON)
+    assert published in _html(at)
+    assert '<span class="igp-main">2.90</span> <span class="igp-detail">[1.62, 5.19]</span>' in (
+        published
+    )
     assert "NNTB 3 (95% CI NNTB 2 to 10)" in _markdown(at)
+    assert "Step 1 of 6: Start" in _markdown(at)
     steps = at.multiselect(key=K(f"present_steps_{BUILTIN_PUBLISHED}")).value
     assert steps[:2] == ["var:Random effects (REML)", "var:Hartung-Knapp (REML)"]
+    assert at.button(key=K("present_prev")).disabled
     at.button(key=K("present_next")).click().run()
     _ok(at)
     assert at.session_state[state.PRESENTER_STEP] == 1
-    reml = summarise(run_analysis(load_ig_pnp_canonical(), AnalysisSettings()))
-    assert at.metric[0].value == reml["text"]
+    assert _headline(table, AnalysisSettings()) in _html(at)
+    assert "Step 2 of 6: Random effects (REML)" in _markdown(at)
     assert "Pooling: Mantel-Haenszel \u2192 inverse variance" in _markdown(at)  # what changed
     at.button(key=K("present_next")).click().run()
     assert "Confidence intervals: normal (z) \u2192 Hartung-Knapp" in _markdown(at)
     at.button(key=K("present_prev")).click().run()
     assert at.session_state[state.PRESENTER_STEP] == 1
+    # One forest and one funnel per screen band (CSS shows the one for the width).
+    assert len(at.get("plotly_chart")) == 10
+    # The keyboard listener: one empty frame naming the two buttons.
+    frames = [e.proto for e in at.get("iframe")]
+    assert len(frames) == 1
+    assert K("present_next") in frames[0].srcdoc and K("present_prev") in frames[0].srcdoc
     # Dark theme, a highlighted study with its weight and leave-one-out change.
     at.radio(key=K("present_theme")).set_value("dark").run()
     at.selectbox(key=K(f"present_highlight_{BUILTIN_PUBLISHED}")).select("Jann 2020").run()
     _ok(at)
     text = _markdown(at)
     assert "Jann 2020" in text and "Without it" in text and "Cook" in text
-    assert any('"stMain"' in m.value and "#0B0B0B" in m.value for m in at.markdown)
+    style = next(body for body in _html(at) if body.startswith("<style>"))
+    assert '[data-testid="stSidebar"]' in style and "#0B0B0B" in style
 
 
 def test_presenter_with_saved_scenario_and_own_baseline_risk(db):
     at = _app(SCENARIOS)
     at.sidebar.button[0].click().run()
+    at.text_input(key=K("save_name")).input("Talk <img src=x onerror=alert(1)>").run()
     at.button(key=K("save_new")).click().run()
     sid = at.session_state[state.SCENARIO_ID]["id"]
     at.switch_page(PRESENT)
@@ -200,8 +231,12 @@ def test_presenter_with_saved_scenario_and_own_baseline_risk(db):
     assert "chosen control-group risk of 10.0%" in _markdown(at)
     at.button(key=K("present_next")).click().run()
     _ok(at)
-    assert at.metric[0].value == "2.90 [1.62, 5.19]"
+    table = load_ig_pnp_canonical()
+    assert _headline(table, PUBLISHED_COMPARISON, 0.10) in _html(at)
     assert "Nothing that affects the result" in _markdown(at)
+    # The scenario name is shown as text: markdown-escaped, and in no st.html element.
+    assert "Step 2 of 2: Scenario \u2014 Talk <img src=x onerror=alert(1)>" in _markdown(at)
+    assert not any("<img" in body for body in _html(at))
 
 
 def test_store_failure_is_a_message_not_a_crash(tmp_path, monkeypatch):

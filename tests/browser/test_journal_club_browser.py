@@ -1,6 +1,6 @@
-"""Journal club in a real browser: a shared link survives a server restart, presenter mode
-in light and dark (screenshots), and the HTML report opens offline without running any
-user text as script.
+"""Journal club in a real browser: a shared link survives a server restart, and the HTML
+report opens offline without running any user text as script (presenter mode:
+test_presenter_browser.py).
 
 Each server here is started with its own SQLite file (IGMETA_DB_PATH in a temp folder).
 """
@@ -137,54 +137,6 @@ def test_shared_link_survives_a_server_restart(browser, tmp_path):
         context.close()
     finally:
         stop_server(proc)
-
-
-# ----------------------------------------------------------------------------- presenter
-
-
-def test_presenter_mode_light_and_dark(browser, jc_server):
-    url, _ = jc_server
-    context = _context(browser, 1920, 1080)
-    page = context.new_page()
-    _open(page, url)
-    _go(page, "Presenter mode", "Presenter mode")
-    page.locator(".js-plotly-plot .main-svg").first.wait_for()
-    assert _metrics(page)[0] == "2.90 [1.62, 5.19]"
-    page.get_by_role("button", name="Next \u25b6").click()
-    wait_for_app(page)
-    page.get_by_text("What changed since the previous step").wait_for()
-    collapse = page.locator("[data-testid='stSidebarCollapseButton'] button")
-    if collapse.count():
-        page.locator("[data-testid='stSidebar']").hover()
-        collapse.first.click()
-        page.wait_for_timeout(600)
-    page.locator(".js-plotly-plot .main-svg").first.wait_for()
-    page.wait_for_timeout(800)
-    main = page.locator("[data-testid='stMain']")
-    assert main.evaluate("e => getComputedStyle(e).backgroundColor") == "rgb(255, 255, 255)"
-    value_size = page.locator("[data-testid='stMetricValue'] p").first.evaluate(
-        "e => parseFloat(getComputedStyle(e).fontSize)"
-    )
-    assert value_size >= 40  # projector-sized numbers
-    screenshot(page, "presenter_light")
-
-    page.get_by_text("Dark (high contrast)").click()
-    wait_for_app(page)
-    page.get_by_role("button", name="Next \u25b6").click()
-    wait_for_app(page)
-    page.get_by_text("Hartung-Knapp", exact=False).first.wait_for()
-    page.wait_for_timeout(800)
-    assert main.evaluate("e => getComputedStyle(e).backgroundColor") == "rgb(11, 11, 11)"
-    text_colour = page.locator("[data-testid='stMetricValue'] p").first.evaluate(
-        "e => getComputedStyle(e).color"
-    )
-    assert text_colour == "rgb(245, 245, 245)"
-    figure_bg = page.locator(".js-plotly-plot .main-svg").first.evaluate(
-        "e => e.style.background || getComputedStyle(e).backgroundColor"
-    )
-    assert "11, 11, 11" in figure_bg
-    screenshot(page, "presenter_dark")
-    context.close()
 
 
 # ----------------------------------------------------------------------------- report
