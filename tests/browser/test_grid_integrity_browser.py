@@ -50,8 +50,14 @@ def stored_rows(page) -> list[dict[str, str]]:
 
 
 def expect_message(page, text: str) -> None:
-    """Wait until the checks panel (or a note under the grid) shows ``text``."""
-    expect(page.get_by_text(text, exact=False).first).to_be_attached(timeout=SLOW)
+    """Wait until the page holds ``text``.
+
+    The checks panel's table is a canvas grid: its cells are in the grid's accessible
+    table only once drawn, so the last grid on the page is scrolled into view first and
+    the page's text content is searched.
+    """
+    page.locator("[data-testid='stDataFrame']").last.scroll_into_view_if_needed()
+    page.wait_for_function("(t) => document.body.textContent.includes(t)", arg=text, timeout=SLOW)
 
 
 def type_into(page, column: str, row: int, text: str) -> None:
@@ -95,43 +101,25 @@ def test_text_in_a_number_cell_is_kept_and_flagged(page, server_url):
 
 
 def test_first_keystrokes_in_a_new_row_are_kept(page, server_url):
-    """A click on "+" then the study name typed at once: the run that "+" causes happens while the
-    user types, the grid is not rebuilt under it, so nothing typed is lost.
+    """A click on "+" then the study name typed at once: the run that "+" causes happens
+    while the user types, the grid is not rebuilt under it, so nothing typed is lost.
 
-    Between "+" and the name there is no wait for the app, only for the browser's own cell
-    editor (Glide opens it ~0.1 s after the click and drops synthetic keys sent before
-    it). The numbers are then typed cell by cell, waiting for each run: Streamlit's grid
-    in the browser can drop a cell committed within a moment of the previous one while a
-    run is in flight (the server never receives it), which is not what this test is
-    about. The viewport is wide enough that Tab does not scroll the grid.
+    There is no wait for the app between "+" and the name, only for the browser's own
+    cell editor (Glide opens it ~0.1 s after the click and drops synthetic keys sent
+    before it, in the browser).
     """
-    page.set_viewport_size({"width": 2000, "height": 1000})
     open_data_page(page, server_url)
-    labels = ("Study", EVENTS_T, TOTAL_T, EVENTS_C, "Total (control) \u00b7 n2i")
-    xs = {label: cell_centre(page, column_index(page, label), 1)[0] for label in labels}
-    _, first_row_y = cell_centre(page, column_index(page, "Study"), 1)
-    new_row_y = first_row_y + 5 * ROW_HEIGHT  # the grid's "+" row, under the 5 rows
+    x, first_row_y = cell_centre(page, column_index(page, "Study"), 1)
     cell_editor = page.locator("#portal .gdg-input")
-    page.mouse.click(xs["Study"], new_row_y)
-    for label, text in zip(labels, ("New 2024", "4", "20", "1", "21"), strict=True):
-        if label != "Study":
-            page.mouse.dblclick(xs[label], new_row_y)
-        cell_editor.wait_for()
-        page.keyboard.type(text, delay=30)
-        expect(cell_editor).to_have_value(text)
-        page.keyboard.press("Tab")
-        cell_editor.wait_for(state="detached")
-        wait_for_app(page)
+    page.mouse.click(x, first_row_y + 5 * ROW_HEIGHT)  # the grid's "+" row, under 5 rows
+    cell_editor.wait_for()
+    page.keyboard.type("New 2024", delay=30)
+    expect(cell_editor).to_have_value("New 2024")
+    page.keyboard.press("Tab")
+    cell_editor.wait_for(state="detached")
     wait_for_app(page)
     expect_message(page, "\u2014 6 rows \u2014")
+    expect_message(page, "Row 6 (New 2024), column 'ai': the value is missing")
     screenshot(page, "grid_new_row")
     new = stored_rows(page)[5]
-    assert (new["study"], new["ai"], new["n1i"], new["ci"], new["n2i"]) == (
-        "New 2024",
-        "4",
-        "20",
-        "1",
-        "21",
-    )
-    assert new["include"] == "True"
-    expect_message(page, "All 6 rows are valid")
+    assert new["study"] == "New 2024" and new["include"] == "True"
