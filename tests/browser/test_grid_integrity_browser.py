@@ -10,12 +10,15 @@ inside the helpers.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
+import time
 from pathlib import Path
 
 import pytest
 from conftest import screenshot, wait_for_app
+from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import expect
 
 from devtools.data_grid import ROW_HEIGHT, cell_centre, column_index, edit_cell, editor_grid
@@ -56,8 +59,18 @@ def expect_message(page, text: str) -> None:
     table only once drawn, so the last grid on the page is scrolled into view first and
     the page's text content is searched.
     """
-    page.locator("[data-testid='stDataFrame']").last.scroll_into_view_if_needed()
-    page.wait_for_function("(t) => document.body.textContent.includes(t)", arg=text, timeout=SLOW)
+    deadline = time.monotonic() + SLOW / 1000
+    while True:
+        # The grid may be replaced by a run while it is scrolled to: then try again.
+        with contextlib.suppress(PlaywrightError):
+            page.locator("[data-testid='stDataFrame']").last.scroll_into_view_if_needed(
+                timeout=5_000
+            )
+        if page.evaluate("(t) => document.body.textContent.includes(t)", text):
+            return
+        if time.monotonic() > deadline:
+            raise AssertionError(f"the page never showed {text!r}")
+        page.wait_for_timeout(500)  # poll interval
 
 
 def type_into(page, column: str, row: int, text: str) -> None:
