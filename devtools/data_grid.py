@@ -8,7 +8,15 @@ Used by the browser tests and the browser latency benchmark.
 
 from __future__ import annotations
 
-__all__ = ["HEADER_HEIGHT", "ROW_HEIGHT", "cell_centre", "column_index", "editor_grid"]
+__all__ = [
+    "HEADER_HEIGHT",
+    "ROW_HEIGHT",
+    "cell_centre",
+    "column_index",
+    "edit_cell",
+    "editor_grid",
+    "grid_cell_texts",
+]
 
 #: Heights (CSS pixels) of the grid's header row and body rows.
 HEADER_HEIGHT = 35
@@ -29,17 +37,53 @@ def column_index(page, column_label: str) -> int:
     return editor.locator("th[role='columnheader']").all_inner_texts().index(column_label)
 
 
-def cell_centre(page, column: int, row: int = 1) -> tuple[float, float]:
-    """Page coordinates of the centre of the cell in ``row`` (1-based) and ``column``."""
+def cell_centre(page, column: int, row: int = 1, attempts: int = 3) -> tuple[float, float]:
+    """Page coordinates of the centre of the cell in ``row`` (1-based) and ``column``.
+
+    On a busy machine the canvas may not take the first click (it is still being drawn),
+    so the click is tried again, up to ``attempts`` times, until the cell editor opens.
+    """
     editor = editor_grid(page)
     editor.scroll_into_view_if_needed()
-    page.wait_for_timeout(300)
-    box = editor.locator("[data-testid='data-grid-canvas']").bounding_box()
-    page.mouse.click(box["x"] + 50, box["y"] + HEADER_HEIGHT + ROW_HEIGHT * (row - 0.5))
-    for _ in range(column):
-        page.keyboard.press("ArrowRight")
-    page.keyboard.press("Enter")
-    cell = page.locator("#portal .gdg-input").bounding_box()
+    page.wait_for_timeout(300)  # one frame for the canvas after scrolling
+    cell_editor = page.locator("#portal .gdg-input")
+    for attempt in range(attempts):
+        box = editor.locator("[data-testid='data-grid-canvas']").bounding_box()
+        page.mouse.click(box["x"] + 50, box["y"] + HEADER_HEIGHT + ROW_HEIGHT * (row - 0.5))
+        for _ in range(column):
+            page.keyboard.press("ArrowRight")
+        page.keyboard.press("Enter")
+        try:
+            cell_editor.wait_for(timeout=10_000)
+            break
+        except Exception:  # noqa: BLE001 - Playwright's TimeoutError: try again
+            if attempt == attempts - 1:
+                raise
+            page.keyboard.press("Escape")
+    cell = cell_editor.bounding_box()
     page.keyboard.press("Escape")
-    page.wait_for_timeout(200)
+    cell_editor.wait_for(state="detached")
     return cell["x"] + cell["width"] / 2, cell["y"] + cell["height"] / 2
+
+
+def edit_cell(page, column_label: str, row: int, text: str) -> None:
+    """Double-click the cell of ``row`` (1-based) and ``column_label``, type, press Enter.
+
+    Returns once the cell editor has closed; the caller waits for the app to finish the
+    run the edit causes.
+    """
+    x, y = cell_centre(page, column_index(page, column_label), row)
+    page.mouse.dblclick(x, y)
+    cell_editor = page.locator("#portal .gdg-input")
+    cell_editor.wait_for()
+    page.keyboard.type(text)
+    page.wait_for_function(
+        "(t) => document.querySelector('#portal .gdg-input')?.value === t", arg=text
+    )
+    page.keyboard.press("Enter")
+    cell_editor.wait_for(state="detached")
+
+
+def grid_cell_texts(grid) -> list[str]:
+    """Texts of the cells a grid exposes in its accessible table (the rows drawn)."""
+    return grid.locator("td").all_inner_texts()

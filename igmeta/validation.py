@@ -27,6 +27,7 @@ __all__ = [
     "FAILURE_MESSAGE",
     "ISSUE_COLUMNS",
     "LONG_NAME_LIMIT",
+    "MAX_COUNT",
     "SEVERITIES",
     "ValidationReport",
     "is_missing_cell",
@@ -40,6 +41,8 @@ SEVERITIES = ("error", "warning", "info")
 LONG_NAME_LIMIT = 200
 #: Start of the message of the one issue reported when validation itself fails.
 FAILURE_MESSAGE = "The table could not be checked because of an unexpected problem"
+#: Largest count accepted (more than the world's population is a typing error).
+MAX_COUNT = 10**10
 _LABEL_IN_MESSAGE = 60
 _VALUE_IN_MESSAGE = 40
 _EXCLUDED = "the study is excluded (include is FALSE), so it is left out of the analysis."
@@ -121,8 +124,12 @@ def _format_number(value: float) -> str:
 
 
 def _format_text(value: object) -> str:
-    """A raw cell quoted and shortened for a message."""
-    text = " ".join(str(value).split())
+    """A raw cell quoted and shortened for a message (a number cell in full: ``'30.5'``)."""
+    if isinstance(value, float | np.floating) and np.isfinite(value):
+        whole = float(value).is_integer() and abs(value) < 1e15
+        text = str(int(value)) if whole else repr(float(value))
+    else:
+        text = " ".join(str(value).split())
     if len(text) > _VALUE_IN_MESSAGE:
         text = text[: _VALUE_IN_MESSAGE - 1] + "\u2026"
     return f"'{text}'"
@@ -391,10 +398,12 @@ class _Table:
         if not cells.not_numeric.any():
             return
         hint = np.zeros(len(cells.raw), dtype=bool)
-        if self.decimal == ".":
-            for position in np.flatnonzero(cells.not_numeric):
-                hint[position] = _looks_like_decimal_comma(cells.raw[position])
-        plain = cells.not_numeric & ~hint
+        overflow = np.zeros(len(cells.raw), dtype=bool)
+        for position in np.flatnonzero(cells.not_numeric):
+            raw = cells.raw[position]
+            overflow[position] = _overflows(raw)
+            hint[position] = self.decimal == "." and _looks_like_decimal_comma(raw)
+        plain = cells.not_numeric & ~hint & ~overflow
         severity = "error" if cells.name != YEAR_COLUMN else "warning"
         consequence = "" if severity == "error" else " It is ignored."
         self.log.rows(
@@ -412,6 +421,14 @@ class _Table:
             "(e.g. 12.5)." + consequence,
             value=cells.raw,
         )
+        self.log.rows(
+            overflow,
+            cells.name,
+            severity,
+            "{value} is too large to be stored as a number (the limit is about 1.8e308)."
+            + consequence,
+            value=cells.raw,
+        )
 
     def require(self, cells: _Cells, where: np.ndarray | None = None) -> None:
         """An error for each missing cell of a present column (optionally only ``where``)."""
@@ -421,21 +438,34 @@ class _Table:
         self.log.rows(mask, cells.name, "error", f"the value is missing ({_describe(cells.name)}).")
 
     def counts(self, cells: _Cells) -> None:
-        """Counts must be non-negative; fractions get a warning."""
+        """Counts must be whole, non-negative and at most :data:`MAX_COUNT` (errors).
+
+        A fraction such as ``30.5`` is an error, not a guess: the row is kept as typed and
+        left out of the analysis until the count is fixed. The value in the message is the
+        cell as typed (``'30.5'``), never a rounded number.
+        """
         values = cells.values
         with np.errstate(invalid="ignore"):
             negative = values < 0
-            fractional = ~negative & (np.floor(values) != values) & np.isfinite(values)
+            too_large = values > MAX_COUNT
+            fractional = np.isfinite(values) & ~too_large & (np.floor(values) != values)
         self.log.rows(
             negative, cells.name, "error", "a count cannot be negative ({value}).", value=values
         )
         self.log.rows(
+            too_large,
+            cells.name,
+            "error",
+            "{value} is too large for a count of people (at most 10,000,000,000).",
+            value=cells.raw,
+        )
+        self.log.rows(
             fractional,
             cells.name,
-            "warning",
-            "{value} is not a whole number; counts of people usually are, so please check "
-            "it (it is used as given).",
-            value=values,
+            "error",
+            "{value} is not a whole number; a count of people must be one, so the row is "
+            "left out of the analysis until it is fixed.",
+            value=cells.raw,
         )
 
 
@@ -443,6 +473,16 @@ def _describe(column: str) -> str:
     """The first clause of a column's description, starting in lower case."""
     text = COLUMN_DESCRIPTIONS[column].split(";")[0].rstrip(".")
     return text[:1].lower() + text[1:]
+
+
+def _overflows(value: object) -> bool:
+    """Text of a finite number too large for a float, e.g. ``'1e400'`` (not ``'inf'``)."""
+    if not isinstance(value, str) or "inf" in value.casefold() or "nan" in value.casefold():
+        return False
+    try:
+        return bool(np.isinf(float(value.strip().replace("\u2212", "-"))))
+    except ValueError:
+        return False
 
 
 def _looks_like_decimal_comma(value: object) -> bool:
@@ -712,7 +752,8 @@ def validate_table(frame: pd.DataFrame, data_type: str, *, decimal: str = ".") -
     non-numeric value, a negative count, events above the total, a total of 0, a standard
     deviation <= 0, a group size below 2, a correlation with ``|r| >= 1`` or ``ni <= 3``,
     ``vi <= 0`` or ``sei <= 0``, confidence limits reversed or equal, an incomplete
-    control arm. Warnings (the row is kept): fractional counts, empty, very long or
+    control arm, a count that is not a whole number or above :data:`MAX_COUNT`, a number
+    too large to store (``1e400``). Warnings (the row is kept): empty, very long or
     repeated study names, an estimate outside its interval, an unreadable ``include`` or
     ``year``. Information: excluded rows and single-arm rows of binary data.
     """

@@ -137,16 +137,22 @@ def test_page_loads_with_the_bundled_rows():
     assert len(shown) == 5
     assert shown["study"].tolist() == bundled["study"].tolist()
     assert list(shown.index) == [1, 2, 3, 4, 5]
-    assert shown[STATUS_COLUMN].tolist() == [STATUS_OK] * 5
+    assert STATUS_COLUMN not in shown.columns  # the checks are below the grid, not in it
+    assert shown["ai"].tolist() == [str(v) for v in bundled["ai"]]  # numbers as text cells
     assert shown["provenance"].tolist().count("reconstructed") == 3
     assert at.data_editor[0].editing_mode == "dynamic"
     assert "3 of 5 rows are marked *reconstructed*" in _texts(at)
     assert "All 5 rows are valid." in [s.value for s in at.success]
     assert at.title[0].value == "Study data"
     labels = [d.label for d in at.get("download_button")]
+    assert {"Download CSV", "Download Excel"} <= set(labels)
+    # The collapsed Templates section builds nothing; opened, it has every template.
+    assert not [label for label in labels if "template" in label]
+    at.session_state[state.TEMPLATES_OPEN] = True
+    _ok(at.run())
+    labels = [d.label for d in at.get("download_button")]
     for data_type in DATA_TYPES:
         assert f"Download the {data_type} template (CSV)" in labels
-    assert {"Download CSV", "Download Excel"} <= set(labels)
 
 
 def test_bad_value_in_the_table_is_flagged_with_row_and_column_and_kept():
@@ -159,14 +165,13 @@ def test_bad_value_in_the_table_is_flagged_with_row_and_column_and_kept():
     issues = _issues(at)
     error = issues[issues["Severity"] == "error"]
     assert error["Row"].tolist() == ["2"]
-    assert error["Column"].tolist() == ["ai"]
+    assert error["Column"].tolist() == ["ai \u00b7 Events (treatment)"]
     message = error["Message"].iloc[0]
     assert "Row 2" in message and "column 'ai'" in message and "'twelve'" in message
     assert any("1 of 5 rows cannot be analysed" in e.value for e in at.error)
     shown = _editor(at)
     assert len(shown) == 5
     assert shown.loc[2, "ai"] == "twelve"
-    assert shown.loc[2, STATUS_COLUMN].startswith(STATUS_INVALID + "ai: ")
     assert len(_table(at)) == 5  # nothing dropped
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Valid rows"] == "4" and metrics["Invalid rows"] == "1"
@@ -175,36 +180,109 @@ def test_bad_value_in_the_table_is_flagged_with_row_and_column_and_kept():
 def test_cell_edit_is_stored_without_rebuilding_the_editor():
     at = _data_page()
     version = at.session_state[state.TABLE_VERSION]
-    _edit(at, edited={0: {"ai": 5}})
+    _edit(at, edited={0: {"ai": "5"}})
     assert _table(at).loc[0, "ai"] == 5
     assert at.session_state[state.TABLE_VERSION] == version  # same editor, edits kept
     assert len(at.session_state[state.UNDO]) == 1
-    # A later run with the same edit state stores nothing more.
+    # A later run with the same edit state stores nothing more and rebuilds nothing.
     _ok(at.run())
     assert len(at.session_state[state.UNDO]) == 1
+    assert at.session_state[state.TABLE_VERSION] == version
     assert _button(at, "Undo").disabled is False
 
 
-def test_edit_that_makes_a_row_invalid_rebuilds_the_editor_and_keeps_the_edit():
+def _messages(at: AppTest) -> list[str]:
+    return _issues(at)["Message"].tolist()
+
+
+@pytest.mark.parametrize(
+    ("typed", "stored", "message"),
+    [
+        (
+            "30.5",
+            30.5,
+            "Row 1 (Jann 2020), column 'ai': '30.5' is not a whole number; a count of "
+            "people must be one, so the row is left out of the analysis until it is fixed.",
+        ),
+        ("twelve", "twelve", "Row 1 (Jann 2020), column 'ai': 'twelve' is not a number."),
+        ("12a", "12a", "Row 1 (Jann 2020), column 'ai': '12a' is not a number."),
+        (
+            "1e400",
+            "1e400",
+            "Row 1 (Jann 2020), column 'ai': '1e400' is too large to be stored as a number "
+            "(the limit is about 1.8e308).",
+        ),
+        ("-3", -3, "Row 1 (Jann 2020), column 'ai': a count cannot be negative (-3)."),
+        ("30", 30, "Row 1 (Jann 2020), column 'ai': events (30) exceed the total (11)."),
+    ],
+)
+def test_a_bad_count_is_stored_as_typed_and_flagged_with_row_and_column(typed, stored, message):
     at = _data_page()
     version = at.session_state[state.TABLE_VERSION]
-    _edit(at, edited={0: {"ai": 30}})
-    assert _table(at).loc[0, "ai"] == 30
+    _edit(at, edited={0: {"ai": typed}})
+    assert _table(at).loc[0, "ai"] == stored  # never silently changed
+    assert at.session_state[state.TABLE_VERSION] == version  # the grid is not rebuilt
+    assert message in _messages(at)
+    issues = _issues(at)
+    assert issues.loc[issues["Message"] == message, "Column"].tolist() == [
+        "ai \u00b7 Events (treatment)"
+    ]
+    assert any("1 of 5 rows cannot be analysed" in e.value for e in at.error)
+    assert len(_table(at)) == 5
+    # The row is left out of the analysis (k = 4 in the live result's caption or metric).
+    assert not at.session_state[state.TABLE].equals(load_ig_pnp_canonical())
+
+
+@pytest.mark.parametrize(("typed", "stored"), [("1e3", 1000), ("12 ", 12), ("9.0", 9)])
+def test_an_exact_number_is_taken_and_the_grid_later_shows_what_is_stored(typed, stored):
+    at = _data_page()
+    version = at.session_state[state.TABLE_VERSION]
+    _edit(at, edited={1: {"n1i": typed}})
+    assert _table(at).loc[1, "n1i"] == stored
+    assert str(_table(at)["n1i"].dtype) == "Int64"
+    assert at.session_state[state.TABLE_VERSION] == version
+    note = f"Row 2, column n1i \u00b7 Total (treatment): '{typed}' is stored as {stored}."
+    assert any(plain(note) in c.value for c in at.caption), [c.value for c in at.caption]
+    # A run the grid did not cause (here: a plain rerun) rebuilds it from the stored table.
+    _ok(at.run())
     assert at.session_state[state.TABLE_VERSION] == version + 1
-    shown = _editor(at)
-    assert shown.loc[1, "ai"] == 30
-    assert shown.loc[1, STATUS_COLUMN] == STATUS_INVALID + "ai: events (30) exceed the total (11)."
-    # Only the edit is on the undo stack (the rebuild is not a change).
-    assert len(at.session_state[state.UNDO]) == 1
-    # Fixing it in the rebuilt editor works the same way.
-    _edit(at, edited={0: {"ai": 3}})
-    assert _table(at).loc[0, "ai"] == 3
-    assert _editor(at).loc[1, STATUS_COLUMN] == STATUS_OK
+    assert _editor(at).loc[2, "n1i"] == str(stored)
+    assert len(at.session_state[state.UNDO]) == 1  # the rebuild is not a change
+
+
+def test_first_keystrokes_in_a_new_row_are_kept():
+    """ "+" then typing: every step is stored and the grid is never rebuilt in between."""
+    at = _data_page()
+    version = at.session_state[state.TABLE_VERSION]
+    _edit(at, added=[{}])  # "+" pressed: an empty row
+    assert len(_table(at)) == 6
+    _edit(at, added=[{"study": "N"}])  # the first keystroke
+    _edit(at, added=[{"study": "New 2024", "ai": "4"}])
+    _edit(at, added=[{"study": "New 2024", "ai": "4", "n1i": "20"}])
+    assert at.session_state[state.TABLE_VERSION] == version
+    table = _table(at)
+    assert table.loc[5, "study"] == "New 2024"
+    assert table.loc[5, "ai"] == 4 and table.loc[5, "n1i"] == 20
+    assert bool(table.loc[5, "include"])
+    assert len(at.session_state[state.UNDO]) == 4
+
+
+def test_one_script_run_per_grid_edit(monkeypatch):
+    """The edit is stored before the page is drawn: no second run (no st.rerun)."""
+    at = _data_page()
+    calls = []
+    original = data_page.header
+    monkeypatch.setattr(data_page, "header", lambda table: (calls.append(1), original(table)))
+    _edit(at, edited={0: {"ai": "2"}})
+    assert calls == [1]
+    assert any("\u2014 5 rows \u2014" in c.value for c in at.caption)
+    assert _button(at, "Undo").disabled is False  # drawn above the grid, already enabled
 
 
 def test_rows_added_and_deleted_in_the_editor():
     at = _data_page()
-    _edit(at, added=[{"study": "New 2024", "ai": 4, "n1i": 20}], deleted=[2])
+    version = at.session_state[state.TABLE_VERSION]
+    _edit(at, added=[{"study": "New 2024", "ai": "4", "n1i": "20"}], deleted=[2])
     table = _table(at)
     assert table["study"].tolist() == [
         "Jann 2020",
@@ -215,23 +293,24 @@ def test_rows_added_and_deleted_in_the_editor():
     ]
     assert table["include"].dtype == bool and bool(table.loc[4, "include"])
     assert str(table["ai"].dtype) == "Int64"
+    # A deletion rebuilds the grid at once, so its row numbers match the checks.
+    assert at.session_state[state.TABLE_VERSION] == version + 1
     shown = _editor(at)
-    assert list(shown.index) == [1, 2, 3, 4, 5]  # renumbered after the deletion
-    assert shown.loc[5, STATUS_COLUMN] == STATUS_OK  # single-arm row: valid
+    assert list(shown.index) == [1, 2, 3, 4, 5]
+    assert shown.loc[5, "study"] == "New 2024"
     _edit(at, added=[{"study": "Empty"}])
-    shown = _editor(at)
-    assert len(shown) == 6 and shown.loc[6, STATUS_COLUMN].startswith(STATUS_INVALID)
     assert len(_table(at)) == 6
+    assert any(m.startswith("Row 6 (Empty), column 'ai'") for m in _messages(at))
 
 
 def test_extra_columns_and_subgroup_are_editable_provenance_is_read_only():
     at = _data_page()
     editor = at.data_editor[0]
     config = {c.get("label") or name: c for name, c in _column_config(editor.proto.columns).items()}
-    assert config["Events (treatment) \u00b7 ai"]["type_config"]["type"] == "number"
-    assert config["Total (treatment) \u00b7 n1i"]["type_config"]["type"] == "number"
+    # Numbers are text cells (a number column would change 30.5 or "twelve" silently).
+    assert config["Events (treatment) \u00b7 ai"]["type_config"]["type"] == "text"
+    assert config["Total (treatment) \u00b7 n1i"]["type_config"]["type"] == "text"
     assert config["Provenance"]["disabled"] is True
-    assert config["Check"]["disabled"] is True
     assert not config["Subgroup (design)"].get("disabled")
     assert "Events (treatment) \u00b7 ai" in [c.get("label") for c in config.values()]
     _edit(at, edited={1: {"design": "open-label", "condition": "small fibre"}})
@@ -249,7 +328,7 @@ def _column_config(text: str) -> dict:
 def test_undo_redo_and_reset_buttons():
     at = _data_page()
     bundled = load_ig_pnp_canonical()
-    _edit(at, edited={0: {"ai": 5}})
+    _edit(at, edited={0: {"ai": "5"}})
     _button(at, "Undo").click()
     _ok(at.run())
     assert _table(at).loc[0, "ai"] == 7
@@ -257,7 +336,7 @@ def test_undo_redo_and_reset_buttons():
     _button(at, "Redo").click()
     _ok(at.run())
     assert _table(at).loc[0, "ai"] == 5
-    assert _editor(at).loc[1, "ai"] == 5
+    assert _editor(at).loc[1, "ai"] == "5"
     # Reset asks first (the confirming button sits in a popover) and is undoable.
     _button(at, "Yes, replace my table").click()
     _ok(at.run())
@@ -270,7 +349,7 @@ def test_undo_redo_and_reset_buttons():
 
 def test_analysis_page_shows_the_engine_numbers_after_an_edit():
     at = _data_page()
-    _edit(at, edited={0: {"ai": 2}, 2: {"ci": 5}})
+    _edit(at, edited={0: {"ai": "2"}, 2: {"ci": "5"}})
     table = _table(at)
     assert table.loc[0, "ai"] == 2 and table.loc[2, "ci"] == 5
     at.switch_page(ANALYSIS)
@@ -286,7 +365,7 @@ def test_analysis_page_shows_the_engine_numbers_after_an_edit():
     # Back on the Data page the edit is still there.
     at.switch_page(DATA)
     _ok(at.run())
-    assert _editor(at).loc[1, "ai"] == 2
+    assert _editor(at).loc[1, "ai"] == "2"
 
 
 # ----------------------------------------------------------------------------- upload
@@ -460,7 +539,8 @@ def test_upload_through_the_page_is_applied_once():
     _ok(at.run())
     assert len(at.session_state[state.UNDO]) == undo_depth
     shown = _editor(at)
-    assert shown.loc[3, STATUS_COLUMN].startswith(STATUS_INVALID)
+    assert shown.loc[3, "ai"] == "abc"
+    assert any(m.startswith("Row 3 (Gamma") and "'abc' is not a number" in m for m in _messages(at))
     assert not [m for m in at.markdown if "](http" in m.value]
     # Fixing the bad cell turns the column into numbers.
     _edit(at, edited={2: {"ai": "9"}})
@@ -531,7 +611,7 @@ def test_live_result_on_the_data_page_follows_every_edit():
 
     assert _pooled_metric(at) == expected(_table(at))
     before = _pooled_metric(at)
-    _edit(at, edited={0: {"ai": 9}})
+    _edit(at, edited={0: {"ai": "9"}})
     assert _pooled_metric(at) == expected(_table(at))
     assert _pooled_metric(at) != before
 

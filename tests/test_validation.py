@@ -107,16 +107,55 @@ def test_binary_checks():
     assert _flags(report, "error") == {
         (1, "ai"),
         (2, "ai"),
+        (3, "ai"),
         (4, "ai"),
         (5, "ai"),
         (6, "n1i"),
         (8, "n2i"),
     }
-    assert _flags(report, "warning") == {(3, "ai")}
+    assert _flags(report, "warning") == set()
     assert _flags(report, "info") == {(7, "ci")}
-    assert report.row_valid.tolist() == [False, False, True, False, False, False, True, False, True]
-    assert report.has_comparison.tolist() == [False] * 2 + [True] + [False] * 5 + [True]
+    assert report.row_valid.tolist() == [False] * 6 + [True, False, True]
+    assert report.has_comparison.tolist() == [False] * 8 + [True]
     assert "'x' is not a number" in _messages(report)[0]
+
+
+def test_counts_typed_in_a_grid_are_taken_exactly_or_rejected():
+    """What a user may type into a count cell: exact numbers are read, the rest flagged."""
+    frame = _table(
+        study=["frac", "sci", "space", "word", "mixed", "huge", "overflow", "neg", "over"],
+        ai=["30.5", "1e3", "12 ", "twelve", "12a", "1e308", "1e400", "-3", "41"],
+        n1i=["40", "2000", "40", "40", "40", "40", "40", "40", "40"],
+        ci=["1"] * 9,
+        n2i=["10"] * 9,
+    )
+    report = validate_table(frame, "binary")
+    messages: dict[tuple[int, str], list[str]] = {}
+    for row, name, message in report.issues[["row", "column", "message"]].itertuples(index=False):
+        messages.setdefault((int(row), name), []).append(message)
+    assert report.numeric["ai"].tolist()[1:3] == [1000.0, 12.0]  # exact numbers, taken
+    assert report.row_valid.tolist() == [False, True, True] + [False] * 6
+    assert messages[(1, "ai")] == [
+        "Row 1 (frac), column 'ai': '30.5' is not a whole number; a count of people must be "
+        "one, so the row is left out of the analysis until it is fixed."
+    ]
+    assert messages[(4, "ai")] == ["Row 4 (word), column 'ai': 'twelve' is not a number."]
+    assert messages[(5, "ai")] == ["Row 5 (mixed), column 'ai': '12a' is not a number."]
+    assert "'1e308' is too large for a count" in messages[(6, "ai")][0]
+    assert messages[(7, "ai")] == [
+        "Row 7 (overflow), column 'ai': '1e400' is too large to be stored as a number "
+        "(the limit is about 1.8e308)."
+    ]
+    assert messages[(8, "ai")] == ["Row 8 (neg), column 'ai': a count cannot be negative (-3)."]
+    assert messages[(9, "ai")] == ["Row 9 (over), column 'ai': events (41) exceed the total (40)."]
+    assert all(severity == "error" for severity in report.issues["severity"])
+
+
+def test_fraction_stored_as_a_number_is_shown_as_typed():
+    frame = pd.DataFrame({"study": ["a"], "xi": [12.0000001], "ni": [40]})
+    report = validate_table(frame, "proportion")
+    assert "'12.0000001' is not a whole number" in _messages(report)[0]
+    assert not report.row_valid[0]
 
 
 def test_binary_non_events_give_totals():
@@ -175,9 +214,15 @@ def test_continuous_checks():
         n2i=["20", "20", "20", "20", "20", "20"],
     )
     report = validate_table(frame, "continuous")
-    assert _flags(report, "error") == {(1, "sd1i"), (2, "sd2i"), (3, "n1i"), (4, "m1i")}
-    assert _flags(report, "warning") == {(6, "n1i")}
-    assert report.row_valid.tolist() == [False, False, False, False, True, True]
+    assert _flags(report, "error") == {
+        (1, "sd1i"),
+        (2, "sd2i"),
+        (3, "n1i"),
+        (4, "m1i"),
+        (6, "n1i"),
+    }
+    assert not _flags(report, "warning")
+    assert report.row_valid.tolist() == [False, False, False, False, True, False]
     assert report.has_comparison.tolist() == report.row_valid.tolist()
 
 

@@ -1,16 +1,9 @@
-"""The Data page: study-table editor, row checks, upload with column mapping, templates.
+"""The Data page: header, toolbar, row checks, upload with column mapping, templates.
 
-The page script (``pages/data.py``) only calls the section functions here. The pure parts
-(annotating the table with a computed row status, cleaning what the editor returns,
-reading an upload and mapping its columns) are plain functions that the tests call directly.
-
-The editor follows the pattern of :mod:`ui.state`: its input is a fixed base table plus two
-computed, read-only columns (the row number as index and a status column), and its edits
-are deltas on top of it. Whatever the editor returns is cleaned (computed column dropped),
-and stored with ``set_table(..., from_editor=True)``. Because a ``num_rows="dynamic"``
-editor is identified by its data, the computed status can only change by rebuilding the
-editor from the stored table (:func:`ui.state.refresh_editor`); the edits are in the table
-by then, so nothing is lost.
+The page script (``pages/data.py``) only calls the section functions here and the grid of
+:mod:`ui.grid`. The pure parts (a computed row status for the upload preview, cleaning
+what an editor returns, reading an upload and mapping its columns) are plain functions
+that the tests call directly.
 
 No user text (file names, column names, study names, cells) is rendered as Markdown
 unescaped: tables go through ``st.dataframe``/``st.data_editor``, messages through
@@ -19,6 +12,7 @@ unescaped: tables go through ``st.dataframe``/``st.data_editor``, messages throu
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -118,7 +112,7 @@ def column_label(column: str, data_type: str) -> str:
     return label if label.casefold() == column.casefold() else f"{label} \u00b7 {column}"
 
 
-def _numeric_targets(data_type: str) -> tuple[str, ...]:
+def numeric_targets(data_type: str) -> tuple[str, ...]:
     """Canonical numeric columns of a data type, plus ``year``."""
     return (*CANONICAL_COLUMNS.get(data_type, ()), YEAR_COLUMN)
 
@@ -209,18 +203,12 @@ def styled(shown: pd.DataFrame) -> Styler | pd.DataFrame:
     """
     if shown.size > MAX_STYLED_CELLS:
         return shown  # colours are a nicety; very large tables are shown plain
-    styler = shown.style.map(_status_style, subset=[STATUS_COLUMN])
+    styler = shown.style
+    if STATUS_COLUMN in shown.columns:
+        styler = styler.map(_status_style, subset=[STATUS_COLUMN])
     if PROVENANCE_COLUMN in shown.columns:
         styler = styler.map(_provenance_style, subset=[PROVENANCE_COLUMN])
     return styler
-
-
-def _shown_status(edited: pd.DataFrame) -> list[str | None]:
-    """The status cells the editor shows now (None for rows added since it was built)."""
-    if STATUS_COLUMN not in edited.columns:
-        return [None] * len(edited)
-    values = edited[STATUS_COLUMN].to_numpy(dtype=object)
-    return [value if isinstance(value, str) else None for value in values]
 
 
 # --------------------------------------------------------------------------- cleaning
@@ -314,23 +302,26 @@ def _include_column(values: pd.Series, included: np.ndarray | None = None) -> pd
     return values
 
 
-def clean_table(frame: pd.DataFrame, data_type: str) -> pd.DataFrame:
-    """What the editor returned, ready to store.
+def clean_table(
+    frame: pd.DataFrame, data_type: str, numbers: Iterable[object] = ()
+) -> pd.DataFrame:
+    """What an editor returned, ready to store.
 
     Drops the computed status column, numbers rows from 0, reads the include flag as bool
-    (a new row is included) and turns a text column of the data type's numbers back into
-    numbers once every cell in it is a number. Idempotent.
+    (a new row is included) and turns a text column of the data type's numbers (or of
+    ``numbers``, e.g. extra columns stored as numbers) back into numbers once every cell
+    in it is a number; a column with a cell that is not a number stays text, with the
+    numbers written with a decimal point and the other cells exactly as typed.
+    Idempotent.
     """
     table = frame.drop(columns=[STATUS_COLUMN], errors="ignore").reset_index(drop=True)
-    targets = set(_numeric_targets(data_type))
+    targets = set(numeric_targets(data_type)) | set(numbers)
     for position, column in enumerate(table.columns):
         values = table.iloc[:, position]
         if column == INCLUDE_COLUMN:
             table.isetitem(position, _include_column(values))
         elif column in targets and not pd.api.types.is_numeric_dtype(values.dtype):
-            converted, numeric = number_column(values, whole_as_int=_is_count(column))
-            if numeric:
-                table.isetitem(position, converted)
+            table.isetitem(position, number_column(values, whole_as_int=_is_count(column))[0])
     return table
 
 
@@ -368,135 +359,6 @@ def _plain_numeric(column: pd.Series) -> bool:
     """A numeric column that is not boolean (compared as floats, vectorised)."""
     return pd.api.types.is_numeric_dtype(column.dtype) and not pd.api.types.is_bool_dtype(
         column.dtype
-    )
-
-
-# --------------------------------------------------------------------------- editor
-
-
-def editor_column_config(table: pd.DataFrame, data_type: str) -> dict[str, object]:
-    """Labels, help and types of the editor's columns (canonical ones described)."""
-    cc = st.column_config
-    config: dict[str, object] = {
-        "_index": cc.NumberColumn(
-            "Row", help="Row number, as used in the checks below.", disabled=True, pinned=True
-        ),
-        STATUS_COLUMN: cc.TextColumn(
-            "Check",
-            help="Computed from the checks below (not part of the table, not exported): "
-            "\u26a0 invalid rows are left out of the analysis until fixed.",
-            disabled=True,
-            pinned=True,
-            width=170,
-        ),
-    }
-    numeric = set(_numeric_targets(data_type))
-    for column in table.columns:
-        if not isinstance(column, str):
-            continue
-        label = column_label(column, data_type)
-        described = COLUMN_DESCRIPTIONS.get(column)
-        if column == INCLUDE_COLUMN:
-            config[column] = cc.CheckboxColumn(
-                label, help=f"{described} Untick to leave a study out.", default=True
-            )
-        elif column == STUDY_COLUMN:
-            config[column] = cc.TextColumn(label, help=described, width="medium")
-        elif column == PROVENANCE_COLUMN:
-            config[column] = cc.TextColumn(
-                "Provenance",
-                help="Where the row comes from: 'sourced' from the paper, or 'reconstructed' "
-                "(chosen to reproduce the published pooled result). Read-only.",
-                disabled=True,
-            )
-        elif column in numeric and described is not None:
-            help_text = f"{column}: {described}"
-            if pd.api.types.is_numeric_dtype(table[column].dtype):
-                whole = pd.api.types.is_integer_dtype(table[column].dtype)
-                step = 1 if (column in _COUNT_COLUMNS or column == YEAR_COLUMN) and whole else None
-                config[column] = cc.NumberColumn(
-                    label,
-                    help=help_text,
-                    step=step,
-                    format="%d" if column == YEAR_COLUMN and whole else None,
-                )
-            else:
-                config[column] = cc.TextColumn(
-                    label,
-                    help=f"{help_text} Some cells are not numbers: fix the flagged rows.",
-                )
-        elif column == GROUP_COLUMN:
-            config[column] = cc.TextColumn(label, help=described)
-    return config
-
-
-def editor_column_order(table: pd.DataFrame, data_type: str) -> list[str]:
-    """Display order: status, study, include, the type's numbers, then everything else."""
-    first = [STUDY_COLUMN, INCLUDE_COLUMN, *CANONICAL_COLUMNS.get(data_type, ())]
-    present = [c for c in first if c in table.columns]
-    rest = [c for c in table.columns if c not in present]
-    return [STATUS_COLUMN, *present, *rest]
-
-
-def has_edits(widget_state: object) -> bool:
-    """Whether a data editor's widget state holds any edit, added or deleted row."""
-    if not isinstance(widget_state, dict) and not hasattr(widget_state, "get"):
-        return False
-    return any(widget_state.get(part) for part in ("edited_rows", "added_rows", "deleted_rows"))
-
-
-def sync_editor(edited: pd.DataFrame, data_type: str) -> bool:
-    """Store what the editor returned; rebuild the editor when what it shows is stale.
-
-    Returns
-    -------
-    bool
-        True when the table was changed or the editor must be rebuilt: the caller reruns
-        the script, so that everything drawn before the editor (sidebar, undo button,
-        downloads) shows the new table.
-    """
-    current = clean_table(state.get_table(), data_type)
-    result = clean_table(edited, data_type)
-    changed = False
-    if has_edits(st.session_state.get(state.editor_key())):
-        if not same_table(result, current):
-            state.set_table(result, from_editor=True)
-            changed = True
-    elif state.editor_base() is not state.get_table() and not same_table(result, current):
-        # The table changed without the editor knowing: show the table, not the editor.
-        # (When the editor was built from this very table, differences can only come from
-        # how the grid converts cells, and rebuilding again would not remove them.)
-        state.refresh_editor()
-        return True
-    fresh = row_status(state.get_table(), data_type)
-    numbered = list(edited.index) == list(range(1, len(edited) + 1))
-    if not numbered or _shown_status(edited) != fresh:
-        state.refresh_editor()
-        return True
-    return changed
-
-
-def editor_section() -> None:
-    """The study table in an editable grid, with the computed status column."""
-    data_type = state.get_data_type()
-    base = state.editor_base()
-    edited = st.data_editor(
-        styled(annotate(base, data_type)),
-        key=state.editor_key(),
-        num_rows="dynamic",
-        hide_index=False,
-        column_config=editor_column_config(base, data_type),
-        column_order=editor_column_order(base, data_type),
-        disabled=[STATUS_COLUMN, PROVENANCE_COLUMN],
-        width="stretch",
-        placeholder="",
-    )
-    if sync_editor(edited, data_type):
-        st.rerun()
-    st.caption(
-        "Double-click a cell to edit it; add a row with **+** under the table, delete rows "
-        "by ticking them on the left and pressing the bin icon. Every change is kept and "
-        "can be undone. The **Check** column is computed and is not saved."
     )
 
 
@@ -581,7 +443,8 @@ def toolbar(table: pd.DataFrame) -> None:
 def _issue_frame(report: ValidationReport) -> pd.DataFrame:
     """The issues with readable column names, errors first within the table order.
 
-    The study name is part of each message, so it has no column of its own.
+    The study name is part of each message, so it has no column of its own; the column is
+    named as in the grid's header too (``ai · Events (treatment)``).
     """
     issues = report.issues.copy()
     issues["_rank"] = issues["severity"].map(_SEVERITY_RANK).fillna(3)
@@ -591,11 +454,20 @@ def _issue_frame(report: ValidationReport) -> pd.DataFrame:
     return pd.DataFrame(
         {
             "Row": rows,
-            "Column": issues["column"].to_numpy(),
+            "Column": [column_title(c, report.data_type) for c in issues["column"]],
             "Severity": issues["severity"].to_numpy(),
             "Message": issues["message"].to_numpy(),
         }
     ).reset_index(drop=True)
+
+
+def column_title(column: str, data_type: str) -> str:
+    """``ai · Events (treatment)`` for a column with a label, else the column's name."""
+    label = column_label(column, data_type)
+    if not column or label == column:
+        return column
+    name = label.split(" \u00b7 ")[0]
+    return f"{column} \u00b7 {name}"
 
 
 def _colour_rows(row: pd.Series) -> list[str]:
@@ -615,7 +487,7 @@ def issues_table(report: ValidationReport, *, height: int | str = "auto") -> Non
             "Row": st.column_config.TextColumn(
                 "Row", width=60, help="Row number in the table; 'table': the whole table."
             ),
-            "Column": st.column_config.TextColumn("Column", width=90),
+            "Column": st.column_config.TextColumn("Column", width=170),
             "Severity": st.column_config.TextColumn("Severity", width=80),
             "Message": st.column_config.TextColumn("Message", width=700),
         },
@@ -634,8 +506,7 @@ def check_summary(report: ValidationReport, size: int) -> None:
     if invalid:
         st.error(
             f"{invalid} of {size} rows cannot be analysed and are left out of the analysis. "
-            "They stay in the table, marked \u26a0 in the Check column: fix the cells "
-            "named below.",
+            "They stay in the table as typed: fix the cells named below (row and column).",
             icon=":material/error:",
         )
     elif report.count("warning"):
@@ -777,7 +648,7 @@ def tidy_upload(raw: pd.DataFrame, data_type: str, decimal: str) -> pd.DataFrame
     """
     report = validate_table(raw, data_type, decimal=decimal)
     table = raw.copy().reset_index(drop=True)
-    targets = set(_numeric_targets(data_type))
+    targets = set(numeric_targets(data_type))
     for position, column in enumerate(table.columns):
         values = table.iloc[:, position]
         if column == INCLUDE_COLUMN:
@@ -1025,9 +896,23 @@ def _required_text(data_type: str) -> str:
     return " or ".join("(" + ", ".join(group) + ")" for group in sets)
 
 
+@st.cache_data(max_entries=2 * len(DATA_TYPES), show_spinner=False)
+def template_parts(data_type: str) -> tuple[pd.DataFrame, pd.DataFrame, bytes]:
+    """Column docs, example table and CSV template of one data type (cached)."""
+    return _column_docs(data_type), template_frame(data_type), template_csv_bytes(data_type)
+
+
 def templates_section() -> None:
-    """Downloadable CSV templates and the expected formats."""
-    with st.expander("Templates and expected formats", icon=":material/description:"):
+    """Downloadable CSV templates and the expected formats, built only while open."""
+    box = st.expander(
+        "Templates and expected formats",
+        icon=":material/description:",
+        key=state.TEMPLATES_OPEN,
+        on_change="rerun",
+    )
+    if not box.open:
+        return  # collapsed: no tables, no CSVs
+    with box:
         st.markdown(
             "One row per study. Column names may differ from these: the upload lets you "
             "say which column is which. Empty cells are missing values; `include` accepts "
@@ -1035,17 +920,18 @@ def templates_section() -> None:
         )
         tabs = st.tabs([t.capitalize() for t in DATA_TYPES])
         for tab, data_type in zip(tabs, DATA_TYPES, strict=True):
+            docs, example, csv_bytes = template_parts(data_type)
             with tab:
                 st.markdown(
                     f"**{DATA_TYPE_LABELS[data_type]}.** Needs the columns "
                     f"{plain(_required_text(data_type))}."
                 )
-                st.dataframe(_column_docs(data_type), hide_index=True, width="stretch")
+                st.dataframe(docs, hide_index=True, width="stretch")
                 st.caption("Example")
-                st.dataframe(template_frame(data_type), hide_index=True, width="stretch")
+                st.dataframe(example, hide_index=True, width="stretch")
                 st.download_button(
                     f"Download the {data_type} template (CSV)",
-                    data=template_csv_bytes(data_type),
+                    data=csv_bytes,
                     file_name=f"igmeta_template_{data_type}.csv",
                     mime="text/csv",
                     icon=":material/download:",

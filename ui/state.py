@@ -26,6 +26,12 @@ PENDING_SETTINGS = "pending_settings"
 NOTICE = "notice"
 LAST_SELECTION = "last_forest_selection"
 UPLOAD_NONCE = "upload_nonce"
+#: The study grid (see :mod:`ui.grid`): the edit state last stored, and whether the grid's
+#: on_change callback ran for this script run.
+GRID_APPLIED = "grid_applied"
+GRID_EDITED = "grid_edited"
+#: The Templates expander of the Data page (its tables are built only while it is open).
+TEMPLATES_OPEN = "templates_open"
 SCENARIO_ID = "scenario_id"
 #: Autosave (see :mod:`ui.autosave`): the session's token (also in the URL), what was
 #: last saved, the last autosave failure, and a pending "restored" message.
@@ -173,6 +179,26 @@ def refresh_editor() -> None:
     ss = st.session_state
     ss[EDITOR_BASE] = ss[TABLE]
     ss[TABLE_VERSION] += 1
+
+
+def grid_applied() -> object:
+    """Marker of the grid edit state already stored (see :func:`ui.grid.apply_edits`)."""
+    return st.session_state.get(GRID_APPLIED)
+
+
+def set_grid_applied(marker: object) -> None:
+    """Record the grid edit state just stored."""
+    st.session_state[GRID_APPLIED] = marker
+
+
+def mark_grid_edited() -> None:
+    """Record that this script run was caused by an edit in the grid."""
+    st.session_state[GRID_EDITED] = True
+
+
+def pop_grid_edited() -> bool:
+    """Whether this script run was caused by an edit in the grid (the mark is cleared)."""
+    return bool(st.session_state.pop(GRID_EDITED, False))
 
 
 def upload_key(name: str) -> str:

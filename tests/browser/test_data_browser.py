@@ -16,7 +16,7 @@ import pytest
 from conftest import screenshot, wait_for_app
 from playwright.sync_api import expect
 
-from devtools.data_grid import cell_centre, column_index, editor_grid
+from devtools.data_grid import edit_cell, editor_grid
 
 pytestmark = pytest.mark.browser
 
@@ -55,21 +55,6 @@ def grid(page):
     return editor_grid(page)
 
 
-def edit_cell(page, column_label: str, row: int, text: str) -> None:
-    """Double-click the cell of ``row`` (1-based) and ``column_label``, type, press Enter."""
-    x, y = cell_centre(page, column_index(page, column_label), row)
-    page.mouse.dblclick(x, y)
-    cell_editor = page.locator("#portal .gdg-input")
-    cell_editor.wait_for()
-    page.keyboard.type(text)
-    expect(cell_editor).to_have_value(text)
-    page.wait_for_timeout(300)  # the number editor commits its value after a short delay
-    page.keyboard.press("Enter")
-    expect(cell_editor).to_have_count(0)
-    page.wait_for_timeout(500)
-    wait_for_app(page)
-
-
 def choose(page, label: str, option: str) -> None:
     """Pick ``option`` in the selectbox called ``label``."""
     box = page.get_by_role("combobox", name=label)
@@ -93,6 +78,7 @@ def test_edit_count_changes_pooled_estimate(page, server_url):
     before = pooled(page).inner_text()
     go_to(page, "Data", "Study data")
     edit_cell(page, "Events (treatment) \u00b7 ai", 1, "2")
+    wait_for_app(page)
     undo = page.get_by_role("button", name="Undo")
     expect(undo).to_be_enabled(timeout=SLOW)
     go_to(page, "Analysis (forest)", "Meta-analysis")

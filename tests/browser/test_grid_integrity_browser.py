@@ -1,0 +1,138 @@
+"""The study grid in Chromium: what is typed is stored exactly or flagged, never changed.
+
+Each test types into the real grid (a Glide canvas: cells are found with
+:mod:`devtools.data_grid`), then reads back what was *stored* through the page's
+"Download CSV" button (the stored table, not the grid's own display) and the message of
+the checks panel that names the row and the column. Waits are on conditions (text
+appearing, the app idle); the only fixed waits are the short frames the canvas grid needs
+inside the helpers.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import io
+import time
+from pathlib import Path
+
+import pytest
+from conftest import screenshot, wait_for_app
+from playwright.sync_api import Error as PlaywrightError
+from playwright.sync_api import expect
+
+from devtools.data_grid import ROW_HEIGHT, cell_centre, column_index, edit_cell, editor_grid
+
+pytestmark = pytest.mark.browser
+
+#: Generous waits: the machine running the tests may be busy.
+SLOW = 60_000
+EVENTS_T = "Events (treatment) \u00b7 ai"
+TOTAL_T = "Total (treatment) \u00b7 n1i"
+EVENTS_C = "Events (control) \u00b7 ci"
+
+
+def open_data_page(page, server_url: str) -> None:
+    """Open the app (the entry point runs once), then the Data page."""
+    page.goto(server_url, timeout=SLOW)
+    wait_for_app(page)
+    page.get_by_role("heading", name="Meta-analysis").wait_for(timeout=SLOW)
+    page.goto(f"{server_url}/data", timeout=SLOW)
+    wait_for_app(page)
+    page.get_by_role("heading", name="Study data").wait_for(timeout=SLOW)
+    wait_for_app(page)
+    editor_grid(page)
+
+
+def stored_rows(page) -> list[dict[str, str]]:
+    """The stored study table, as the page's "Download CSV" button gives it."""
+    with page.expect_download(timeout=SLOW) as info:
+        page.get_by_role("button", name="Download CSV").click()
+    text = Path(info.value.path()).read_bytes().decode("utf-8-sig")
+    return list(csv.DictReader(io.StringIO(text)))
+
+
+def expect_message(page, text: str) -> None:
+    """Wait until the page holds ``text``.
+
+    The checks panel's table is a canvas grid: its cells are in the grid's accessible
+    table only once drawn, so the last grid on the page is scrolled into view first and
+    the page's text content is searched.
+    """
+    deadline = time.monotonic() + SLOW / 1000
+    while True:
+        # The grid may be replaced by a run while it is scrolled to: then try again.
+        with contextlib.suppress(PlaywrightError):
+            page.locator("[data-testid='stDataFrame']").last.scroll_into_view_if_needed(
+                timeout=5_000
+            )
+        if page.evaluate("(t) => document.body.textContent.includes(t)", text):
+            return
+        if time.monotonic() > deadline:
+            raise AssertionError(f"the page never showed {text!r}")
+        page.wait_for_timeout(500)  # poll interval
+
+
+def type_into(page, column: str, row: int, text: str) -> None:
+    """Edit one cell and wait for the run it causes to finish."""
+    edit_cell(page, column, row, text)
+    wait_for_app(page)
+
+
+def test_a_fraction_in_a_count_is_stored_as_typed_and_flagged(page, server_url):
+    open_data_page(page, server_url)
+    type_into(page, EVENTS_T, 1, "30.5")
+    expect_message(page, "1 of 5 rows cannot be analysed")
+    expect_message(page, "Row 1 (Jann 2020), column 'ai': '30.5' is not a whole number")
+    assert stored_rows(page)[0]["ai"] == "30.5"  # not 305, not 30
+    screenshot(page, "grid_fraction_flagged")
+
+
+def test_scientific_notation_and_a_trailing_space_are_taken_as_their_value(page, server_url):
+    open_data_page(page, server_url)
+    type_into(page, TOTAL_T, 2, "1e3")
+    expect_message(page, "'1e3' is stored as 1000")
+    type_into(page, EVENTS_C, 3, "12 ")
+    expect_message(page, "'12 ' is stored as 12")
+    rows = stored_rows(page)
+    assert rows[1]["n1i"] == "1000"
+    assert rows[2]["ci"] == "12"
+    expect_message(page, "All 5 rows are valid")
+    screenshot(page, "grid_read_as_numbers")
+
+
+def test_text_in_a_number_cell_is_kept_and_flagged(page, server_url):
+    open_data_page(page, server_url)
+    type_into(page, EVENTS_T, 2, "twelve")
+    expect_message(page, "Row 2 (Geerts 2021), column 'ai': 'twelve' is not a number.")
+    type_into(page, TOTAL_T, 3, "12a")
+    expect_message(page, "column 'n1i': '12a' is not a number.")
+    expect_message(page, "2 of 5 rows cannot be analysed")
+    rows = stored_rows(page)
+    assert rows[1]["ai"] == "twelve" and rows[2]["n1i"] == "12a"  # nothing blanked
+    screenshot(page, "grid_text_flagged")
+
+
+def test_first_keystrokes_in_a_new_row_are_kept(page, server_url):
+    """A click on "+" then the study name typed at once: the run that "+" causes happens
+    while the user types, the grid is not rebuilt under it, so nothing typed is lost.
+
+    There is no wait for the app between "+" and the name, only for the browser's own
+    cell editor (Glide opens it ~0.1 s after the click and drops synthetic keys sent
+    before it, in the browser).
+    """
+    open_data_page(page, server_url)
+    x, first_row_y = cell_centre(page, column_index(page, "Study"), 1)
+    cell_editor = page.locator("#portal .gdg-input")
+    page.mouse.click(x, first_row_y + 5 * ROW_HEIGHT)  # the grid's "+" row, under 5 rows
+    cell_editor.wait_for()
+    page.keyboard.type("New 2024", delay=30)
+    expect(cell_editor).to_have_value("New 2024")
+    page.keyboard.press("Tab")
+    cell_editor.wait_for(state="detached")
+    wait_for_app(page)
+    expect_message(page, "\u2014 6 rows \u2014")
+    expect_message(page, "Row 6 (New 2024), column 'ai': the value is missing")
+    screenshot(page, "grid_new_row")
+    new = stored_rows(page)[5]
+    assert new["study"] == "New 2024" and new["include"] == "True"
