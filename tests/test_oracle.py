@@ -1,4 +1,7 @@
-"""metafor 3.8-1 oracle: every case in IGMETA_ORACLE_DIR (default tests/oracle/cases), every field.
+"""metafor 3.8-1 oracle: every case in IGMETA_ORACLE_DIR, every field.
+
+Default folder: ``../shared/oracle/cases`` beside the checkout, or the copy in
+``tests/oracle/cases`` when there is no ``../shared`` (``oracle_runners.locations``).
 
 A case whose analysis has no runner, or a field the runner does not produce, fails the
 test: nothing is skipped. Tolerances (tests/oracle/README.md section 4): rtol 1e-10 for
@@ -9,22 +12,17 @@ for p-values; atol 1e-9 always.
 from __future__ import annotations
 
 import json
-import os
 import warnings
 from pathlib import Path
 
 import numpy as np
 import pytest
 from oracle_runners import load_all
+from oracle_runners.locations import case_dir
 
 import igmeta
 
-ORACLE_DIR = Path(
-    os.environ.get(
-        "IGMETA_ORACLE_DIR",
-        Path(__file__).resolve().parent / "oracle" / "cases",
-    )
-)
+ORACLE_DIR = case_dir("IGMETA_ORACLE_DIR", "cases")
 CASE_FILES = sorted(ORACLE_DIR.glob("*.json"))
 RUNNERS = load_all()
 ITERATIVE = {"REML", "ML", "PM", "EB"}

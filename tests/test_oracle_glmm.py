@@ -39,23 +39,18 @@ table), and reports the discrepancy as a warning.
 from __future__ import annotations
 
 import json
-import os
 import warnings
 from pathlib import Path
 
 import numpy as np
 import pytest
+from oracle_runners.locations import case_dir
 from scipy import optimize, special, stats
 
 from igmeta.glmm import meta_analysis_glmm
 from igmeta.transforms import back_transform, interval_back_transform
 
-ORACLE_DIR = Path(
-    os.environ.get(
-        "IGMETA_ORACLE_GLMM_DIR",
-        Path(__file__).resolve().parent / "oracle" / "glmm",
-    )
-)
+ORACLE_DIR = case_dir("IGMETA_ORACLE_GLMM_DIR", "glmm")
 CASE_FILES = sorted(ORACLE_DIR.glob("*.json"))
 
 TIGHT = 1e-4
