@@ -12,7 +12,15 @@ import pytest
 
 from devtools.local_server import CHROMIUM, CHROMIUM_ARGS, ROOT, start_server, stop_server
 
-__all__ = ["CHROMIUM", "CHROMIUM_ARGS", "screenshot", "start_server", "stop_server", "wait_for_app"]
+__all__ = [
+    "CHROMIUM",
+    "CHROMIUM_ARGS",
+    "screenshot",
+    "start_server",
+    "stop_server",
+    "use_metafor_defaults",
+    "wait_for_app",
+]
 SCREENSHOTS = ROOT / "artifacts" / "screenshots"
 
 
@@ -52,6 +60,15 @@ def wait_for_app(page) -> None:
         timeout=30_000,
     )
     page.wait_for_timeout(300)
+
+
+def use_metafor_defaults(page) -> None:
+    """Switch from the published analysis (what a new session opens on) to metafor's
+    defaults (random effects, REML) with the sidebar preset, and wait for the rerun."""
+    sidebar = page.locator("[data-testid='stSidebar']")
+    sidebar.get_by_role("button", name="metafor defaults").click()
+    sidebar.get_by_role("combobox", name="Model", exact=True).wait_for()
+    wait_for_app(page)
 
 
 def screenshot(page, name: str) -> Path:

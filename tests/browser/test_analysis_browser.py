@@ -4,7 +4,7 @@ clicking a study in the forest plot each change the pooled estimate shown."""
 from __future__ import annotations
 
 import pytest
-from conftest import screenshot, wait_for_app
+from conftest import screenshot, use_metafor_defaults, wait_for_app
 
 pytestmark = pytest.mark.browser
 
@@ -50,6 +50,8 @@ def test_model_subgroup_and_forest_click_change_the_estimate(page, server_url):
     page.goto(server_url)
     wait_for_app(page)
     page.get_by_role("heading", name="Meta-analysis").wait_for()
+    assert pooled(page) == "2.90 [1.62, 5.19]"  # a new session opens on the paper
+    use_metafor_defaults(page)
     start = pooled(page)
 
     choose(page, "Model", "Common effect")

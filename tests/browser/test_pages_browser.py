@@ -7,7 +7,7 @@ screenshots land in ``artifacts/screenshots/page_<name>.png``: look at them.
 from __future__ import annotations
 
 import pytest
-from conftest import screenshot, wait_for_app
+from conftest import screenshot, use_metafor_defaults, wait_for_app
 
 pytestmark = pytest.mark.browser
 
@@ -42,7 +42,12 @@ def _open(page, server_url: str, name: str) -> None:
     wait_for_app(page)
     _settled(page)
     if name in PLOTTED:
-        page.wait_for_selector(CHART, state="visible")
+        # Any drawn chart (the presenter draws one per screen size and hides the others).
+        page.wait_for_function(
+            "(sel) => Array.from(document.querySelectorAll(sel))"
+            ".some(e => e.getBoundingClientRect().width > 0)",
+            arg=CHART,
+        )
         page.wait_for_timeout(500)
 
 
@@ -93,6 +98,8 @@ def test_analysis_opens_on_the_paper(page, server_url):
 
 def test_bias_page_toggles(page, server_url):
     _open(page, server_url, "bias")
+    use_metafor_defaults(page)  # trim-and-fill needs an inverse-variance model
+    _settled(page)
     funnel = page.locator("[data-testid='stPlotlyChart']").first
     assert funnel.locator("text=Imputed (trim-and-fill)").count() >= 1
     page.get_by_text("Show trim-and-fill studies").click()
@@ -112,6 +119,8 @@ def _tab(page, label: str) -> None:
 
 def test_sensitivity_tabs_and_buttons(page, server_url):
     _open(page, server_url, "sensitivity")
+    use_metafor_defaults(page)  # influence, GOSH and permutations need inverse variance
+    _settled(page)
     for label, name in (("Cumulative", "cumulative"), ("Influence & Baujat", "influence")):
         _tab(page, label)
         _no_exception(page)
