@@ -110,6 +110,7 @@ def test_clicking_a_study_name_excludes_and_includes_it(page, server_url):
 
     # Click the middle of the study's name (not its square): it is excluded.
     name = plot.locator(".textpoint text", has_text="Geerts 2021").first
+    name.scroll_into_view_if_needed()  # mouse clicks land only inside the viewport
     box = name.bounding_box()
     assert box is not None and box["width"] > 40
     page.mouse.click(box["x"] + box["width"] * 0.6, box["y"] + box["height"] / 2)
@@ -120,6 +121,7 @@ def test_clicking_a_study_name_excludes_and_includes_it(page, server_url):
 
     # Clicking the name again includes the study again.
     name = page.locator(CHART).first.locator(".textpoint text", has_text="Geerts 2021").first
+    name.scroll_into_view_if_needed()
     box = name.bounding_box()
     page.mouse.click(box["x"] + box["width"] * 0.3, box["y"] + box["height"] / 2)
     assert _wait_metric_change(page, "Pooled", excluded) == published
