@@ -47,7 +47,7 @@ def browser():
 def page(browser):
     context = browser.new_context(viewport={"width": 1440, "height": 1000})
     page = context.new_page()
-    page.set_default_timeout(30_000)
+    page.set_default_timeout(60_000)
     yield page
     context.close()
 
@@ -57,7 +57,7 @@ def wait_for_app(page) -> None:
     page.wait_for_selector("[data-testid='stApp']")
     page.wait_for_function(
         "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')",
-        timeout=30_000,
+        timeout=90_000,
     )
     page.wait_for_timeout(300)
 
