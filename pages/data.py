@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from ui import compute, data_page, grid, state
+from ui import compute, data_page, grid, paste_box, state
 from ui.bootstrap import require_app
 from ui.components import live_result
 
@@ -13,6 +13,7 @@ require_app()
 st.title("Study data")
 top = st.container()
 grid.editor_section()
+paste_box.paste_section()
 table = state.get_table()
 with top:
     data_page.header(table)

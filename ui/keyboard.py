@@ -81,11 +81,19 @@ def step_keys_script(previous_key: str, next_key: str) -> str:
     return _SCRIPT % {"config": config}
 
 
+def hidden_holder_css(holder: str) -> str:
+    """A style sheet that hides the container keyed ``holder`` (a widget key of ours:
+    letters, digits, ``_`` and ``-`` only, refused otherwise)."""
+    if not re.fullmatch(r"[A-Za-z0-9_-]+", holder):
+        raise ValueError(f"not a container key: {holder!r}")
+    return f"<style>.st-key-{holder}, div:has(> .st-key-{holder}) {{ display: none; }}</style>"
+
+
 def step_keys(previous_key: str, next_key: str) -> None:
     """Let the arrow keys, PageUp/PageDown and space press the two buttons (see the module
     docstring)."""
     holder = f"{next_key}_keys"
     # The frame shows nothing; hidden, it takes no room (its script still runs).
-    st.html(f"<style>.st-key-{holder}, div:has(> .st-key-{holder}) {{ display: none; }}</style>")
+    st.html(hidden_holder_css(holder))
     with st.container(key=holder):
         st.iframe(step_keys_script(previous_key, next_key), height="content")

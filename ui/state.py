@@ -26,6 +26,9 @@ PENDING_SETTINGS = "pending_settings"
 NOTICE = "notice"
 LAST_SELECTION = "last_forest_selection"
 UPLOAD_NONCE = "upload_nonce"
+#: The "paste rows" box on the Data page (ui.paste_box): its text and its last problem.
+PASTE_TEXT = "paste_text"
+PASTE_ERROR = "paste_error"
 #: The study grid (see :mod:`ui.grid`): the edit state last stored, and whether the grid's
 #: on_change callback ran for this script run.
 GRID_APPLIED = "grid_applied"
@@ -257,6 +260,16 @@ def last_selection() -> object:
 def remember_selection(selection: object) -> None:
     """Record a forest-plot selection as handled."""
     st.session_state[LAST_SELECTION] = selection
+
+
+def set_paste_error(text: str | None) -> None:
+    """Record (or clear, with None) why the pasted block could not be added."""
+    st.session_state[PASTE_ERROR] = text
+
+
+def pop_paste_error() -> str | None:
+    """Why the pasted block could not be added, once."""
+    return st.session_state.pop(PASTE_ERROR, None)
 
 
 def set_notice(text: str | None) -> None:
