@@ -136,3 +136,23 @@ def test_first_keystrokes_in_a_new_row_are_kept(page, server_url):
     screenshot(page, "grid_new_row")
     new = stored_rows(page)[5]
     assert new["study"] == "New 2024" and new["include"] == "True"
+
+
+def test_a_pasted_block_wider_than_the_grid_loses_nothing(page, server_url):
+    """The grid drops pasted cells past its last column; the paste box keeps them."""
+    open_data_page(page, server_url)
+    page.get_by_text("Paste rows from a spreadsheet").click()
+    block = (
+        "Smith 2001\t3\t20\t1\t21\tRCT\t2001\tpain\t>=50%\tnote A\t7\nLee 2003\t30.5\t40\t12\t40"
+    )
+    page.get_by_label("Rows to add").fill(block)
+    page.get_by_role("button", name="Add these rows").click()
+    page.get_by_text("Added rows 6\u20137 from the pasted block").wait_for(timeout=SLOW)
+    assert page.get_by_text("'pasted column 1', 'pasted column 2'").count() >= 1
+    wait_for_app(page)
+    expect_message(page, "Row 7 (Lee 2003), column 'ai': '30.5' is not a whole number")
+    rows = stored_rows(page)
+    assert [r["study"] for r in rows[5:]] == ["Smith 2001", "Lee 2003"]
+    assert rows[5]["pasted column 1"] == "note A" and rows[5]["pasted column 2"] == "7"
+    assert rows[6]["ai"] == "30.5"
+    screenshot(page, "grid_pasted_block")
