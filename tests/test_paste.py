@@ -9,7 +9,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from streamlit.runtime.pages_manager import PagesManager
 from streamlit.testing.v1 import AppTest
 
 from igmeta.paste import MAX_BLOCK_CHARS, rows_from_block
@@ -54,17 +53,6 @@ def test_empty_or_huge_blocks_are_refused_with_a_message(block):
         rows_from_block(block, COLUMNS)
 
 
-@pytest.fixture(autouse=True)
-def _navigation_mode(monkeypatch):
-    original = PagesManager.__init__
-
-    def init(self, *args, **kwargs):
-        original(self, *args, **kwargs)
-        PagesManager.uses_pages_directory = False
-
-    monkeypatch.setattr(PagesManager, "__init__", init)
-
-
 def _data_page() -> AppTest:
     at = AppTest.from_file(APP, default_timeout=60)
     at.run()
@@ -74,6 +62,7 @@ def _data_page() -> AppTest:
     return at
 
 
+@pytest.mark.usefixtures("navigation_mode")
 def test_paste_box_adds_rows_keeps_extra_columns_and_undoes_in_one_step():
     at = _data_page()
     before = at.session_state[state.TABLE].copy()
@@ -103,6 +92,7 @@ def test_paste_box_adds_rows_keeps_extra_columns_and_undoes_in_one_step():
     assert len(at.session_state[state.TABLE]) == len(before)
 
 
+@pytest.mark.usefixtures("navigation_mode")
 def test_paste_box_explains_an_empty_block():
     at = _data_page()
     at.button(key="paste_add").click().run()
