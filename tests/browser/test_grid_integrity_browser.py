@@ -42,6 +42,12 @@ def open_data_page(page, server_url: str) -> None:
     page.get_by_role("heading", name="Study data").wait_for(timeout=SLOW)
     wait_for_app(page)
     editor_grid(page)
+    # Let the page settle (autosave token in the URL, no element left stale from the
+    # first runs) before the first edit: an edit sent while the page is still being
+    # redrawn can be lost in Streamlit's frontend (see the session note).
+    page.wait_for_function("() => location.search.includes('session=')", timeout=SLOW)
+    page.wait_for_function("() => !document.querySelector('[data-stale=\"true\"]')", timeout=SLOW)
+    wait_for_app(page)
 
 
 def stored_rows(page) -> list[dict[str, str]]:
