@@ -932,17 +932,26 @@ def _study_values(bundle: AnalysisBundle) -> dict[str, tuple]:
     return out
 
 
+def settings_changes(
+    before: AnalysisSettings, after: AnalysisSettings
+) -> list[tuple[str, str | None, str | None]]:
+    """The described settings that differ: ``(label, before, after)``, None where a
+    setting does not apply to one of the two analyses."""
+    old, new = describe_settings(before), describe_settings(after)
+    return [
+        (key, old.get(key), new.get(key))
+        for key in dict.fromkeys([*old, *new])
+        if old.get(key) != new.get(key)
+    ]
+
+
 def describe_changes(before: AnalysisBundle, after: AnalysisBundle) -> list[str]:
     """What differs between two analyses, in plain words (settings, then studies).
 
     Returns an empty list when nothing that affects the result differs.
     """
     changes = []
-    old, new = describe_settings(before.settings), describe_settings(after.settings)
-    for key in dict.fromkeys([*old, *new]):
-        a, b = old.get(key), new.get(key)
-        if a == b:
-            continue
+    for key, a, b in settings_changes(before.settings, after.settings):
         if a is None:
             changes.append(f"{key}: {b}")
         elif b is not None:

@@ -14,7 +14,7 @@ import streamlit as st
 
 from igmeta.analysis import AnalysisBundle, AnalysisSettings
 from igmeta.published import PUBLISHED_RESULTS, Reproduction, reproduce
-from igmeta.scenarios import VARIATIONS, describe_settings
+from igmeta.scenarios import VARIATIONS, settings_changes
 from ui import compute, state
 from ui.text import plain
 
@@ -56,12 +56,7 @@ def _line(reproduction: Reproduction) -> str:
 
 
 def _changes(settings: AnalysisSettings, published: AnalysisSettings) -> list[str]:
-    now, then = describe_settings(settings), describe_settings(published)
-    out = []
-    for key in dict.fromkeys([*then, *now]):
-        if now.get(key) != then.get(key):
-            out.append(f"{key}: {now.get(key, 'n/a')}")
-    return out
+    return [f"{key}: {now or 'n/a'}" for key, _, now in settings_changes(published, settings)]
 
 
 def published_strip(table: pd.DataFrame, settings: AnalysisSettings) -> None:
