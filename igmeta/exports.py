@@ -38,7 +38,7 @@ from igmeta._optional import import_optional
 from igmeta.analysis import AnalysisBundle
 from igmeta.bias import funnel_frame
 from igmeta.effects import measure_info
-from igmeta.plots import forest_figure, funnel_figure
+from igmeta.plots import forest_figure, forest_spec, funnel_figure
 from igmeta.plots.forest import TextColumn
 from igmeta.safe_export import to_excel_bytes, to_safe_csv_bytes
 from igmeta.scenarios import describe_settings
@@ -106,14 +106,17 @@ def forest_for(
     width_px: int | None = None,
     text_columns: Sequence[TextColumn | tuple[str, str]] | None = None,
     overall_label: str | None = None,
-) -> go.Figure | None:
+    as_spec: bool = False,
+) -> go.Figure | dict | None:
     """The forest plot of an analysis (None without a result).
 
     Arm columns under the ``labels``' arm names, "Favours" labels (comparisons only),
     the heterogeneity / overall-effect footer, and at most ``max_studies`` studies drawn
     (see :func:`igmeta.tables.drawn_forest_rows`); ``width_px`` and ``text_columns`` as in
     :func:`igmeta.plots.forest_figure` (default: all columns); ``overall_label`` replaces
-    the label of the overall row (which names the model) for narrow screens.
+    the label of the overall row (which names the model) for narrow screens. With
+    ``as_spec`` the plain spec of :func:`igmeta.plots.forest_spec` is returned instead of
+    a Figure (what the dashboard caches and hands to Streamlit without validation).
     """
     if bundle.result is None:
         return None
@@ -125,7 +128,8 @@ def forest_for(
     settings = bundle.settings
     label = measure_info(settings.measure).label
     comparison = settings.analysis not in ("single_arm", "correlation")
-    return forest_figure(
+    draw = forest_spec if as_spec else forest_figure
+    return draw(
         frame,
         log_scale=log_axis,
         null_value=None if not np.isfinite(null) else null,

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-from igmeta.exports import forest_for
 from ui import compute, state
 from ui.bootstrap import require_app
+from ui.charts import plotly_chart
 from ui.components import engine_messages, headline, provenance_banner
 from ui.panels import heterogeneity_panel, nnt_panel, subgroup_panel, zero_cell_panel
 from ui.published_strip import published_strip
@@ -51,9 +51,9 @@ if bundle.result is not None:
                 on_change=state.remember_forest_label,
                 args=(field,),
             )
-    fig = forest_for(bundle, table, labels=state.forest_labels(), width_px=FOREST_WIDTH_PX)
-    event = st.plotly_chart(
-        fig,
+    spec = compute.forest_spec(table, settings, state.forest_labels(), FOREST_WIDTH_PX)
+    event = plotly_chart(
+        spec,
         key=f"forest_{state.table_version()}",
         on_select="rerun",
         theme=None,

@@ -15,14 +15,24 @@ from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import astuple
 
 import pandas as pd
 import streamlit as st
 
 from igmeta.analysis import AnalysisBundle, AnalysisSettings, run_analysis
+from igmeta.exports import forest_for
 from igmeta.scenarios import table_digest
+from igmeta.tables import ForestLabels
 
-__all__ = ["CACHE_ENTRIES", "HASH_FUNCS", "analysis_bundle", "current_bundle", "table_key"]
+__all__ = [
+    "CACHE_ENTRIES",
+    "HASH_FUNCS",
+    "analysis_bundle",
+    "current_bundle",
+    "forest_spec",
+    "table_key",
+]
 
 CACHE_ENTRIES = 128
 
@@ -63,3 +73,21 @@ def analysis_bundle(table: pd.DataFrame, settings: dict) -> AnalysisBundle:
 def current_bundle(table: pd.DataFrame, settings: AnalysisSettings) -> AnalysisBundle:
     """The bundle for the session's table and settings."""
     return analysis_bundle(table, settings.to_dict())
+
+
+@st.cache_data(max_entries=CACHE_ENTRIES, show_spinner=False, hash_funcs=HASH_FUNCS)
+def _forest_spec(table: pd.DataFrame, settings: dict, labels: tuple, width_px: int) -> dict | None:
+    bundle = analysis_bundle(table, settings)
+    return forest_for(bundle, table, labels=ForestLabels(*labels), width_px=width_px, as_spec=True)
+
+
+def forest_spec(
+    table: pd.DataFrame, settings: AnalysisSettings, labels: ForestLabels, width_px: int
+) -> dict | None:
+    """The Analysis page's forest plot spec (cached; None without a result).
+
+    Keyed on the table, the settings, the labels and the width, so that going back to a
+    setting seen before (common <-> random effects, a study excluded and included again)
+    draws the forest from the cache.
+    """
+    return _forest_spec(table, settings.to_dict(), astuple(labels), int(width_px))

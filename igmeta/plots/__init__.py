@@ -8,7 +8,7 @@ be mapped back to studies.
 """
 
 from igmeta.plots._style import THEMES, ColumnSpec, Theme, apply_theme, escape_text
-from igmeta.plots.forest import DEFAULT_TEXT_COLUMNS, FOREST_COLUMNS, forest_figure
+from igmeta.plots.forest import DEFAULT_TEXT_COLUMNS, FOREST_COLUMNS, forest_figure, forest_spec
 from igmeta.plots.funnel import FUNNEL_COLUMNS, funnel_figure
 from igmeta.plots.gosh import GOSH_COLUMNS, gosh_figure
 from igmeta.plots.sensitivity import (
@@ -36,6 +36,7 @@ __all__ = [
     "cumulative_figure",
     "escape_text",
     "forest_figure",
+    "forest_spec",
     "funnel_figure",
     "gosh_figure",
     "leave_one_out_figure",

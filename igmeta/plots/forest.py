@@ -54,6 +54,7 @@ __all__ = [
     "ROW_TYPES",
     "TextColumn",
     "forest_figure",
+    "forest_spec",
 ]
 
 ROW_TYPES = ("study", "subgroup_header", "subgroup_summary", "overall", "prediction", "total")
@@ -204,7 +205,7 @@ FOOTER_TOP_PX = 108
 TARGET_PX = 22
 
 
-def forest_figure(
+def forest_spec(
     frame: pd.DataFrame,
     *,
     log_scale: bool = False,
@@ -227,7 +228,8 @@ def forest_figure(
     notes: Sequence[str] = (),
     width_px: int | None = None,
 ) -> go.Figure:
-    """Draw a forest plot from a tidy frame of rows.
+    """The plotly spec (``{"data": [...], "layout": {...}}``) of a forest plot of a tidy
+    frame of rows, built from plain dicts (no plotly objects, no validation).
 
     Parameters
     ----------
@@ -311,8 +313,8 @@ def forest_figure(
 
     Returns
     -------
-    plotly.graph_objects.Figure
-        The forest plot; its height grows with the number of rows (30 px per row) and
+    dict
+        The forest plot's spec; its height grows with the number of rows (30 px per row) and
         its width (at least 1200 px, used by static exports) with the text columns.
         Study traces (squares, CI lines, the label column and the transparent click
         targets over the labels) carry ``customdata`` equal to ``study_id`` (None on
@@ -383,7 +385,15 @@ def forest_figure(
     )
     if title:
         _merge(figure_layout, {"title": {"text": escape_text(title), "x": 0.01, "xanchor": "left"}})
-    return go.Figure({"data": traces, "layout": figure_layout}, _validate=False)
+    return {"data": traces, "layout": figure_layout}
+
+
+def forest_figure(frame: pd.DataFrame, **options) -> go.Figure:
+    """The forest plot of :func:`forest_spec` (same arguments) as a plotly Figure.
+
+    The spec is built from plain dicts, so it is not validated again here.
+    """
+    return go.Figure(forest_spec(frame, **options), _validate=False)
 
 
 def _merge(target: dict, update: dict) -> dict:
