@@ -10,6 +10,7 @@ browser tests (``devtools.local_server``) all start the app this way.
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -45,9 +46,53 @@ def preload() -> None:
         importlib.import_module(name)
 
 
+def trace_script_runs(path: str) -> None:
+    """Append one line per script run to ``path``: start time, seconds in the script, GC.
+
+    For the browser benchmark (``IGMETA_RUN_TRACE``): it shows how much of what the
+    browser waits for is spent in the script runs themselves, how many runs one edit
+    caused, and what the after-run garbage collections cost.
+    """
+    import gc
+    import threading
+    import time
+
+    from streamlit.runtime.scriptrunner import script_runner
+
+    lock = threading.Lock()
+    collected = {"seconds": 0.0, "start": 0.0}
+
+    def on_gc(phase: str, info: dict) -> None:
+        if phase == "start":
+            collected["start"] = time.perf_counter()
+        else:
+            collected["seconds"] += time.perf_counter() - collected["start"]
+
+    gc.callbacks.append(on_gc)
+    original = script_runner.ScriptRunner._run_script
+
+    def timed(self, rerun_data):
+        start, gc_before = time.perf_counter(), collected["seconds"]
+        try:
+            return original(self, rerun_data)
+        finally:
+            spent = time.perf_counter() - start
+            with lock, open(path, "a", encoding="utf-8") as out:
+                fragment = "fragment" if rerun_data.fragment_id_queue else "full"
+                out.write(
+                    f"{time.time():.3f}\t{spent * 1e3:.1f}\t"
+                    f"{(collected['seconds'] - gc_before) * 1e3:.1f}\t{fragment}\n"
+                )
+
+    script_runner.ScriptRunner._run_script = timed
+
+
 def main(argv: list[str]) -> int:
     """Preload, then hand over to Streamlit's command line as ``streamlit run app.py``."""
     preload()
+    trace = os.environ.get("IGMETA_RUN_TRACE")
+    if trace:
+        trace_script_runs(trace)
     from streamlit.web import cli
 
     sys.argv = ["streamlit", "run", str(ROOT / "app.py"), *argv]
