@@ -289,7 +289,20 @@ def _hsk(design, control):
 
 def _genq(design, control, weights):
     """Generalised Q estimator with user weights ``a`` (metafor's ``method="GENQ"``)."""
-    a = np.where(design.mask, np.broadcast_to(np.asarray(weights, float), design.y.shape), 0.0)
+    a = np.asarray(weights, dtype=float)
+    if a.shape[-1:] != design.y.shape[-1:] or a.ndim > 2:
+        raise ValueError(
+            f"GENQ needs one weight per study: got {a.shape[-1] if a.ndim else 1} weights "
+            f"for {design.y.shape[-1]} studies."
+        )
+    a = np.broadcast_to(a, design.y.shape)
+    bad = design.mask & ~(np.isfinite(a) & (a >= 0))
+    if bad.any():
+        rows = ", ".join(str(i + 1) for i in np.unique(np.nonzero(bad)[-1]))
+        raise ValueError(
+            f"GENQ weights must be finite and not negative; check the weight of study (row) {rows}."
+        )
+    a = np.where(design.mask, a, 0.0)
     q = design.quantities(a, need=("rss", "tr_p", "tr_pp", "tr_pv", "tr_pvpv", "sum_p2v"))
     with np.errstate(divide="ignore", invalid="ignore"):
         tau2 = np.maximum(0.0, (q.rss - q.tr_pv) / q.tr_p)

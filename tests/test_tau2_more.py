@@ -141,6 +141,19 @@ def test_genq_without_weights_is_a_clear_error():
         meta_analysis(ES, method="GENQ")
 
 
+def test_genq_bad_weights_name_the_row():
+    design = InterceptDesign(ES.yi, ES.vi)
+    weights = NI.copy()
+    weights[4] = -1.0
+    with pytest.raises(ValueError, match="study \\(row\\) 5"):
+        estimate_tau2(design, "GENQ", weights=weights)
+    weights[4] = np.nan
+    with pytest.raises(ValueError, match="row\\) 5"):
+        estimate_tau2(design, "GENQ", weights=weights)
+    with pytest.raises(ValueError, match="3 weights for 13 studies"):
+        estimate_tau2(design, "GENQ", weights=[1.0, 2.0, 3.0])
+
+
 @pytest.mark.parametrize(("tag", "method"), [("flat_HSk", "HSk"), ("flat_PMM", "PMM")])
 def test_truncated_at_zero_like_metafor(tag, method):
     ref = REF[tag]["values"]
@@ -243,6 +256,15 @@ def test_profile_ci_bounds_are_where_the_lrt_reaches_the_critical_value():
     bounds = np.array([ci.tau2_lower, ci.tau2_upper])
     ll = log_likelihoods(InterceptDesign(np.vstack([ES.yi] * 2), np.vstack([ES.vi] * 2)), bounds)
     np.testing.assert_allclose(-2 * (ll[1] - res.loglik_reml), stats.chi2.ppf(0.95, 1), rtol=1e-9)
+
+
+def test_profile_ci_search_limit_below_estimate_is_refused():
+    res = _pl_model("REML", (), None)
+    with pytest.raises(ValueError, match="below the estimate"):
+        profile_tau2_ci(res, tau2_max=0.1)
+    # Level as a percentage gives the same interval as the fraction.
+    a, b = profile_tau2_ci(res, 90), profile_tau2_ci(res, 0.9)
+    assert (a.tau2_lower, a.tau2_upper) == (b.tau2_lower, b.tau2_upper)
 
 
 def test_profile_ci_refuses_other_estimators():
