@@ -11,6 +11,9 @@ References
 DerSimonian R, Laird N (1986). Control Clin Trials 7:177-188. doi:10.1016/0197-2456(86)90046-2
 Paule RC, Mandel J (1982). J Res Natl Bur Stand 87:377-385. doi:10.6028/jres.087.022
 Sidik K, Jonkman JN (2005). Stat Med 24:4141-4150. doi:10.1002/sim.2257
+DerSimonian R, Kacker R (2007). Contemp Clin Trials 28:105-114. doi:10.1016/j.cct.2006.04.004
+Viechtbauer W, Lopez-Lopez JA, Sanchez-Meca J, Marin-Martinez F (2015). Psychol Methods
+20:360-374. doi:10.1037/met0000023
 Hunter JE, Schmidt FL (2004). Methods of Meta-Analysis. Sage.
 Hedges LV, Olkin I (1985). Statistical Methods for Meta-Analysis. Academic Press.
 Morris CN (1983). J Am Stat Assoc 78:47-55. doi:10.1080/01621459.1983.10477920
@@ -23,6 +26,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
+from scipy import stats
 
 from igmeta.design import _rowdot, _rowsum
 
@@ -39,7 +43,7 @@ __all__ = [
 #: Convergence settings (metafor's ``control`` names). ``threshold`` is relative to
 #: ``max(1, tau2)``; ``tol`` is the relative tolerance of the Q-equation root finder.
 DEFAULT_CONTROL: Mapping[str, float] = {"threshold": 1e-13, "tol": 1e-15, "maxiter": 1000}
-ITERATIVE_METHODS = ("REML", "ML", "PM", "EB")
+ITERATIVE_METHODS = ("REML", "ML", "PM", "PMM", "EB")
 _LOG_2PI = np.log(2 * np.pi)
 _EPS = np.finfo(float).eps
 
@@ -263,13 +267,46 @@ def _dl(design, control):
     return _closed(tau2, se)
 
 
-def _hs(design, control):
+def _hunter_schmidt(design, scale):
+    """``max(0, (scale Q - k) / sum w)`` with ``w = 1/v``; the standard error is scaled too."""
     df = design.k - design.p
     w, q = _fe_q(design)
     sw = _rowsum(w)
     with np.errstate(divide="ignore", invalid="ignore"):
-        tau2 = np.maximum(0.0, (q.rss - design.k) / sw)
-        se = np.sqrt((2 * df + 4 * tau2 * q.tr_p + 2 * tau2**2 * q.tr_pp) / sw**2)
+        tau2 = np.maximum(0.0, (scale * q.rss - design.k) / sw)
+        se = scale * np.sqrt((2 * df + 4 * tau2 * q.tr_p + 2 * tau2**2 * q.tr_pp) / sw**2)
+    return _closed(tau2, se)
+
+
+def _hs(design, control):
+    return _hunter_schmidt(design, 1.0)
+
+
+def _hsk(design, control):
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return _hunter_schmidt(design, design.k / (design.k - design.p))
+
+
+def _genq(design, control, weights):
+    """Generalised Q estimator with user weights ``a`` (metafor's ``method="GENQ"``)."""
+    a = np.asarray(weights, dtype=float)
+    if a.shape[-1:] != design.y.shape[-1:] or a.ndim > 2:
+        raise ValueError(
+            f"GENQ needs one weight per study: got {a.shape[-1] if a.ndim else 1} weights "
+            f"for {design.y.shape[-1]} studies."
+        )
+    a = np.broadcast_to(a, design.y.shape)
+    bad = design.mask & ~(np.isfinite(a) & (a >= 0))
+    if bad.any():
+        rows = ", ".join(str(i + 1) for i in np.unique(np.nonzero(bad)[-1]))
+        raise ValueError(
+            f"GENQ weights must be finite and not negative; check the weight of study (row) {rows}."
+        )
+    a = np.where(design.mask, a, 0.0)
+    q = design.quantities(a, need=("rss", "tr_p", "tr_pp", "tr_pv", "tr_pvpv", "sum_p2v"))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        tau2 = np.maximum(0.0, (q.rss - q.tr_pv) / q.tr_p)
+        se = np.sqrt((2 * q.tr_pvpv + 4 * tau2 * q.sum_p2v + 2 * tau2**2 * q.tr_pp) / q.tr_p**2)
     return _closed(tau2, se)
 
 
@@ -302,15 +339,24 @@ def _sj(design, control):
     return _closed(tau2, se)
 
 
-def _pm(design, control):
+def _q_root(design, control, target):
+    """Root of ``Q(tau2) = target`` (0 when ``Q(0)`` is already below it)."""
     df = design.k - design.p
     tau2, converged = solve_generalised_q(
-        design, df, tol=control["tol"], maxiter=int(control["maxiter"])
+        design, target, tol=control["tol"], maxiter=int(control["maxiter"])
     )
     w = design.weights(tau2)
     with np.errstate(divide="ignore", invalid="ignore"):
         se = np.sqrt(2 * design.k**2 / df / _rowsum(w) ** 2)
     return Tau2Estimate(tau2, se, converged, np.zeros(_n(design), int))
+
+
+def _pm(design, control):
+    return _q_root(design, control, design.k - design.p)
+
+
+def _pmm(design, control):
+    return _q_root(design, control, stats.chi2.ppf(0.5, np.maximum(design.k - design.p, 1)))
 
 
 def _fisher_scoring(design, control, restricted: bool):
@@ -380,20 +426,36 @@ def _ml(design, control):
 
 
 #: Registry of estimators by metafor code. EB shares PM's fixed point ``Q(tau2) = k - p``.
+#: GENQ takes a third argument, the user's weights (see :func:`estimate_tau2`).
 ESTIMATORS: Mapping[str, Callable] = {
     "FE": _fixed,
     "DL": _dl,
+    "GENQ": _genq,
     "HE": _he,
     "HS": _hs,
+    "HSk": _hsk,
     "SJ": _sj,
     "PM": _pm,
+    "PMM": _pmm,
     "EB": _pm,
     "ML": _ml,
     "REML": _reml,
 }
 
 
-def estimate_tau2(design, method: str, control: Mapping[str, float] | None = None) -> Tau2Estimate:
+def _registry_code(method: str) -> str:
+    code = method.upper()
+    if code in ("EE", "CE"):
+        return "FE"
+    by_upper = {name.upper(): name for name in ESTIMATORS}
+    if code not in by_upper:
+        raise ValueError(f"unknown tau^2 estimator {method!r}; choose from {sorted(ESTIMATORS)}")
+    return by_upper[code]
+
+
+def estimate_tau2(
+    design, method: str, control: Mapping[str, float] | None = None, *, weights=None
+) -> Tau2Estimate:
     """Estimate tau^2 for every fit of ``design`` with ``method``.
 
     Parameters
@@ -401,29 +463,46 @@ def estimate_tau2(design, method: str, control: Mapping[str, float] | None = Non
     design : InterceptDesign or MatrixDesign
         The batch of fits.
     method : str
-        One of ``FE DL REML ML PM SJ HE HS EB`` (metafor codes; ``EE``/``CE`` mean FE).
+        One of ``FE DL GENQ REML ML PM PMM SJ HE HS HSk EB`` (metafor codes, any case;
+        ``EE``/``CE`` mean FE).
     control : mapping, optional
         ``threshold``, ``tol``, ``maxiter`` (see :data:`DEFAULT_CONTROL`).
+    weights : array_like, shape (k,) or (B, k), optional
+        The weights ``a_i`` of the generalised Q statistic; required for GENQ and
+        ignored otherwise.
 
     Returns
     -------
     Tau2Estimate
+
+    Raises
+    ------
+    ValueError
+        For an unknown method, or GENQ without weights.
 
     Notes
     -----
     Fits with ``k - p <= 0`` have no information on tau^2: they get tau^2 = 0 and a NaN
     standard error. Formulas (intercept-only form; the matrix form uses ``P``):
     DL ``max(0, (Q - (k-p)) / tr P)``; HE ``max(0, var(y) - mean(v))``; HS
-    ``max(0, (Q - k) / sum w)``; SJ ``t0 Q(t0) / (k-p)`` with ``t0 = sum (y - ybar)^2 / k``;
-    PM and EB the root of ``Q(tau2) = k - p``; ML and REML Fisher scoring on
+    ``max(0, (Q - k) / sum w)``; HSk ``max(0, (k/(k-p) Q - k) / sum w)`` (its standard
+    error is HS's times ``k/(k-p)``); GENQ ``max(0, (Q_a - tr(P_a V)) / tr P_a)`` with
+    ``P_a`` built from the weights ``a``; SJ ``t0 Q(t0) / (k-p)`` with
+    ``t0 = sum (y - ybar)^2 / k``; PM and EB the root of ``Q(tau2) = k - p`` and PMM the
+    root of ``Q(tau2) = chi2_0.5(k - p)`` (the median-unbiased Paule-Mandel), 0 when
+    ``Q(0)`` is already below the target; ML and REML Fisher scoring on
     ``y'PPy = sum w`` and ``y'PPy = tr P``.
     """
-    code = method.upper()
-    if code in ("EE", "CE"):
-        code = "FE"
-    if code not in ESTIMATORS:
-        raise ValueError(f"unknown tau^2 estimator {method!r}; choose from {sorted(ESTIMATORS)}")
-    result = ESTIMATORS[code](design, _control(control))
+    code = _registry_code(method)
+    if code == "GENQ":
+        if weights is None:
+            raise ValueError(
+                "The generalised Q estimator (GENQ) needs weights for the studies "
+                "(metafor's rma(..., method='GENQ', weights=)); none were given."
+            )
+        result = _genq(design, _control(control), weights)
+    else:
+        result = ESTIMATORS[code](design, _control(control))
     degenerate = design.k - design.p <= 0
     if code != "FE" and degenerate.any():
         result = Tau2Estimate(

@@ -26,12 +26,12 @@ from igmeta.kernel import normalise_level
 from igmeta.results import MetaRegressionResult, MetaResult
 from igmeta.warnings import BoundaryWarning, ConvergenceWarning, warn
 
-__all__ = ["HeterogeneityCI", "heterogeneity_ci"]
+__all__ = ["HeterogeneityCI", "heterogeneity_ci", "interval_from_bounds"]
 
 
 @dataclass(frozen=True, slots=True)
 class HeterogeneityCI:
-    """Q-profile confidence intervals for tau^2, tau, I^2 and H^2.
+    """Confidence intervals for tau^2, tau, I^2 and H^2 (Q-profile or profile likelihood).
 
     Attributes
     ----------
@@ -68,6 +68,9 @@ class HeterogeneityCI:
         False when the root finder did not converge.
     warnings : tuple of str
         Plain-English notes (null interval, bound at the search limit, no convergence).
+    ci_type : str
+        ``"QP"`` (Q-profile, :func:`heterogeneity_ci`) or ``"PL"`` (profile likelihood,
+        :func:`igmeta.profile_ci.profile_tau2_ci`): metafor's ``confint(type=)``.
     """
 
     level: float
@@ -95,6 +98,7 @@ class HeterogeneityCI:
     tau2_max: float
     converged: bool
     warnings: tuple[str, ...] = ()
+    ci_type: str = "QP"
 
     def to_frame(self) -> pd.DataFrame:
         """Table with rows ``tau2``, ``tau``, ``I2``, ``H2`` and columns ``estimate``,
@@ -240,22 +244,68 @@ def heterogeneity_ci(
             notes,
         )
 
+    return interval_from_bounds(
+        res,
+        level=level,
+        p=p,
+        tau2_lower=float(tau2_lb),
+        tau2_upper=float(tau2_ub),
+        ci_null=bool(ci_null),
+        lb_sign=lb_sign,
+        ub_sign=ub_sign,
+        tau2_min=tau2_min,
+        tau2_max=tau2_max,
+        converged=converged,
+        warnings=tuple(notes),
+    )
+
+
+def interval_from_bounds(
+    res, *, level: float, p: int, tau2_lower: float, tau2_upper: float, ci_type: str = "QP", **flags
+) -> HeterogeneityCI:
+    """Package tau^2 bounds with the matching tau, I^2 and H^2 bounds.
+
+    Parameters
+    ----------
+    res : MetaResult or MetaRegressionResult
+        The model (its tau^2, I^2, H^2, Q and typical variance ``vt``).
+    level : float
+        Confidence level (fraction).
+    p : int
+        Number of coefficients of the model.
+    tau2_lower, tau2_upper : float
+        The bounds for tau^2.
+    ci_type : str
+        ``"QP"`` or ``"PL"``.
+    **flags
+        ``ci_null``, ``lb_sign``, ``ub_sign``, ``tau2_min``, ``tau2_max``, ``converged``,
+        ``warnings`` (see :class:`HeterogeneityCI`).
+
+    Returns
+    -------
+    HeterogeneityCI
+
+    Notes
+    -----
+    I^2 and H^2 bounds are ``100 t/(vt + t)`` and ``t/vt + 1`` at each bound t, tau bounds
+    ``sqrt(t)`` (metafor's ``confint``); the point estimates are the model's own.
+    """
     vt = float(res.vt)
-    bounds = np.array([tau2_lb, tau2_ub])
+    bounds = np.array([tau2_lower, tau2_upper])
     i2_b = 100 * bounds / (vt + bounds)
     h2_b = bounds / vt + 1
     tau_b = np.sqrt(bounds)
     tau2 = float(res.tau2)
     return HeterogeneityCI(
         level=level,
-        method=method,
-        k=k,
+        method=str(res.method).upper(),
+        k=int(res.k),
         p=p,
         q=float(res.q),
         vt=vt,
         tau2=tau2,
-        tau2_lower=float(tau2_lb),
-        tau2_upper=float(tau2_ub),
+        tau2_lower=float(tau2_lower),
+        tau2_upper=float(tau2_upper),
         tau=float(np.sqrt(tau2)) if tau2 >= 0 else float("nan"),
         tau_lower=float(tau_b[0]),
         tau_upper=float(tau_b[1]),
@@ -265,11 +315,6 @@ def heterogeneity_ci(
         h2=float(res.h2),
         h2_lower=float(h2_b[0]),
         h2_upper=float(h2_b[1]),
-        ci_null=bool(ci_null),
-        lb_sign=lb_sign,
-        ub_sign=ub_sign,
-        tau2_min=tau2_min,
-        tau2_max=tau2_max,
-        converged=converged,
-        warnings=tuple(notes),
+        ci_type=ci_type,
+        **flags,
     )
