@@ -203,6 +203,8 @@ def styled(shown: pd.DataFrame) -> Styler | pd.DataFrame:
     """
     if shown.size > MAX_STYLED_CELLS:
         return shown  # colours are a nicety; very large tables are shown plain
+    if STATUS_COLUMN not in shown.columns and PROVENANCE_COLUMN not in shown.columns:
+        return shown  # nothing to colour: a Styler would only cost time on every run
     styler = shown.style
     if STATUS_COLUMN in shown.columns:
         styler = styler.map(_status_style, subset=[STATUS_COLUMN])

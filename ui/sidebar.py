@@ -86,8 +86,7 @@ def subgroup_candidates(table: pd.DataFrame) -> list[str]:
     for col in table.columns:
         if col in skip or pd.api.types.is_numeric_dtype(table[col]):
             continue
-        values = table[col].astype("string").str.strip().replace("", pd.NA).dropna().unique()
-        if 2 <= len(values) <= MAX_SUBGROUP_LEVELS:
+        if 2 <= len(subgroup_levels(table, col)) <= MAX_SUBGROUP_LEVELS:
             out.append(col)
     return out
 
@@ -146,6 +145,22 @@ def _presets(current: AnalysisSettings) -> None:
             )
         )
         st.rerun()
+
+
+def subgroup_levels(table: pd.DataFrame, column: str) -> list[str]:
+    """The distinct non-blank values of ``column`` (stripped text), sorted."""
+    values = table[column].astype("string").str.strip().replace("", pd.NA).dropna()
+    return sorted(values.unique().tolist())
+
+
+def table_inputs(table: pd.DataFrame) -> tuple:
+    """What the sidebar reads from the table: the subgroup columns and their levels.
+
+    A change of the table that leaves this unchanged cannot change any control of the
+    sidebar, so the Data page's grid can rerun on its own (a fragment) after such an edit.
+    """
+    candidates = subgroup_candidates(table)
+    return tuple((column, tuple(subgroup_levels(table, column))) for column in candidates)
 
 
 def render_sidebar(table: pd.DataFrame, data_type: str) -> AnalysisSettings:
@@ -226,22 +241,16 @@ def render_sidebar(table: pd.DataFrame, data_type: str) -> AnalysisSettings:
                     d_key = _init("drop00", s.drop00)
                     values["drop00"] = st.checkbox("Drop double-zero studies", key=d_key)
         st.header("Subgroups")
-        candidates = subgroup_candidates(table)
+        inputs = table_inputs(table)
+        state.set_sidebar_inputs(inputs)
+        candidates = [column for column, _ in inputs]
         options = {"": "None", **{c: c for c in candidates}}
         column = s.subgroup_column if s.subgroup_column in candidates else ""
         chosen = _select("Subgroup column", "subgroup_column", options, column)
         values["subgroup_column"] = chosen or None
         values["subgroup_levels"] = None
         if chosen:
-            levels = sorted(
-                table[chosen]
-                .astype("string")
-                .str.strip()
-                .replace("", pd.NA)
-                .dropna()
-                .unique()
-                .tolist()
-            )
+            levels = list(dict(inputs)[chosen])
             key = state.widget_key("subgroup_levels")
             current = st.session_state.get(key)
             if current is None or not set(current) <= set(levels):

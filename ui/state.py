@@ -33,6 +33,9 @@ PASTE_ERROR = "paste_error"
 #: on_change callback ran for this script run.
 GRID_APPLIED = "grid_applied"
 GRID_EDITED = "grid_edited"
+#: What the sidebar last read from the table (``ui.sidebar.table_inputs``): the Data page's
+#: grid fragment reruns the whole app when an edit changes it.
+SIDEBAR_INPUTS = "sidebar_inputs"
 #: The Templates expander of the Data page (its tables are built only while it is open).
 TEMPLATES_OPEN = "templates_open"
 SCENARIO_ID = "scenario_id"
@@ -202,6 +205,16 @@ def mark_grid_edited() -> None:
 def pop_grid_edited() -> bool:
     """Whether this script run was caused by an edit in the grid (the mark is cleared)."""
     return bool(st.session_state.pop(GRID_EDITED, False))
+
+
+def sidebar_inputs() -> object:
+    """What the sidebar read from the table when it was last drawn (None before)."""
+    return st.session_state.get(SIDEBAR_INPUTS)
+
+
+def set_sidebar_inputs(inputs: object) -> None:
+    """Remember what the sidebar read from the table in this run."""
+    st.session_state[SIDEBAR_INPUTS] = inputs
 
 
 def upload_key(name: str) -> str:
