@@ -44,6 +44,7 @@ __all__ = [
     "RevManReview",
     "outcome_table",
     "read_rm5",
+    "revman_settings",
 ]
 
 #: RevMan outcome element prefix -> (igmeta data type, RevMan attribute -> canonical column).
@@ -86,7 +87,10 @@ class RevManOutcome:
     data_type : str
         ``"binary"`` or ``"continuous"`` (:data:`igmeta.schema.DATA_TYPES`).
     effect_measure : str
-        RevMan's ``EFFECT_MEASURE`` (e.g. ``"RR"``, ``"OR"``, ``"MD"``, ``"SMD"``).
+        RevMan's ``EFFECT_MEASURE`` (e.g. ``"RR"``, ``"OR"``, ``"PETO_OR"``, ``"MD"``).
+    method, random : str
+        RevMan's ``METHOD`` (``"MH"``, ``"IV"``, ``"PETO"``) and ``RANDOM`` (``"YES"``/``"NO"``),
+        as written (``""`` when absent).
     subgroups : tuple of str
         Subgroup names, empty when the outcome has none.
     rows : tuple of dict
@@ -101,6 +105,8 @@ class RevManOutcome:
     effect_measure: str
     subgroups: tuple[str, ...]
     rows: tuple[dict[str, str], ...]
+    method: str = ""
+    random: str = ""
 
     @property
     def n_studies(self) -> int:
@@ -273,9 +279,11 @@ def _review(root: ElementTree.Element) -> RevManReview:
                     comparison=c_name,
                     name=o_name,
                     data_type=OUTCOME_KINDS[kind][0],
-                    effect_measure=child.get("EFFECT_MEASURE", ""),
+                    effect_measure=child.get("EFFECT_MEASURE", "").upper(),
                     subgroups=tuple(subgroups),
                     rows=tuple(rows),
+                    method=child.get("METHOD", "").upper(),
+                    random=child.get("RANDOM", "").upper(),
                 )
             )
     if not outcomes:
@@ -363,3 +371,45 @@ def outcome_table(review: RevManReview, key: str) -> tuple[pd.DataFrame, list[tu
         order.append(GROUP_COLUMN)
     order.extend(columns.values())
     return pd.DataFrame(records, columns=order, dtype=object), messages
+
+
+_BINARY_MEASURES = {"RR": "RR", "OR": "OR", "RD": "RD", "PETO_OR": "OR"}
+_CONTINUOUS_MEASURES = {"MD": "MD", "SMD": "SMD"}
+
+
+def revman_settings(outcome: RevManOutcome) -> dict[str, str]:
+    """The analysis settings closest to RevMan's analysis of an outcome.
+
+    Parameters
+    ----------
+    outcome : RevManOutcome
+
+    Returns
+    -------
+    dict
+        :class:`igmeta.analysis.AnalysisSettings` field -> value, only for what the file
+        states (empty when it states nothing usable): the effect measure, ``pooling``
+        (``"MH"``/``"PETO"`` for a common-effect Mantel-Haenszel/Peto analysis, else
+        ``"IV"``), ``model`` and, for random effects, ``tau2_method="DL"``.
+
+    Notes
+    -----
+    RevMan 5's random-effects analyses use the DerSimonian-Laird tau² with inverse-variance
+    weights; for a Mantel-Haenszel random-effects analysis RevMan computes Q from the
+    Mantel-Haenszel common-effect estimate, so its tau² (and pooled result) can differ
+    slightly from the inverse-variance DerSimonian-Laird fit suggested here.
+    """
+    measures = _BINARY_MEASURES if outcome.data_type == "binary" else _CONTINUOUS_MEASURES
+    field = "binary_measure" if outcome.data_type == "binary" else "continuous_measure"
+    chosen: dict[str, str] = {}
+    if outcome.effect_measure in measures:
+        chosen[field] = measures[outcome.effect_measure]
+    peto = outcome.method == "PETO" or outcome.effect_measure == "PETO_OR"
+    if outcome.data_type == "binary" and peto:
+        chosen.update(pooling="PETO", model="common")
+    elif outcome.random == "YES":
+        chosen.update(pooling="IV", model="random", tau2_method="DL")
+    elif outcome.random == "NO":
+        mantel_haenszel = outcome.data_type == "binary" and outcome.method == "MH"
+        chosen.update(pooling="MH" if mantel_haenszel else "IV", model="common")
+    return chosen

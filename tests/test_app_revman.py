@@ -79,6 +79,11 @@ def test_continuous_outcome_is_loaded_as_continuous_and_labelled_with_years():
     next(s for s in at.selectbox if s.label == OUTCOME).set_value("1.3")
     _ok(at.run())
     assert "**3 studies**;" in _text(at.markdown)
+    # the app's continuous default is SMD; RevMan analysed MD, random effects (DL)
+    assert (
+        "RevMan analysed this outcome with: Mean difference, Inverse variance, Random effects, "
+        "DerSimonian-Laird." in _text(at.info)
+    )
     _use(at)
     assert at.session_state[state.DATA_TYPE] == "continuous"
     table = at.session_state[state.TABLE]

@@ -20,7 +20,7 @@ import pytest
 from igmeta.analysis import AnalysisSettings, run_analysis
 from igmeta.effects import author_year_label
 from igmeta.io import MAX_UPLOAD_BYTES
-from igmeta.revman import outcome_table, read_rm5
+from igmeta.revman import RevManOutcome, outcome_table, read_rm5, revman_settings
 from igmeta.tables import forest_frame
 from igmeta.validation import validate_table
 
@@ -144,6 +144,38 @@ def test_continuous_outcome_becomes_a_continuous_table():
     np.testing.assert_allclose(bundle.effects.yi, [-0.9, -0.3, -1.5], rtol=1e-12)
     expected_vi = [1.9**2 / 40 + 2.0**2 / 38, 2.4**2 / 25 + 2.2**2 / 26, 1.7**2 / 45 + 1.8**2 / 44]
     np.testing.assert_allclose(bundle.effects.vi, expected_vi, rtol=1e-12)
+
+
+def _outcome(data_type: str, measure: str, method: str, random: str) -> RevManOutcome:
+    return RevManOutcome("1.1", "C", "O", data_type, measure, (), (), method, random)
+
+
+def test_revman_settings_follow_the_file():
+    review = _read("ig_review.rm5")
+    assert revman_settings(review.outcome("1.1")) == {
+        "binary_measure": "RR",
+        "pooling": "IV",
+        "model": "random",
+        "tau2_method": "DL",
+    }
+    assert revman_settings(review.outcome("1.3"))["continuous_measure"] == "MD"
+    # RevMan's common-effect analyses (as in meta's Fleiss1993.rm5: OR, MH, RANDOM="NO")
+    assert revman_settings(_outcome("binary", "OR", "MH", "NO")) == {
+        "binary_measure": "OR",
+        "pooling": "MH",
+        "model": "common",
+    }
+    assert revman_settings(_outcome("binary", "PETO_OR", "PETO", "NO")) == {
+        "binary_measure": "OR",
+        "pooling": "PETO",
+        "model": "common",
+    }
+    assert revman_settings(_outcome("continuous", "SMD", "IV", "NO")) == {
+        "continuous_measure": "SMD",
+        "pooling": "IV",
+        "model": "common",
+    }
+    assert revman_settings(_outcome("binary", "", "", "")) == {}
 
 
 # ----------------------------------------------------------------------------- bad data

@@ -14,10 +14,12 @@ from pathlib import PurePath
 
 import streamlit as st
 
+from igmeta.effects import measure_info
 from igmeta.io import ReadResult
-from igmeta.revman import RevManReview, outcome_table, read_rm5
+from igmeta.revman import RevManOutcome, RevManReview, outcome_table, read_rm5, revman_settings
 from igmeta.schema import DATA_TYPE_LABELS
 from ui import data_page, state
+from ui.sidebar import ESTIMATORS, MODELS, POOLING
 from ui.text import plain
 
 REVMAN_SUFFIX = ".rm5"
@@ -49,6 +51,23 @@ def outcome_plan(review: RevManReview, key: str, filename: str) -> data_page.Upl
         detected=True,
         guess=data_page.guess_columns(columns, outcome.data_type),
         needs_mapping=False,
+    )
+
+
+def settings_hint(outcome: RevManOutcome) -> str | None:
+    """How RevMan analysed the outcome, when the sidebar's settings differ (else None)."""
+    wanted = revman_settings(outcome)
+    current = state.get_settings()
+    if all(getattr(current, name) == value for name, value in wanted.items()):
+        return None
+    names = {"pooling": POOLING, "model": MODELS, "tau2_method": ESTIMATORS}
+    parts = [
+        names[name].get(value, value) if name in names else measure_info(value).label
+        for name, value in wanted.items()
+    ]
+    return (
+        f"RevMan analysed this outcome with: {', '.join(parts)}. The sidebar's settings "
+        "differ; choose these there after loading to reproduce RevMan's analysis."
     )
 
 
@@ -89,6 +108,9 @@ def revman_section(data: bytes, filename: str, file_token: str) -> None:
     if not outcome.n_studies:
         st.warning("This outcome has no study data; choose another one.")
         return
+    hint = settings_hint(outcome)
+    if hint:
+        st.info(plain(hint), icon=":material/tune:")
     plan = outcome_plan(review, key, filename)
     _show(plan.result.messages)
     data_page.mapping_step(plan, f"{file_token}_rm5_{keys.index(key)}")
