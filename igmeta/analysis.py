@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from igmeta.effects import EffectSizes, effect_sizes, measure_info
+from igmeta.effects import EffectSizes, author_year_label, effect_sizes, measure_info
 from igmeta.glmm import meta_analysis_glmm
 from igmeta.mantel_haenszel import meta_analysis_mh, meta_analysis_peto
 from igmeta.pooling import meta_analysis
@@ -382,12 +382,14 @@ def _display_rows(table: pd.DataFrame, report: ValidationReport, s: AnalysisSett
 
 
 def _labels(table: pd.DataFrame, rows: np.ndarray) -> list[str]:
+    """Study labels of ``rows``: the name with its year ("Author Year"), else "Row i"."""
     if "study" not in table:
         return [f"Row {i + 1}" for i in rows]
     values = table["study"].iloc[rows]
+    years = table["year"].iloc[rows] if "year" in table else [None] * len(rows)
+    labels = [author_year_label(v, y) for v, y in zip(values, years, strict=True)]
     return [
-        str(v) if pd.notna(v) and str(v).strip() else f"Row {i + 1}"
-        for i, v in zip(rows, values, strict=True)
+        label if label.strip() else f"Row {i + 1}" for i, label in zip(rows, labels, strict=True)
     ]
 
 

@@ -14,6 +14,7 @@ J Stat Softw 36(3). doi:10.18637/jss.v036.i03
 from __future__ import annotations
 
 import operator
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -30,6 +31,7 @@ __all__ = [
     "EffectSizes",
     "PROPORTION_MEASURES",
     "RATIO_MEASURES",
+    "author_year_label",
     "effect_sizes",
     "measure_info",
 ]
@@ -282,6 +284,34 @@ def study_labels(study: Sequence[str] | None, k: int) -> Sequence[str]:
     if len(labels) != k:
         raise ValueError(f"study has {len(labels)} labels for {k} studies")
     return tuple(labels)
+
+
+def _is_missing(value: object) -> bool:
+    """None, NaN or pd.NA (a scalar cell)."""
+    try:
+        return value is None or bool(pd.isna(value))
+    except (TypeError, ValueError):
+        return False
+
+
+def author_year_label(name: object, year: object) -> str:
+    """A study label with its year, ``"Smith" + 2001 -> "Smith 2001"``, as RevMan shows it.
+
+    The year is not repeated when the name already ends with it (``"Smith 2001"``,
+    ``"Smith 2001a"``, ``"Smith (2001)"``). A missing year or name leaves the name
+    as it is, and so does a year that is not a whole number of up to four digits (it is
+    flagged by the checks); a year typed as ``2001.0`` is shown as ``2001``.
+    """
+    text = "" if _is_missing(name) else str(name)
+    if isinstance(year, float | np.floating) and np.isfinite(year) and float(year).is_integer():
+        year = int(year)
+    when = "" if _is_missing(year) else str(year).strip()
+    if not text.strip() or not re.fullmatch(r"\d{1,4}", when):
+        return text
+    text = text.strip()
+    if re.search(rf"(?<![0-9]){re.escape(when)}[a-z]?\)?$", text):
+        return text
+    return f"{text} {when}"
 
 
 def _correction_mask(has_zero: np.ndarray, to: str) -> np.ndarray:

@@ -36,6 +36,7 @@ __all__ = [
     "parse_numbers",
     "read_table",
     "to_numeric_frame",
+    "too_large_message",
 ]
 
 #: Largest upload accepted (bytes); bigger files are refused before parsing.
@@ -116,6 +117,14 @@ class _Records:
     blank_rows: int
 
 
+def too_large_message(size: int) -> str:
+    """Why a file of ``size`` bytes (more than :data:`MAX_UPLOAD_BYTES`) was not read."""
+    return (
+        f"The file is {size / 2**20:.1f} MB, more than the "
+        f"{MAX_UPLOAD_BYTES / 2**20:.0f} MB limit, so it was not read."
+    )
+
+
 def _failure(text: str, **fields: object) -> ReadResult:
     """An empty result carrying one error message."""
     return ReadResult(frame=pd.DataFrame(), messages=(("error", text),), **fields)
@@ -166,9 +175,7 @@ def _read_table(data: object, filename: str | None, sheet: str | int | None) -> 
     payload = bytes(data)
     if len(payload) > MAX_UPLOAD_BYTES:
         return _failure(
-            f"The file is {len(payload) / 2**20:.1f} MB, more than the "
-            f"{MAX_UPLOAD_BYTES / 2**20:.0f} MB limit, so it was not read. "
-            "Remove unused sheets or columns, or split the file."
+            too_large_message(len(payload)) + " Remove unused sheets or columns, or split the file."
         )
     if not payload.strip():
         return _failure("The file is empty.")

@@ -42,7 +42,7 @@ from igmeta.schema import (
     template_frame,
 )
 from igmeta.validation import ValidationReport, is_missing_cell, validate_table
-from ui import state
+from ui import revman_import, state
 from ui.text import plain
 
 #: Name of the computed status column in the editor (never stored in the table).
@@ -51,7 +51,7 @@ PROVENANCE_COLUMN = "provenance"
 STATUS_OK = "\u2713 ok"
 STATUS_INVALID = "\u26a0 invalid: "
 STATUS_WARNING = "\u25b3 check: "
-UPLOAD_TYPES = ("csv", "tsv", "txt", "xlsx")
+UPLOAD_TYPES = ("csv", "tsv", "txt", "xlsx", "rm5")
 NOT_IN_FILE = "(not in the file)"
 PREVIEW_ROWS = 50
 #: Tables with more cells than this are shown without cell colours (pandas' Styler limit).
@@ -835,7 +835,7 @@ def upload_section() -> None:
     """Upload a CSV/TSV/TXT or Excel file, map its columns and load it."""
     st.subheader("Load your own table")
     uploaded = st.file_uploader(
-        "CSV, TSV, TXT or Excel (.xlsx) file",
+        "CSV, TSV, TXT, Excel (.xlsx) or RevMan 5 (.rm5) file",
         type=list(UPLOAD_TYPES),
         key=state.upload_key("file"),
         max_upload_size=MAX_UPLOAD_BYTES // 2**20,
@@ -846,6 +846,9 @@ def upload_section() -> None:
         return
     data = uploaded.getvalue()
     file_token = f"{uploaded.file_id}"
+    if revman_import.is_revman(uploaded.name):
+        revman_import.revman_section(data, uploaded.name, file_token)
+        return
     plan = prepare_upload(data, uploaded.name)
     if len(plan.result.sheet_names) > 1:
         names = list(plan.result.sheet_names)
