@@ -63,6 +63,7 @@ __all__ = [
     "enlarge_figure",
     "figure_bytes",
     "figures_bytes",
+    "prepare_renderer",
     "forest_for",
     "funnel_for",
     "result_tables",
@@ -397,6 +398,28 @@ class _Renderer:
             future.cancel()
             raise
 
+    async def _warm(self) -> None:
+        started = self._kaleido is None
+        try:
+            browser = await self._browser()
+            if started and self._busy == 0:
+                # The first figure of a new browser also loads plotly.js into its tabs.
+                await browser.calc_fig(go.Figure(), opts={"format": "png"})
+        except Exception:  # noqa: BLE001 - the next export starts afresh and says why
+            await self._close()
+            return
+        if self._busy == 0:
+            if self._idle is not None:
+                self._idle.cancel()
+            loop = asyncio.get_running_loop()
+            self._idle = loop.call_later(RENDERER_IDLE_S, self._close_if_idle)
+
+    def warm_up(self) -> None:
+        """Start the browser in the background (without waiting) if it is not running."""
+        with self._lock:
+            loop = self._ensure_loop()
+        asyncio.run_coroutine_threadsafe(self._warm(), loop)
+
     def close(self) -> None:
         """Close the browser now (it is started again by the next export)."""
         with self._lock:
@@ -407,6 +430,17 @@ class _Renderer:
 
 _RENDERER = _Renderer()
 atexit.register(_RENDERER.close)
+
+
+def prepare_renderer() -> None:
+    """Start the export renderer's browser in the background, if it is not running.
+
+    A page that offers figure downloads calls this when it is drawn, so that the user's
+    first click does not also wait for Chromium to start and load plotly.js (about five
+    seconds on a small server). It returns at once; a renderer left unused closes after
+    :data:`RENDERER_IDLE_S` seconds.
+    """
+    _RENDERER.warm_up()
 
 
 def figures_bytes(

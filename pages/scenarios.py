@@ -15,6 +15,7 @@ from igmeta.exports import (
     analysis_figures,
     browser_path,
     figures_bytes,
+    prepare_renderer,
     tables_csv,
     tables_excel,
 )
@@ -387,6 +388,7 @@ else:
         chromium_ok = False
         st.info(str(exc))
     if chromium_ok:
+        prepare_renderer()  # the first click should not also wait for Chromium to start
         f1, f2 = st.columns(2)
         theme = f1.radio("Figure theme", ["light", "dark"], horizontal=True, key=K("export_theme"))
         fmt = f2.radio(
