@@ -88,6 +88,7 @@ from igmeta.transforms import back_transform, interval_back_transform
 
 __all__ = [
     "BASELINE",
+    "COMMON_EFFECT",
     "FT_N_RATIO",
     "MATERIAL_DIFFERENCE_PP",
     "PRESETS",
@@ -97,6 +98,7 @@ __all__ = [
     "ProportionComparison",
     "apply_convention",
     "compare_conventions",
+    "estimates_tau2",
     "i2_from_q",
     "i2_from_tau2",
     "knapp_hartung_se",
@@ -620,9 +622,18 @@ def _result(d: _Data, conv: Convention, numbers: dict, method: str, measure: str
     )
 
 
+#: Part of the method text of every common-effect fit (no tau² is estimated there).
+COMMON_EFFECT = "common effect"
+
+
+def estimates_tau2(method: str) -> bool:
+    """Whether a fit described by ``method`` (a method text of this module) has a tau²."""
+    return COMMON_EFFECT not in method
+
+
 def _model_text(model: str, conv: Convention) -> str:
     if model != "random":
-        return "common effect"
+        return COMMON_EFFECT
     ci = {"z": "", "HK": ", Hartung-Knapp CI", "HK-adhoc": ", Hartung-Knapp CI (ad hoc)"}
     return f"random effects ({_VALUE_TEXT['tau2_method'][conv.tau2_method]}{ci[conv.random_ci]})"
 
@@ -642,7 +653,7 @@ def _comparison(d: _Data, conv: Convention) -> ConventionResult:
                    "ci_upper": peto.ci_upper, "pval": peto.pval, "pi_lower": np.nan,
                    "pi_upper": np.nan, "tau2": 0.0, "q": peto.q, "k": peto.k,
                    "i2": i2_from_q(peto.q, peto.q_df)}  # fmt: skip
-        return _result(d, conv, numbers, "Peto odds ratio (common effect)", "PETO", "exp")
+        return _result(d, conv, numbers, f"Peto odds ratio ({COMMON_EFFECT})", "PETO", "exp")
     yi, vi, keep, double = _binary_effects(measure, d, conv)
     if not keep.any():
         raise ValueError("No study has a defined effect size under this convention.")
@@ -669,7 +680,7 @@ def _comparison(d: _Data, conv: Convention) -> ConventionResult:
             numbers["i2"] = iv["i2"]
         else:
             numbers["i2"] = i2_from_q(q_mh, df)
-        return _result(d, conv, numbers, "Mantel-Haenszel (common effect)", measure,
+        return _result(d, conv, numbers, f"Mantel-Haenszel ({COMMON_EFFECT})", measure,
                        transform, notes=notes)  # fmt: skip
     if conv.mh_random_tau2 == "MH-centred DL" and conv.tau2_method == "DL":
         tau2 = tau2_dl_from_q(q_mh, 1 / v_q)
@@ -737,7 +748,7 @@ def _single_arm(d: _Data, conv: Convention) -> ConventionResult:
         else:
             numbers = {**_logistic_common(x, n, level), "tau2": 0.0}
             pi = (float("nan"), float("nan"))
-            method = "GLMM (common-effect logistic regression)"
+            method = f"GLMM ({COMMON_EFFECT} logistic regression)"
         q = fit.extra["QE.Wld"]
         i2 = fit.i2 if (conv.i2 != "Q" and model == "random") else i2_from_q(q, fit.k - 1)
         numbers.update({"pi_lower": pi[0], "pi_upper": pi[1], "q": q, "i2": i2, "k": fit.k})
@@ -882,11 +893,11 @@ def _current_reasons(settings: AnalysisSettings) -> list[str]:
 
 def _current_method(settings: AnalysisSettings) -> str:
     if settings.analysis == "comparison" and settings.pooling == "MH":
-        return "Mantel-Haenszel (common effect), this app"
+        return f"Mantel-Haenszel ({COMMON_EFFECT}), this app"
     if settings.analysis == "comparison" and settings.pooling == "PETO":
-        return "Peto odds ratio (common effect), this app"
+        return f"Peto odds ratio ({COMMON_EFFECT}), this app"
     if settings.model != "random":
-        return "inverse variance, common effect, this app"
+        return f"inverse variance, {COMMON_EFFECT}, this app"
     ci = ", Hartung-Knapp CI" if settings.test == "knha" else ""
     return f"inverse variance, random effects ({settings.tau2_method}{ci}), this app"
 
@@ -910,7 +921,8 @@ def compare_conventions(
         ``preset``, ``method``, ``k``, ``estimate``, ``ci_lower``, ``ci_upper``,
         ``pi_lower``, ``pi_upper`` (natural scale: ratios exponentiated, proportions
         back-transformed), ``pi_shown`` (the tool shows the PI by default), ``pval``,
-        ``tau2``, ``i2`` (%), ``estimate_model``, ``ci_lower_model``, ``ci_upper_model``
+        ``tau2`` (NaN for common-effect fits, which estimate none), ``i2`` (%),
+        ``estimate_model``, ``ci_lower_model``, ``ci_upper_model``
         (analysis scale), ``differs`` (any headline number differs from the metafor
         preset), ``reasons`` (the rules that, switched back to metafor's value one at a
         time, change the numbers; "" when nothing differs), ``error``.
@@ -963,6 +975,9 @@ def compare_conventions(
                      "estimate_model": res.estimate, "ci_lower_model": res.ci_lower,
                      "ci_upper_model": res.ci_upper, "differs": differs,
                      "reasons": "; ".join(reasons), "error": None})  # fmt: skip
+    for row in rows:
+        if row["method"] and not estimates_tau2(row["method"]):
+            row["tau2"] = np.nan
     columns = ["preset", "method", "k", "estimate", "ci_lower", "ci_upper", "pi_lower",
                "pi_upper", "pi_shown", "pval", "tau2", "i2", "estimate_model",
                "ci_lower_model", "ci_upper_model", "differs", "reasons", "error"]  # fmt: skip

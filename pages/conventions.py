@@ -17,6 +17,7 @@ from igmeta.conventions import (  # noqa: E402
     MATERIAL_DIFFERENCE_PP,
     PRESETS,
     RULE_LABELS,
+    estimates_tau2,
 )
 from igmeta.effects import measure_info  # noqa: E402
 from igmeta.formatting import format_ci, format_number, format_percent, format_pvalue  # noqa: E402
@@ -78,7 +79,8 @@ def _display(frame: pd.DataFrame, percent: bool) -> pd.DataFrame:
             "Pooled [95% CI]": _interval(row, percent),
             "Prediction interval": _prediction(row, percent),
             "p": format_pvalue(row["pval"]).removeprefix("p ").removeprefix("= "),
-            "tau\u00b2": format_number(row["tau2"], 3),
+            "tau\u00b2": format_number(row["tau2"], 3) if estimates_tau2(row["method"])
+            else "\u2014 (CE)",
             "I\u00b2": format_percent(row["i2"]),
             "k": str(int(row["k"])),
             "Model": row["method"],

@@ -91,6 +91,19 @@ def test_published_settings_show_2_90_under_revman_5():
     assert shown.loc["RevMan 5", "Pooled [95% CI]"] == "2.90 [1.62, 5.19]"
     assert shown.loc["metafor", "Pooled [95% CI]"].startswith("2.98")
     assert "zero cells inside Mantel-Haenszel" in _texts(at)
+    # Common-effect (Mantel-Haenszel) fits estimate no tau²: shown as such, never 0.000.
+    assert shown.loc["RevMan 5", "tau\u00b2"] == "\u2014 (CE)"
+    assert shown.loc["Current settings", "tau\u00b2"] == "\u2014 (CE)"
+    assert "0.000" not in set(shown["tau\u00b2"])
+
+
+def test_random_effects_rows_show_their_tau2():
+    at = _app()
+    expected = compare_conventions(at.session_state[state.TABLE], at.session_state[state.SETTINGS])
+    shown = _frame(at, "Tool / preset").set_index("Tool / preset")
+    metafor = expected.set_index("preset").loc["metafor"]
+    assert metafor["tau2"] > 0
+    assert shown.loc["metafor", "tau\u00b2"] == f"{metafor['tau2']:.3f}"
 
 
 def test_proportion_view_for_the_pooled_share():
