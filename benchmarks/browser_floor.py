@@ -95,6 +95,10 @@ class Measure:
     k: int | None = None
     values: list[float] = field(default_factory=list)
     done: list[float] = field(default_factory=list)
+    #: Seconds the server spent in script runs (whole app or fragment) per repeat, and how
+    #: many runs each repeat caused (from ``IGMETA_RUN_TRACE``; igmeta only).
+    server: list[float] = field(default_factory=list)
+    runs: list[int] = field(default_factory=list)
     failed: int = 0
 
     def add(self, value: float, done: float | None = None) -> None:
@@ -197,11 +201,16 @@ def format_report(
         "Medians with the interquartile range; ratio = median / median of the trivial app's "
         "edit (number input -> metric).",
         "",
-        "| path | k | visible | ratio | done (all reruns) | ratio | target |",
-        "|---|---:|---:|---:|---:|---:|---|",
+        "Server = time inside the script runs that one edit caused (Streamlit's after-run "
+        "garbage collection included) and how many runs that was, logged by the server "
+        "(`IGMETA_RUN_TRACE`); the rest of *visible* is the websocket, the browser's "
+        "rendering and Plotly drawing the figure.",
+        "",
+        "| path | k | visible | ratio | done (all reruns) | ratio | server (runs) | target |",
+        "|---|---:|---:|---:|---:|---:|---:|---|",
         f"| trivial app: number input -> metric | – | {_ms(floor)} | 1.0x | "
         f"{_ms(get('trivial_edit').done)} | "
-        f"{_fmt_ratio(_ratio(get('trivial_edit').done, floor))} | floor |",
+        f"{_fmt_ratio(_ratio(get('trivial_edit').done, floor))} | – | floor |",
     ]
     sizes = sorted({m.k for m in results if m.k is not None})
     labels = {
@@ -215,10 +224,11 @@ def format_report(
             target = TARGETS["ratio"].get(k)
             verdict = _verdict(None if target is None or ratio is None else ratio <= target)
             failed = f" ({m.failed} failed)" if m.failed else ""
+            runs = f" ({statistics.median(m.runs):g})" if m.runs else ""
             lines.append(
                 f"| {label}{failed} | {k} | {_ms(m.values)} | {_fmt_ratio(ratio)} | "
                 f"{_ms(m.done)} | {_fmt_ratio(_ratio(m.done, floor))} | "
-                f"{f'≤ {target:g}x{verdict}' if target else ''} |"
+                f"{_ms(m.server)}{runs} | {f'≤ {target:g}x{verdict}' if target else ''} |"
             )
     lines += [
         "",
@@ -370,8 +380,28 @@ def _timed(page, action: Callable[[], None], kind: str, label: str, plot: bool):
     return visible, (None if done < 0 else done / 1e3)
 
 
+#: The igmeta server's script-run log (``IGMETA_RUN_TRACE``, see ``scripts/serve.py``).
+RUN_TRACE: list[Path] = []
+
+
+def _trace_size() -> int:
+    return RUN_TRACE[0].stat().st_size if RUN_TRACE and RUN_TRACE[0].exists() else 0
+
+
+def server_runs(since: int) -> tuple[float, int]:
+    """(seconds in script runs incl. their GC, number of runs) logged after byte ``since``."""
+    if not RUN_TRACE or not RUN_TRACE[0].exists():
+        return 0.0, 0
+    with RUN_TRACE[0].open("rb") as log:
+        log.seek(since)
+        lines = log.read().decode("utf-8").splitlines()
+    spent = [float(line.split("\t")[1]) for line in lines if line.count("\t") >= 3]
+    return sum(spent) / 1e3, len(spent)
+
+
 def _repeat(page, measure: Measure, repeats: int, one: Callable[[int], tuple[float, float | None]]):
     for i in range(repeats):
+        since = _trace_size()
         try:
             visible, done = one(i)
         except Exception as exc:  # noqa: BLE001 - report, then go on with the next repeat
@@ -382,6 +412,10 @@ def _repeat(page, measure: Measure, repeats: int, one: Callable[[int], tuple[flo
             settle(page)
             continue
         measure.add(visible, done)
+        if RUN_TRACE:
+            spent, runs = server_runs(since)
+            measure.server.append(spent)
+            measure.runs.append(runs)
         finished = "not seen" if done is None else f"{done * 1e3:.0f} ms"
         print(
             f"  {measure.name} k={measure.k} #{i + 1}: visible {visible * 1e3:.0f} ms, "
@@ -520,6 +554,8 @@ def sidebar_changes(page, k: int, repeats: int) -> Measure:
     if not sidebar_select(page, "Model").count():  # e.g. a Mantel-Haenszel default
         open_option(page, "Pooling method", "Inverse variance").click()
         settle(page)
+        sidebar_select(page, "Model").wait_for()
+        settle(page)
     # Common <-> random: at k = 500 REML and DL can give the same rounded numbers.
     choices = ["Common effect", "Random effects"]
 
@@ -608,8 +644,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             finally:
                 stop_server(proc)
             loads.append(os.getloadavg()[0])
-            db = {"IGMETA_DB_PATH": str(Path(tmp) / "bench.sqlite3")}
-            proc, url = start_server(env_extra=db, timeout=90)
+            RUN_TRACE[:] = [Path(tmp) / "runs.tsv"]
+            env = {
+                "IGMETA_DB_PATH": str(Path(tmp) / "bench.sqlite3"),
+                "IGMETA_RUN_TRACE": str(RUN_TRACE[0]),
+            }
+            proc, url = start_server(env_extra=env, timeout=90)
             try:
                 print(f"igmeta at {url}", flush=True)
                 results += igmeta_measures(browser, url, args, Path(tmp))

@@ -52,14 +52,25 @@ def page(browser):
     context.close()
 
 
+#: No script run (whole app or fragment) is going on or requested.
+_IDLE = """() => {
+    const app = document.querySelector('[data-testid="stApp"]');
+    const state = app && app.getAttribute('data-test-script-state');
+    return !!app && state !== 'running' && state !== 'rerunRequested'
+        && !document.querySelector('[data-testid="stStatusWidget"]');
+}"""
+
+
 def wait_for_app(page) -> None:
-    """Wait until Streamlit has finished running the script."""
+    """Wait until Streamlit has finished running the script (or a fragment of it).
+
+    Checked twice, 300 ms apart, so that a run that the last input starts only after the
+    first check (a fragment rerun shows no status widget at first) is waited for too.
+    """
     page.wait_for_selector("[data-testid='stApp']")
-    page.wait_for_function(
-        "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')",
-        timeout=90_000,
-    )
-    page.wait_for_timeout(300)
+    for _ in range(2):
+        page.wait_for_function(_IDLE, timeout=90_000)
+        page.wait_for_timeout(300)
 
 
 def use_metafor_defaults(page) -> None:
