@@ -621,3 +621,18 @@ def test_live_result_says_why_there_is_none():
     _edit(at, deleted=list(range(len(_table(at)))))
     assert not [m for m in at.metric if m.label.startswith("Pooled")]
     assert any("No pooled result for this table" in c.value for c in at.caption)
+
+
+def test_sidebar_reads_the_subgroup_columns_and_levels_of_the_table():
+    """What the Data page's grid fragment compares to decide on a whole-app rerun."""
+    from ui.sidebar import table_inputs
+
+    table = load_ig_pnp_canonical()
+    before = table_inputs(table)
+    assert ("design", ("RCT", "open-label")) in before
+    edited = table.copy()
+    edited.loc[0, "ai"] = 8  # a count: nothing the sidebar reads
+    assert table_inputs(edited) == before
+    edited.loc[0, "design"] = "crossover"  # a new subgroup level: the sidebar must follow
+    after = dict(table_inputs(edited))
+    assert after["design"] == ("RCT", "crossover", "open-label")

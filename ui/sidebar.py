@@ -242,6 +242,7 @@ def render_sidebar(table: pd.DataFrame, data_type: str) -> AnalysisSettings:
                     values["drop00"] = st.checkbox("Drop double-zero studies", key=d_key)
         st.header("Subgroups")
         inputs = table_inputs(table)
+        seen = dict(state.sidebar_inputs() or ())
         state.set_sidebar_inputs(inputs)
         candidates = [column for column, _ in inputs]
         options = {"": "None", **{c: c for c in candidates}}
@@ -259,6 +260,9 @@ def render_sidebar(table: pd.DataFrame, data_type: str) -> AnalysisSettings:
                     if s.subgroup_levels is None
                     else [lev for lev in s.subgroup_levels if lev in levels] or levels
                 )
+            elif s.subgroup_levels is None and set(levels) - set(seen.get(chosen, levels)):
+                # A level new in the table (e.g. typed in the grid) joins "all levels".
+                st.session_state[key] = levels
             picked = st.multiselect("Subgroups included", levels, key=key)
             values["subgroup_levels"] = None if set(picked) == set(levels) else tuple(picked)
     settings = AnalysisSettings.from_dict(values)

@@ -51,7 +51,12 @@ def open_data_page(page, server_url: str) -> None:
 
 
 def stored_rows(page) -> list[dict[str, str]]:
-    """The stored study table, as the page's "Download CSV" button gives it."""
+    """The stored study table, as the page's "Download CSV" button gives it.
+
+    Waits for the app first: the button drawn by a run still going on would give the
+    table of the run before.
+    """
+    wait_for_app(page)
     with page.expect_download(timeout=SLOW) as info:
         page.get_by_role("button", name="Download CSV").click()
     text = Path(info.value.path()).read_bytes().decode("utf-8-sig")
@@ -162,3 +167,27 @@ def test_a_pasted_block_wider_than_the_grid_loses_nothing(page, server_url):
     assert rows[5]["pasted column 1"] == "note A" and rows[5]["pasted column 2"] == "7"
     assert rows[6]["ai"] == "30.5"
     screenshot(page, "grid_pasted_block")
+
+
+def test_a_subgroup_level_typed_in_the_grid_reaches_the_sidebar(page, server_url):
+    """A grid edit reruns only the grid's fragment, except when the sidebar reads what
+    changed: a new subgroup level must appear in the sidebar's subgroup choices."""
+    page.set_viewport_size({"width": 2560, "height": 1000})  # the design column drawn too
+    open_data_page(page, server_url)
+    sidebar = page.locator("[data-testid='stSidebar']")
+    option = page.get_by_role("option", name="design", exact=True)
+    for _ in range(3):  # a run that redraws the sidebar closes a list just opened
+        sidebar.get_by_role("combobox", name="Subgroup column").click()
+        with contextlib.suppress(PlaywrightError):
+            option.wait_for(timeout=5_000)
+            break
+        page.keyboard.press("Escape")
+        wait_for_app(page)
+    option.click()
+    wait_for_app(page)
+    sidebar.get_by_text("Subgroups included").wait_for(timeout=SLOW)
+    assert sidebar.get_by_text("crossover").count() == 0
+    type_into(page, "Subgroup (design)", 1, "crossover")
+    sidebar.get_by_text("crossover").first.wait_for(timeout=SLOW)
+    assert stored_rows(page)[0]["design"] == "crossover"
+    screenshot(page, "grid_new_subgroup_level")
