@@ -39,11 +39,13 @@ __all__ = [
     "CONTINUOUS_MEASURES",
     "CORRELATION_MEASURES",
     "EffectSizes",
+    "MEASURE_INPUTS",
     "PROPORTION_MEASURES",
     "RATE_MEASURES",
     "RATE_PAIR_MEASURES",
     "RATIO_MEASURES",
     "SINGLE_GROUP_MEASURES",
+    "default_add",
     "effect_sizes",
     "measure_info",
 ]
@@ -52,6 +54,17 @@ BINARY_MEASURES = ("RR", "OR", "RD", *TABLE_MEASURES)
 PROPORTION_MEASURES = ("PR", "PLO", "PAS", "PFT")
 CONTINUOUS_MEASURES = MEANS_MEASURES
 CORRELATION_MEASURES = ("ZCOR", "COR", "UCOR")
+#: The input columns of each measure, in escalc's argument names (2x2 tables also accept
+#: ``bi``/``di`` and proportions ``mi`` in place of the totals).
+MEASURE_INPUTS = {
+    **dict.fromkeys(BINARY_MEASURES, ("ai", "n1i", "ci", "n2i")),
+    **dict.fromkeys(PROPORTION_MEASURES, ("xi", "ni")),
+    **dict.fromkeys(CONTINUOUS_MEASURES, ("m1i", "sd1i", "n1i", "m2i", "sd2i", "n2i")),
+    **dict.fromkeys(CHANGE_MEASURES, ("m1i", "m2i", "sd1i", "ni", "ri")),
+    **dict.fromkeys(CORRELATION_MEASURES, ("ri", "ni")),
+    **dict.fromkeys(RATE_MEASURES, ("xi", "ti")),
+    **dict.fromkeys(RATE_PAIR_MEASURES, ("x1i", "t1i", "x2i", "t2i")),
+}
 #: Measures of one group (no null value): proportions and incidence rates.
 SINGLE_GROUP_MEASURES = (*PROPORTION_MEASURES, *RATE_MEASURES)
 #: Measures whose analysis scale is the log of a ratio (natural-scale input is logged).
@@ -127,6 +140,12 @@ class MeasureInfo:
     transform: str
     null_value: float
     log_scale: bool
+
+
+def default_add(measure: str) -> float:
+    """metafor's default continuity correction ``add`` for ``measure``: 0 for PAS, PFT, AS,
+    PHI and IRSD, 0.5 otherwise."""
+    return 0.0 if measure.upper() in _NO_ADD_BY_DEFAULT else 0.5
 
 
 def measure_info(measure: str) -> MeasureInfo:
@@ -495,7 +514,7 @@ def effect_sizes(
     data: dict[str, np.ndarray] = {}
     corrected = None
     if add is None:
-        add = 0.0 if code in _NO_ADD_BY_DEFAULT else 0.5
+        add = default_add(code)
     generic_input = yi is not None or estimate is not None
     if generic_input:
         arrays = [_as_float(a) for a in (yi, vi, sei, estimate, ci_lower, ci_upper)]

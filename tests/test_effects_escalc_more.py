@@ -7,6 +7,8 @@ study and escalc call, with the exact call, the inputs and metafor's yi, vi (or 
 
 from __future__ import annotations
 
+import shutil
+import subprocess
 import warnings
 from pathlib import Path
 
@@ -14,11 +16,21 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from igmeta.analysis import AnalysisSettings, run_analysis
+from igmeta.codegen import (
+    CodegenError,
+    compare_values,
+    escalc_call,
+    parse_results,
+    r_script,
+    result_values,
+)
 from igmeta.effects import (
     BINARY_MEASURES,
     CHANGE_MEASURES,
     CONTINUOUS_MEASURES,
     CORRELATION_MEASURES,
+    MEASURE_INPUTS,
     RATE_MEASURES,
     RATE_PAIR_MEASURES,
     RATIO_MEASURES,
@@ -216,3 +228,149 @@ def test_measure_tuples_and_info_are_consistent():
             assert np.isnan(info.null_value), code
         else:
             assert info.null_value == null, code
+
+
+# --------------------------------------------------------------------------- R code export
+
+
+def test_escalc_call_text_for_the_new_measures():
+    assert escalc_call("IRR") == (
+        'dat <- escalc(measure = "IRR", x1i = x1i, t1i = t1i, x2i = x2i, t2i = t2i, '
+        'data = dat, add = 0.5, to = "only0", drop00 = FALSE)'
+    )
+    assert escalc_call("IRSD", drop00=True).endswith('add = 0, to = "only0", drop00 = TRUE)')
+    assert escalc_call("IRLN", add=0.25, to="if0all") == (
+        'dat <- escalc(measure = "IRLN", xi = xi, ti = ti, data = dat, add = 0.25, to = "if0all")'
+    )
+    assert escalc_call("SMCR", vtype="LS2") == (
+        'dat <- escalc(measure = "SMCR", m1i = m1i, m2i = m2i, sd1i = sd1i, ni = ni, '
+        'ri = ri, data = dat, vtype = "LS2")'
+    )
+    assert escalc_call("UCOR", vtype="UB") == (
+        'dat <- escalc(measure = "UCOR", ri = ri, ni = ni, data = dat, vtype = "UB")'
+    )
+    assert escalc_call("ROM") == (
+        'dat <- escalc(measure = "ROM", m1i = m1i, sd1i = sd1i, n1i = n1i, m2i = m2i, '
+        "sd2i = sd2i, n2i = n2i, data = dat)"
+    )
+    assert escalc_call("AS").endswith('data = dat, add = 0, to = "only0", drop00 = FALSE)')
+    with pytest.raises(CodegenError):
+        escalc_call("HR")
+    with pytest.raises(CodegenError):
+        escalc_call("SMD", vtype='LS"); system("x')
+
+
+def test_measure_inputs_are_what_effect_sizes_needs():
+    reference = _reference()
+    for measure in MEASURE_INPUTS:
+        rows = reference[(reference["measure"] == measure) & (reference["note"] == "")]
+        if rows.empty:
+            continue
+        group = rows[rows["case"] == rows["case"].iloc[0]].head(3)
+        es = effect_sizes(measure, **_columns(measure, group))
+        assert es.k == len(group) and np.isfinite(es.yi).all(), measure
+
+
+def _columns(measure: str, group: pd.DataFrame) -> dict[str, np.ndarray]:
+    """The MEASURE_INPUTS columns of a reference group (totals from the 2x2 cells)."""
+    frame = group.assign(n1i=group["ai"] + group["bi"], n2i=group["ci"] + group["di"])
+    if measure not in BINARY_MEASURES:
+        frame = group
+    return {n: frame[n].to_numpy(float) for n in MEASURE_INPUTS[measure]}
+
+
+def _r_frame(columns: dict[str, np.ndarray]) -> str:
+    def number(x: float) -> str:
+        return "NA" if np.isnan(x) else repr(float(x))
+
+    body = ", ".join(f"{k} = c({', '.join(number(x) for x in v)})" for k, v in columns.items())
+    return f"dat <- data.frame({body})"
+
+
+@pytest.fixture(scope="module")
+def rscript() -> str:
+    path = shutil.which("Rscript")
+    if path is None:
+        pytest.fail("Rscript is not installed: run scripts/test.sh (installs R and metafor)")
+    return path
+
+
+def test_generated_escalc_calls_reproduce_igmeta_in_r(rscript, tmp_path):
+    reference = _reference()
+    settings = [
+        ("IRR", dict(to="all")),
+        ("IRD", dict(drop00=True)),
+        ("IRSD", {}),
+        ("IR", dict(add=0.25, to="if0all")),
+        ("IRLN", {}),
+        ("SMDH", {}),
+        ("ROM", dict(vtype="HO")),
+        ("SMD", dict(vtype="UB")),
+        ("SMCR", {}),
+        ("COR", {}),
+        ("UCOR", dict(vtype="UB")),
+        ("AS", {}),
+        ("PHI", dict(vtype="ST")),
+        ("YUQ", {}),
+    ]
+    lines = ["suppressMessages(library(metafor))"]
+    expected = []
+    for measure, options in settings:
+        rows = reference[(reference["measure"] == measure) & (reference["note"] == "")]
+        group = rows[rows["case"] == rows["case"].iloc[-1]]
+        columns = _columns(measure, group)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", (DroppedStudiesWarning, SparseDataWarning))
+            es = effect_sizes(measure, **columns, **options)
+        expected.append((measure, es))
+        lines += [
+            _r_frame(columns),
+            f"dat <- suppressWarnings({escalc_call(measure, **options)[len('dat <- ') :]})",
+            f'cat("{measure}", sprintf("%.17g", c(dat$yi, dat$vi)), "\\n")',
+        ]
+    script = tmp_path / "calls.R"
+    script.write_text("\n".join(lines), encoding="utf-8")
+    out = subprocess.run(
+        [rscript, "--vanilla", str(script)], capture_output=True, text=True, timeout=120
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    printed = {line.split()[0]: line.split()[1:] for line in out.stdout.splitlines()}
+    for measure, es in expected:
+        values = np.array([np.nan if v == "NA" else float(v) for v in printed[measure]])
+        r_yi, r_vi = values[: es.k], values[es.k :]
+        defined = ~(np.isnan(r_yi) | np.isnan(r_vi))
+        assert defined.any(), measure
+        np.testing.assert_allclose(es.yi[defined], r_yi[defined], rtol=RTOL, atol=ATOL)
+        np.testing.assert_allclose(es.vi[defined], r_vi[defined], rtol=RTOL, atol=ATOL)
+        assert np.isnan(es.yi[~defined]).all(), measure
+
+
+@pytest.mark.parametrize("measure", ["ROM", "SMDH"])
+def test_continuous_analysis_with_new_measure_exports_runnable_r(measure, rscript, tmp_path):
+    table = dat_normand()
+    settings = AnalysisSettings(
+        data_type="continuous", analysis="continuous", continuous_measure=measure
+    )
+    bundle = run_analysis(table, settings)
+    assert bundle.result is not None, bundle.error
+    script = r_script(table, settings, bundle)
+    assert f'escalc(measure = "{measure}", m1i = m1i' in script
+    path = tmp_path / "analysis.R"
+    path.write_text(script, encoding="utf-8")
+    out = subprocess.run(
+        [rscript, "--vanilla", str(path)], capture_output=True, text=True, timeout=300
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    expected = result_values(bundle)
+    assert compare_values(expected, parse_results(out.stdout), rtol=1e-6, atol=ATOL) == []
+    if measure == "ROM":
+        assert measure_info(measure).transform == "exp"
+
+
+def dat_normand() -> pd.DataFrame:
+    """dat.normand1999 (metadat), the rows of the reference file."""
+    rows = _reference()
+    rows = rows[(rows["case"] == "normand1999") & (rows["measure"] == "SMDH")]
+    rows = rows[rows["vtype"] == ""]
+    table = rows[["m1i", "sd1i", "n1i", "m2i", "sd2i", "n2i"]].reset_index(drop=True)
+    return table.assign(study=[f"Study {int(r)}" for r in rows["row"]])
