@@ -37,6 +37,7 @@ from igmeta.effects import (
     effect_sizes,
     measure_info,
 )
+from igmeta.effects_correlations import _hyp2f1
 from igmeta.warnings import DroppedStudiesWarning, SparseDataWarning
 
 REFERENCE = Path(__file__).parent / "data" / "escalc_more_metafor.csv"
@@ -374,3 +375,15 @@ def dat_normand() -> pd.DataFrame:
     rows = rows[rows["vtype"] == ""]
     table = rows[["m1i", "sd1i", "n1i", "m2i", "sd2i", "n2i"]].reset_index(drop=True)
     return table.assign(study=[f"Study {int(r)}" for r in rows["row"]])
+
+
+@pytest.mark.parametrize("x", [0.3, 0.9975, 1 - 1e-6, 1.0])
+def test_hypergeometric_function_matches_closed_forms(x):
+    # 2F1(1, 1; 3; x) = 2 ((1-x) log(1-x) + x) / x^2 (Euler's integral path); at x = 1,
+    # Gauss: 2F1(1, 1; c; 1) = (c-1)/(c-2) (the power series path for c >= 25).
+    with np.errstate(divide="ignore", invalid="ignore"):
+        exact = 2 * (np.where(x < 1, (1 - x) * np.log1p(-x), 0.0) + x) / x**2
+    assert _hyp2f1(1, 1, np.array([3.0]), np.array([x]))[0] == pytest.approx(exact, rel=1e-12)
+    c = np.array([30.0, 5e6])
+    assert _hyp2f1(1, 1, c, np.array([1.0, 1.0])) == pytest.approx((c - 1) / (c - 2), rel=1e-14)
+    assert np.isnan(_hyp2f1(0.5, 0.5, np.array([1.0]), np.array([x]))[0])  # needs c > a + b
