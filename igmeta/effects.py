@@ -2,8 +2,12 @@
 
 Every function here is vectorised over studies. Argument names follow metafor
 (``ai, bi, ci, di, n1i, n2i`` for 2x2 tables, ``xi, ni`` for single-arm proportions,
-``m1i, sd1i, n1i, m2i, sd2i, n2i`` for means, ``ri, ni`` for correlations,
-``yi, vi`` / ``sei`` for generic input).
+``m1i, sd1i, n1i, m2i, sd2i, n2i`` for means, ``m1i, m2i, sd1i, ni, ri`` for pre-post
+change, ``ri, ni`` for correlations, ``xi, ti`` / ``x1i, t1i, x2i, t2i`` for incidence
+rates, ``yi, vi`` / ``sei`` for generic input). :func:`effect_sizes` dispatches to one small
+module per family: :mod:`igmeta.effects_means`, :mod:`igmeta.effects_correlations`,
+:mod:`igmeta.effects_rates`, :mod:`igmeta.effects_tables` (AS, PHI, YUQ), with shared checks
+in :mod:`igmeta.effects_inputs`; RR/OR/RD and proportions are computed here.
 
 References
 ----------
