@@ -29,6 +29,15 @@ import numpy as np
 import pandas as pd
 
 from igmeta.analysis import AnalysisBundle, AnalysisSettings, run_analysis
+from igmeta.effects import (
+    BINARY_MEASURES,
+    CONTINUOUS_MEASURES,
+    MEASURE_INPUTS,
+    PROPORTION_MEASURES,
+    RATE_MEASURES,
+    RATE_PAIR_MEASURES,
+    default_add,
+)
 from igmeta.scenarios import settings_to_json, table_to_json
 
 __all__ = [
@@ -36,6 +45,7 @@ __all__ = [
     "END",
     "CodegenError",
     "compare_values",
+    "escalc_call",
     "parse_results",
     "python_script",
     "r_script",
@@ -48,7 +58,10 @@ END = "# END IGMETA RESULTS"
 
 _BINARY_MEASURES = ("RR", "OR", "RD")
 _PROPORTION_MEASURES = ("PR", "PLO", "PAS", "PFT")
-_CONTINUOUS_MEASURES = ("MD", "SMD")
+_CONTINUOUS_MEASURES = CONTINUOUS_MEASURES
+#: Measures whose escalc call takes add and to (counts), and those that also take drop00.
+_CORRECTED = (*BINARY_MEASURES, *PROPORTION_MEASURES, *RATE_MEASURES, *RATE_PAIR_MEASURES)
+_DROP00 = (*BINARY_MEASURES, *RATE_PAIR_MEASURES)
 _ESTIMATORS = ("REML", "ML", "DL", "PM", "EB", "SJ", "HE", "HS", "FE")
 _ITERATIVE = ("REML", "ML", "PM", "EB")
 _TARGETS = ("only0", "all", "if0all", "none")
@@ -222,30 +235,55 @@ def _r_fit_call(s: AnalysisSettings, subset: str | None = None) -> str:
     )
 
 
+def escalc_call(
+    measure: str,
+    *,
+    add: float | None = None,
+    to: str = "only0",
+    drop00: bool = False,
+    vtype: str = "LS",
+) -> str:
+    """The R line ``dat <- escalc(...)`` for ``measure`` with igmeta's settings.
+
+    The inputs are the data frame's columns named as in
+    :data:`igmeta.effects.MEASURE_INPUTS`; ``add`` and ``to`` are written for count
+    measures (2x2 tables, proportions, incidence rates), ``drop00`` for two-group counts,
+    ``vtype`` when it is not the default ``"LS"``. ``add=None`` writes the default of
+    :func:`igmeta.effects.default_add` (0 for PAS, PFT, AS, PHI and IRSD, else 0.5).
+
+    Raises
+    ------
+    CodegenError
+        For a measure without escalc inputs or an unknown ``to``/``vtype``.
+    """
+    if measure not in MEASURE_INPUTS:
+        raise CodegenError(f"No escalc call for the effect measure {measure!r}.")
+    if to not in _TARGETS or not vtype.isalnum():
+        raise CodegenError("Unknown continuity-correction option or variance type.")
+    args = [f'measure = "{measure}"']
+    args += [f"{name} = {name}" for name in MEASURE_INPUTS[measure]]
+    args.append("data = dat")
+    if measure in _CORRECTED:
+        add = default_add(measure) if add is None else add
+        args += [f"add = {_r_number(add)}", f'to = "{to}"']
+    if measure in _DROP00:
+        args.append(f"drop00 = {'TRUE' if drop00 else 'FALSE'}")
+    if vtype != "LS":
+        args.append(f'vtype = "{vtype}"')
+    return f"dat <- escalc({', '.join(args)})"
+
+
 def _r_escalc(s: AnalysisSettings) -> str:
-    if s.analysis == "comparison":
+    if s.analysis == "generic":
         return (
-            f'dat <- escalc(measure = "{s.binary_measure}", ai = ai, n1i = n1i, ci = ci, '
-            f'n2i = n2i, data = dat, add = {_r_number(s.add)}, to = "{s.to}", '
-            f"drop00 = {'TRUE' if s.drop00 else 'FALSE'})"
+            "# Generic effects: yi and vi as igmeta computed them from your table "
+            "(log scale for ratios)."
         )
-    if s.analysis == "single_arm":
-        add = "0" if s.proportion_measure in ("PAS", "PFT") else _r_number(s.add)
-        return (
-            f'dat <- escalc(measure = "{s.proportion_measure}", xi = xi, ni = ni, '
-            f'data = dat, add = {add}, to = "{s.to}")'
-        )
-    if s.analysis == "continuous":
-        return (
-            f'dat <- escalc(measure = "{s.continuous_measure}", m1i = m1i, sd1i = sd1i, '
-            "n1i = n1i, m2i = m2i, sd2i = sd2i, n2i = n2i, data = dat)"
-        )
-    if s.analysis == "correlation":
-        return 'dat <- escalc(measure = "ZCOR", ri = ri, ni = ni, data = dat)'
-    return (
-        "# Generic effects: yi and vi as igmeta computed them from your table "
-        "(log scale for ratios)."
+    measure = {"comparison": s.binary_measure, "single_arm": s.proportion_measure}.get(
+        s.analysis, s.measure
     )
+    add = None if s.analysis == "single_arm" and default_add(measure) == 0 else s.add
+    return escalc_call(measure, add=add, to=s.to, drop00=s.drop00)
 
 
 def _r_revman_block(s: AnalysisSettings) -> list[str]:

@@ -2,8 +2,12 @@
 
 Every function here is vectorised over studies. Argument names follow metafor
 (``ai, bi, ci, di, n1i, n2i`` for 2x2 tables, ``xi, ni`` for single-arm proportions,
-``m1i, sd1i, n1i, m2i, sd2i, n2i`` for means, ``ri, ni`` for correlations,
-``yi, vi`` / ``sei`` for generic input).
+``m1i, sd1i, n1i, m2i, sd2i, n2i`` for means, ``m1i, m2i, sd1i, ni, ri`` for pre-post
+change, ``ri, ni`` for correlations, ``xi, ti`` / ``x1i, t1i, x2i, t2i`` for incidence
+rates, ``yi, vi`` / ``sei`` for generic input). :func:`effect_sizes` dispatches to one small
+module per family: :mod:`igmeta.effects_means`, :mod:`igmeta.effects_correlations`,
+:mod:`igmeta.effects_rates`, :mod:`igmeta.effects_tables` (AS, PHI, YUQ), with shared checks
+in :mod:`igmeta.effects_inputs`; RR/OR/RD and proportions are computed here.
 
 References
 ----------
@@ -20,29 +24,60 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from scipy import special, stats
+from scipy import stats
 
+from igmeta.effects_correlations import correlations
+from igmeta.effects_inputs import correction_mask
+from igmeta.effects_means import CHANGE_MEASURES, MEANS_MEASURES, mean_change, two_group_means
+from igmeta.effects_rates import (
+    RATE_MEASURES,
+    RATE_PAIR_MEASURES,
+    one_group_rates,
+    two_group_rates,
+)
+from igmeta.effects_tables import TABLE_MEASURES, table_effect
 from igmeta.warnings import DroppedStudiesWarning, SparseDataWarning, warn
 
 __all__ = [
     "BINARY_MEASURES",
+    "CHANGE_MEASURES",
     "CONTINUOUS_MEASURES",
     "CORRELATION_MEASURES",
     "EffectSizes",
+    "MEASURE_INPUTS",
     "PROPORTION_MEASURES",
+    "RATE_MEASURES",
+    "RATE_PAIR_MEASURES",
     "RATIO_MEASURES",
+    "SINGLE_GROUP_MEASURES",
     "author_year_label",
+    "default_add",
     "effect_sizes",
     "measure_info",
 ]
 
-BINARY_MEASURES = ("RR", "OR", "RD")
+BINARY_MEASURES = ("RR", "OR", "RD", *TABLE_MEASURES)
 PROPORTION_MEASURES = ("PR", "PLO", "PAS", "PFT")
-CONTINUOUS_MEASURES = ("MD", "SMD")
-CORRELATION_MEASURES = ("ZCOR",)
+CONTINUOUS_MEASURES = MEANS_MEASURES
+CORRELATION_MEASURES = ("ZCOR", "COR", "UCOR")
+#: The input columns of each measure, in escalc's argument names (2x2 tables also accept
+#: ``bi``/``di`` and proportions ``mi`` in place of the totals).
+MEASURE_INPUTS = {
+    **dict.fromkeys(BINARY_MEASURES, ("ai", "n1i", "ci", "n2i")),
+    **dict.fromkeys(PROPORTION_MEASURES, ("xi", "ni")),
+    **dict.fromkeys(CONTINUOUS_MEASURES, ("m1i", "sd1i", "n1i", "m2i", "sd2i", "n2i")),
+    **dict.fromkeys(CHANGE_MEASURES, ("m1i", "m2i", "sd1i", "ni", "ri")),
+    **dict.fromkeys(CORRELATION_MEASURES, ("ri", "ni")),
+    **dict.fromkeys(RATE_MEASURES, ("xi", "ti")),
+    **dict.fromkeys(RATE_PAIR_MEASURES, ("x1i", "t1i", "x2i", "t2i")),
+}
+#: Measures of one group (no null value): proportions and incidence rates.
+SINGLE_GROUP_MEASURES = (*PROPORTION_MEASURES, *RATE_MEASURES)
 #: Measures whose analysis scale is the log of a ratio (natural-scale input is logged).
 RATIO_MEASURES = ("RR", "OR", "HR", "IRR", "ROM", "PETO")
-CORRECTION_TARGETS = ("only0", "all", "if0all", "none")
+_CORRECTED_CELLS = dict.fromkeys((*RATE_MEASURES, *RATE_PAIR_MEASURES), "the event counts")
+#: Measures whose ``add`` defaults to 0 in metafor (0.5 for the others).
+_NO_ADD_BY_DEFAULT = ("PAS", "PFT", "AS", "PHI", "IRSD")
 
 _LABELS = {
     "RR": "Risk ratio",
@@ -54,10 +89,21 @@ _LABELS = {
     "PFT": "Proportion (Freeman-Tukey)",
     "MD": "Mean difference",
     "SMD": "Standardised mean difference (Hedges' g)",
-    "ZCOR": "Correlation (Fisher's z)",
-    "HR": "Hazard ratio",
-    "IRR": "Incidence rate ratio",
+    "SMDH": "Standardised mean difference (unequal variances)",
     "ROM": "Ratio of means",
+    "SMCR": "Standardised mean change (raw-score standardisation)",
+    "ZCOR": "Correlation (Fisher's z)",
+    "COR": "Correlation",
+    "UCOR": "Correlation (bias-corrected)",
+    "IR": "Incidence rate",
+    "IRLN": "Incidence rate (log)",
+    "IRR": "Incidence rate ratio",
+    "IRD": "Incidence rate difference",
+    "IRSD": "Incidence rate difference (square root)",
+    "AS": "Risk difference (arcsine)",
+    "PHI": "Phi coefficient",
+    "YUQ": "Yule's Q",
+    "HR": "Hazard ratio",
     "PETO": "Odds ratio (Peto)",
     "GEN": "Generic effect",
 }
@@ -67,6 +113,7 @@ _TRANSFORMS = {
     "HR": "exp",
     "IRR": "exp",
     "ROM": "exp",
+    "IRLN": "exp",
     "PETO": "exp",
     "PLO": "ilogit",
     "PAS": "iarcsin",
@@ -101,6 +148,12 @@ class MeasureInfo:
     log_scale: bool
 
 
+def default_add(measure: str) -> float:
+    """metafor's default continuity correction ``add`` for ``measure``: 0 for PAS, PFT, AS,
+    PHI and IRSD, 0.5 otherwise."""
+    return 0.0 if measure.upper() in _NO_ADD_BY_DEFAULT else 0.5
+
+
 def measure_info(measure: str) -> MeasureInfo:
     """Return display facts (label, back-transform, null value) for ``measure``.
 
@@ -116,7 +169,7 @@ def measure_info(measure: str) -> MeasureInfo:
     code = measure.upper()
     transform = _TRANSFORMS.get(code, "none")
     is_ratio = code in RATIO_MEASURES
-    null = float("nan") if code in PROPORTION_MEASURES else (1.0 if is_ratio else 0.0)
+    null = float("nan") if code in SINGLE_GROUP_MEASURES else (1.0 if is_ratio else 0.0)
     return MeasureInfo(code, _LABELS.get(code, code), transform, null, is_ratio)
 
 
@@ -314,27 +367,14 @@ def author_year_label(name: object, year: object) -> str:
     return f"{text} {when}"
 
 
-def _correction_mask(has_zero: np.ndarray, to: str) -> np.ndarray:
-    """Which studies get ``add``, following metafor's ``to`` argument."""
-    if to not in CORRECTION_TARGETS:
-        raise ValueError(f"to must be one of {CORRECTION_TARGETS}, got {to!r}")
-    if to == "all":
-        return np.ones_like(has_zero)
-    if to == "only0":
-        return has_zero.copy()
-    if to == "if0all":
-        return np.full_like(has_zero, bool(has_zero.any()))
-    return np.zeros_like(has_zero)
-
-
-def _binary(measure: str, ai, bi, ci, di, add: float, to: str, drop00: bool, collected: list[str]):
+def _binary(measure: str, ai, bi, ci, di, add: float, to: str, drop00: bool, vtype: str, collected):
     """2x2 tables -> (yi, vi, corrected)."""
     ai, bi, ci, di = (np.array(a, dtype=float) for a in (ai, bi, ci, di))
     double_zero = ((ai == 0) & (ci == 0)) | ((bi == 0) & (di == 0))
     if drop00 and double_zero.any():
         ai, bi, ci, di = (np.where(double_zero, np.nan, a) for a in (ai, bi, ci, di))
     has_zero = (ai == 0) | (bi == 0) | (ci == 0) | (di == 0)
-    corrected = _correction_mask(has_zero, to) & (add != 0) & ~np.isnan(ai + bi + ci + di)
+    corrected = correction_mask(has_zero, to) & (add != 0) & ~np.isnan(ai + bi + ci + di)
     if corrected.any():
         ai, bi, ci, di = (np.where(corrected, a + add, a) for a in (ai, bi, ci, di))
     n1i, n2i = ai + bi, ci + di
@@ -349,8 +389,8 @@ def _binary(measure: str, ai, bi, ci, di, add: float, to: str, drop00: bool, col
             p1, p2 = ai / n1i, ci / n2i
             yi = p1 - p2
             vi = p1 * (1 - p1) / n1i + p2 * (1 - p2) / n2i
-        else:  # pragma: no cover - guarded by caller
-            raise ValueError(measure)
+        else:
+            yi, vi = table_effect(measure, ai, bi, ci, di, vtype)
     if drop00 and double_zero.any():
         collected.append(
             f"{int(double_zero.sum())} double-zero stud{'y' if double_zero.sum() == 1 else 'ies'}"
@@ -364,7 +404,7 @@ def _proportion(measure: str, xi, ni, add: float, to: str):
     xi, ni = np.array(xi, dtype=float), np.array(ni, dtype=float)
     mi = ni - xi
     has_zero = (xi == 0) | (mi == 0)
-    corrected = _correction_mask(has_zero, to) & (add != 0) & ~np.isnan(xi + ni)
+    corrected = correction_mask(has_zero, to) & (add != 0) & ~np.isnan(xi + ni)
     if corrected.any():
         xi = np.where(corrected, xi + add, xi)
         mi = np.where(corrected, mi + add, mi)
@@ -385,30 +425,18 @@ def _proportion(measure: str, xi, ni, add: float, to: str):
     return yi, vi, corrected
 
 
-def _hedges_correction(m: np.ndarray) -> np.ndarray:
-    """Exact small-sample correction c(m) = Gamma(m/2) / (sqrt(m/2) Gamma((m-1)/2))."""
-    with np.errstate(invalid="ignore"):
-        return np.exp(special.gammaln(m / 2) - 0.5 * np.log(m / 2) - special.gammaln((m - 1) / 2))
+def _inputs(study, **columns) -> tuple[dict[str, np.ndarray], Sequence[str]]:
+    """The named input columns as float arrays (in the given order) and the study labels.
 
-
-def _continuous(measure: str, m1i, sd1i, n1i, m2i, sd2i, n2i, vtype: str):
-    m1i, sd1i, n1i, m2i, sd2i, n2i = (
-        np.asarray(a, dtype=float) for a in (m1i, sd1i, n1i, m2i, sd2i, n2i)
-    )
-    with np.errstate(divide="ignore", invalid="ignore"):
-        if measure == "MD":
-            yi = m1i - m2i
-            if vtype == "HO":
-                pooled = ((n1i - 1) * sd1i**2 + (n2i - 1) * sd2i**2) / (n1i + n2i - 2)
-                vi = pooled * (1 / n1i + 1 / n2i)
-            else:
-                vi = sd1i**2 / n1i + sd2i**2 / n2i
-        else:
-            m = n1i + n2i - 2
-            sp = np.sqrt(((n1i - 1) * sd1i**2 + (n2i - 1) * sd2i**2) / m)
-            yi = _hedges_correction(m) * (m1i - m2i) / sp
-            vi = 1 / n1i + 1 / n2i + yi**2 / (2 * (n1i + n2i))
-    return yi, vi
+    Raises ``ValueError`` naming a missing column or columns of different lengths."""
+    missing = [name for name, values in columns.items() if values is None]
+    if missing:
+        raise ValueError(f"missing input column(s): {', '.join(missing)}")
+    data = {name: _as_float(values) for name, values in columns.items()}
+    lengths = {name: len(values) for name, values in data.items()}
+    if len(set(lengths.values())) > 1:
+        raise ValueError(f"input columns differ in length: {lengths}")
+    return data, study_labels(study, next(iter(lengths.values())))
 
 
 def _generic(measure, yi, vi, sei, estimate, ci_lower, ci_upper, ci_level):
@@ -444,6 +472,11 @@ def effect_sizes(
     m2i=None,
     sd2i=None,
     ri=None,
+    x1i=None,
+    t1i=None,
+    x2i=None,
+    t2i=None,
+    ti=None,
     yi=None,
     vi=None,
     sei=None,
@@ -462,22 +495,31 @@ def effect_sizes(
     Parameters
     ----------
     measure : str
-        ``"RR"``, ``"OR"``, ``"RD"`` (2x2 tables: ``ai`` and ``ci`` events with ``n1i``,
-        ``n2i`` totals or ``bi``, ``di`` non-events); ``"PR"``, ``"PLO"``, ``"PAS"``,
-        ``"PFT"`` (``xi`` events of ``ni``, or ``mi`` non-events); ``"MD"``, ``"SMD"``
-        (means, SDs and sizes); ``"ZCOR"`` (``ri``, ``ni``); any other code (e.g. ``"GEN"``,
-        ``"HR"``) for generic input ``yi`` with ``vi`` or ``sei``, or ``estimate`` with
-        ``ci_lower``/``ci_upper`` at ``ci_level`` (ratio measures given on the natural
-        scale are logged).
+        ``"RR"``, ``"OR"``, ``"RD"``, ``"AS"``, ``"PHI"``, ``"YUQ"`` (2x2 tables: ``ai`` and
+        ``ci`` events with ``n1i``, ``n2i`` totals or ``bi``, ``di`` non-events); ``"PR"``,
+        ``"PLO"``, ``"PAS"``, ``"PFT"`` (``xi`` events of ``ni``, or ``mi`` non-events);
+        ``"MD"``, ``"SMD"``, ``"SMDH"``, ``"ROM"`` (``m1i, sd1i, n1i, m2i, sd2i, n2i``);
+        ``"SMCR"`` (pre-post: ``m1i, m2i, sd1i, ni, ri``); ``"ZCOR"``, ``"COR"``, ``"UCOR"``
+        (``ri``, ``ni``); ``"IR"``, ``"IRLN"`` (``xi`` events in ``ti`` person-time);
+        ``"IRR"``, ``"IRD"``, ``"IRSD"`` (``x1i, t1i, x2i, t2i``); any other code (e.g.
+        ``"GEN"``, ``"HR"``) for generic input ``yi`` with ``vi`` or ``sei``, or
+        ``estimate`` with ``ci_lower``/``ci_upper`` at ``ci_level`` (ratio measures given on
+        the natural scale are logged).
     add : float, optional
-        Continuity correction. Default 0.5, except 0 for PAS and PFT (metafor's defaults).
+        Continuity correction. Default 0.5, except 0 for PAS, PFT, AS, PHI and IRSD
+        (metafor's defaults). For incidence rates it is added to the event counts only.
     to : {"only0", "all", "if0all", "none"}
         Which studies get ``add`` (to all cells): those with a zero cell, all, all if any
         study has a zero cell, or none.
     drop00 : bool
-        Set double-zero tables (no events, or only events, in both groups) to NaN.
-    vtype : {"LS", "HO"}
-        Variance type: large-sample (default); ``"HO"`` uses the pooled SD for MD.
+        Set double-zero tables (no events, or only events, in both groups; for IRR, IRD,
+        IRSD no events in either group) to NaN.
+    vtype : str
+        metafor's variance type: ``"LS"`` large-sample (default); ``"HO"`` pooled SD (MD,
+        ROM); ``"UB"`` unbiased (SMD, UCOR); ``"LS2"`` (SMD, SMDH, SMCR); ``"AV"``,
+        ``"AVHO"`` averaged (SMD, ROM, COR, UCOR); ``"ST"``, ``"CS"`` (PHI). See
+        :mod:`igmeta.effects_means`, :mod:`igmeta.effects_correlations`,
+        :mod:`igmeta.effects_rates` and :mod:`igmeta.effects_tables` for the formulas.
     study : sequence of str, optional
         Study labels.
 
@@ -497,14 +539,16 @@ def effect_sizes(
       ``vi = 1/n1 + 1/n2 + g^2 / (2(n1+n2))``.
 
     Studies whose effect or variance is not finite get NaN (and a warning naming them);
-    fitting functions leave them out, as metafor does.
+    fitting functions leave them out, as metafor does. Impossible inputs of the means,
+    correlation and rate measures (negative SDs or counts, sizes or person-times <= 0,
+    correlations beyond +-1), where metafor stops, raise ``ValueError`` naming the studies.
     """
     code = measure.upper()
     collected: list[str] = []
     data: dict[str, np.ndarray] = {}
     corrected = None
     if add is None:
-        add = 0.0 if code in ("PAS", "PFT") else 0.5
+        add = default_add(code)
     generic_input = yi is not None or estimate is not None
     if generic_input:
         arrays = [_as_float(a) for a in (yi, vi, sei, estimate, ci_lower, ci_upper)]
@@ -520,21 +564,27 @@ def effect_sizes(
             di = _as_float(n2i) - ci
         bi, di = _as_float(bi), _as_float(di)
         data = {"ai": ai, "bi": bi, "ci": ci, "di": di, "n1i": ai + bi, "n2i": ci + di}
-        y, v, corrected = _binary(code, ai, bi, ci, di, add, to, drop00, collected)
+        y, v, corrected = _binary(code, ai, bi, ci, di, add, to, drop00, vtype, collected)
     elif code in PROPORTION_MEASURES:
         xi = _as_float(xi)
         ni = _as_float(ni) if ni is not None else xi + _as_float(mi)
         data = {"xi": xi, "ni": ni, "mi": ni - xi}
         y, v, corrected = _proportion(code, xi, ni, add, to)
     elif code in CONTINUOUS_MEASURES:
-        cols = [_as_float(a) for a in (m1i, sd1i, n1i, m2i, sd2i, n2i)]
-        data = dict(zip(("m1i", "sd1i", "n1i", "m2i", "sd2i", "n2i"), cols, strict=True))
-        y, v = _continuous(code, *cols, vtype)
+        data, labels = _inputs(study, m1i=m1i, sd1i=sd1i, n1i=n1i, m2i=m2i, sd2i=sd2i, n2i=n2i)
+        y, v = two_group_means(code, *data.values(), vtype, labels)
+    elif code in CHANGE_MEASURES:
+        data, labels = _inputs(study, m1i=m1i, m2i=m2i, sd1i=sd1i, ni=ni, ri=ri)
+        y, v = mean_change(code, *data.values(), vtype, labels)
     elif code in CORRELATION_MEASURES:
-        ri, ni = _as_float(ri), _as_float(ni)
-        data = {"ri": ri, "ni": ni}
-        with np.errstate(divide="ignore", invalid="ignore"):
-            y, v = np.arctanh(ri), 1 / (ni - 3)
+        data, labels = _inputs(study, ri=ri, ni=ni)
+        y, v = correlations(code, *data.values(), vtype, labels, collected)
+    elif code in RATE_MEASURES:
+        data, labels = _inputs(study, xi=xi, ti=ti)
+        y, v, corrected = one_group_rates(code, *data.values(), add, to, labels)
+    elif code in RATE_PAIR_MEASURES:
+        data, labels = _inputs(study, x1i=x1i, t1i=t1i, x2i=x2i, t2i=t2i)
+        y, v, corrected = two_group_rates(code, *data.values(), add, to, drop00, labels, collected)
     else:
         raise ValueError(
             f"measure {measure!r} needs generic input: yi with vi or sei, or estimate with "
@@ -550,7 +600,8 @@ def effect_sizes(
         names = ", ".join(np.asarray(labels, dtype=object)[corrected])
         warn(
             SparseDataWarning,
-            f"Continuity correction of {add:g} added to all cells of: {names}.",
+            f"Continuity correction of {add:g} added to {_CORRECTED_CELLS.get(code, 'all cells')}"
+            f" of: {names}.",
             collected,
         )
     if undefined.any():
