@@ -558,6 +558,8 @@ def sidebar_changes(page, k: int, repeats: int) -> Measure:
         settle(page)
     # Common <-> random: at k = 500 REML and DL can give the same rounded numbers.
     choices = ["Common effect", "Random effects"]
+    if "Common effect" in sidebar_select(page, "Model").inner_text():
+        choices.reverse()  # the first change must change something (the published analysis)
 
     def one(i: int) -> tuple[float, float]:
         option = open_option(page, "Model", choices[i % 2])
@@ -617,8 +619,14 @@ def igmeta_measures(browser, url: str, args: argparse.Namespace, tmp: Path) -> l
             page.locator(forest).first.wait_for()
             results.append(sidebar_changes(page, k, args.repeats))
             if k == args.detail_k:
-                results.append(page_switches(page, args.switches))
-                results.append(exports(page, args.exports))
+                for path in (page_switches, exports):
+                    count = args.switches if path is page_switches else args.exports
+                    try:
+                        results.append(path(page, count))
+                    except Exception as exc:  # noqa: BLE001 - report, keep what was measured
+                        shot = Path(tempfile.gettempdir()) / f"igmeta_floor_{path.__name__}.png"
+                        page.screenshot(path=str(shot), full_page=True)
+                        print(f"  {path.__name__} failed: {exc!s:.160} ({shot})", flush=True)
         finally:
             context.close()
     return results
