@@ -6,13 +6,17 @@ import doctest
 import re
 import warnings
 
+import numpy as np
 import pytest
 
 import igmeta as im
 import igmeta.results
 from igmeta.analysis import PUBLISHED_SINGLE_ARM, AnalysisSettings, run_analysis
 from igmeta.datasets import load_ig_pnp_canonical
+from igmeta.formatting import format_ci
+from igmeta.plots import forest_from_result
 from igmeta.results import ResultSummary
+from igmeta.transforms import back_transform, ipft
 
 # Four decimals are printed: a printed value is within half a unit of the 4th decimal.
 TOL = 0.5e-4 + 1e-12
@@ -236,3 +240,65 @@ def test_bundle_repr_without_result_says_why():
 def test_docstring_examples_run():
     failures, tried = doctest.testmod(igmeta.results, optionflags=doctest.NORMALIZE_WHITESPACE)
     assert tried > 0 and failures == 0
+
+
+# --------------------------------------------------------------------------- forest
+
+
+def _trace(figure, name):
+    return next(trace for trace in figure.data if trace.name == name)
+
+
+@pytest.mark.parametrize("kind", ["RE", "MH", "PFT"])
+def test_forest_from_result_has_one_row_per_study_and_the_overall(kind):
+    if kind == "RE":
+        es = _quiet(im.effect_sizes, "RR", **_counts())
+        res = im.meta_analysis(es, method="REML")
+    elif kind == "MH":
+        res = _quiet(im.meta_analysis_mh, "OR", **_counts())
+    else:
+        es = _quiet(
+            im.effect_sizes, "PFT", xi=[7, 12, 13, 41], ni=[11, 30, 19, 55], study=STUDY + ["D"]
+        )
+        res = im.meta_analysis(es, method="FE")
+    figure = forest_from_result(res)
+    labels = _trace(figure, "label column").text
+    assert list(labels[: res.k]) == list(res.study)
+    assert labels[res.k].startswith("Overall: ")
+    assert len(labels) == res.k + 1 + int(res.is_random_effects)
+    # squares: the studies' own estimates on the natural scale; sizes follow the weights
+    studies = _trace(figure, "studies included")
+    frame = res.study_frame()
+
+    def natural(column):  # per study: Freeman-Tukey with each study's own n
+        values = frame[column].to_numpy()
+        if res.transform == "ipft.hm":
+            return ipft(values, res.transform_ni)
+        return back_transform(values, res.transform)
+
+    np.testing.assert_allclose(studies.x, natural("yi"), rtol=1e-12)
+    assert np.argmax(studies.marker.size) == np.argmax(res.weights)
+    weights = _trace(figure, "weight_text column").text[: res.k]
+    assert [float(w.replace("&#37;", "")) for w in weights] == pytest.approx(res.weights, abs=0.05)
+    # CI segments: the studies' Wald intervals, back-transformed
+    segments = [x for x in _trace(figure, "CI included").x if x is not None]
+    lo, hi = natural("ci_lower"), natural("ci_upper")
+    np.testing.assert_allclose(segments[0::2], np.minimum(lo, hi), rtol=1e-12)
+    np.testing.assert_allclose(segments[1::2], np.maximum(lo, hi), rtol=1e-12)
+    # the overall diamond: the pooled estimate and CI on the natural scale
+    bt = res.back_transformed()
+    diamond = _trace(figure, "overall diamond").x
+    assert diamond[1] == pytest.approx(bt["estimate"], rel=1e-12)
+    assert min(diamond) == pytest.approx(bt["ci_lower"], rel=1e-12)
+    assert max(diamond) == pytest.approx(bt["ci_upper"], rel=1e-12)
+    texts = _trace(figure, "estimate_text column").text
+    assert texts[res.k] == format_ci(bt["estimate"], bt["ci_lower"], bt["ci_upper"])
+    if res.is_random_effects:
+        pi = [x for x in _trace(figure, "prediction interval").x if x is not None]
+        assert pi == pytest.approx([bt["pi_lower"], bt["pi_upper"]], rel=1e-12)
+
+
+def test_forest_from_result_escapes_study_names():
+    res = im.meta_analysis(yi=[0.1, 0.3], vi=[0.01, 0.02], study=["<b>A</b>", "<script>x"])
+    labels = _trace(forest_from_result(res), "label column").text
+    assert "<" not in "".join(labels)
