@@ -107,19 +107,29 @@ def _model_line(res: MetaResult) -> str:
     return f"Random-effects model (k = {res.k}; tau\u00b2 estimator: {res.method})"
 
 
-def _heterogeneity_lines(res, label: str = "total") -> list[str]:
-    """tau^2 (SE), tau, I^2, H^2 lines, aligned as metafor prints them."""
+def _heterogeneity_lines(res, residual: bool = False) -> list[str]:
+    """tau^2 (SE), tau, I^2, H^2 (and R^2 of a meta-regression) lines, aligned as metafor
+    prints them."""
     if res.method in ("FE", "MH", "PETO"):
         tau2, tau = NO_TAU2, NO_TAU2
     else:
         tau2 = f"{_num(res.tau2)} (SE = {_num(res.se_tau2)})"
         tau = _num(res.tau)
+    amount, i2, h2 = (
+        ("residual", "residual heterogeneity / unaccounted", "unaccounted")
+        if residual
+        else ("total", "total heterogeneity / total", "total")
+    )
     items = [
-        (f"tau\u00b2 (estimated amount of {label} heterogeneity):", tau2),
+        (f"tau\u00b2 (estimated amount of {amount} heterogeneity):", tau2),
         ("tau (square root of estimated tau\u00b2 value):", tau),
-        (f"I\u00b2 ({label} heterogeneity / {label} variability):", format_percent(res.i2, 2)),
-        (f"H\u00b2 ({label} variability / sampling variability):", _num(res.h2)),
+        (f"I\u00b2 ({i2} variability):", format_percent(res.i2, 2)),
+        (f"H\u00b2 ({h2} variability / sampling variability):", _num(res.h2)),
     ]
+    if residual and res.method != "FE":
+        items.append(
+            ("R\u00b2 (amount of heterogeneity accounted for):", format_percent(res.r2, 2))
+        )
     width = max(len(name) for name, _ in items)
     return [f"{name.ljust(width)}  {value}" for name, value in items]
 
@@ -212,6 +222,40 @@ def subgroup_text(column: str, levels, fits, test) -> str:
         f"Test for subgroup differences ({test.name.replace('_', ' ')}): "
         f"{name}(df = {df}) = {_num(test.statistic)}, {format_pvalue(test.pval)}"
     )
+    return "\n".join(lines)
+
+
+def _regression_text(res: MetaRegressionResult) -> str:
+    """The printed block of :meth:`MetaRegressionResult.summary` (see there)."""
+    model = "Fixed-effects" if res.method == "FE" else "Mixed-effects"
+    estimator = "" if res.method == "FE" else f"; tau\u00b2 estimator: {res.method}"
+    lines = [f"{model} meta-regression (k = {res.k}{estimator})", ""]
+    lines += _heterogeneity_lines(res, residual=True)
+    lines += ["", "Test for residual heterogeneity:", _q_line("QE", res.q, res.q_df, res.q_pval)]
+    df1, df2 = res.qm_df
+    name, df = ("F", f"{format_number(df1, 0)}, {format_number(df2, 0)}")
+    if not np.isfinite(df2):
+        name, df = "QM", format_number(df1, 0)
+    lines += [
+        "",
+        "Test of moderators:",
+        f"{name}(df = {df}) = {_num(res.qm)}, {format_pvalue(res.qm_pval)}",
+    ]
+    header = ["", "estimate", "se", *_statistic_header(res), "pval", "ci.lb", "ci.ub"]
+    rows = [
+        [name, _num(b), _num(se), *_statistic_cells(res, z), _p_cell(p), _num(lo), _num(hi)]
+        for name, b, se, z, p, lo, hi in zip(
+            res.coef_names,
+            res.estimate,
+            res.se,
+            res.statistic,
+            res.pval,
+            res.ci_lower,
+            res.ci_upper,
+            strict=True,
+        )
+    ]
+    lines += ["", _results_header(res), "", *_table(header, rows, names=True)]
     return "\n".join(lines)
 
 
@@ -541,6 +585,44 @@ class MetaRegressionResult:
     def p(self) -> int:
         """Number of coefficients."""
         return len(self.coef_names)
+
+    @property
+    def transform(self) -> str:
+        """Coefficients are printed on the analysis scale (no back-transform)."""
+        return "none"
+
+    def summary(self) -> ResultSummary:
+        """A metafor-like printed summary (the layout follows ``print.rma.uni`` with moderators).
+
+        Returns
+        -------
+        ResultSummary
+            ``str()`` of it is the text: model and k; residual tau\u00b2 (SE), tau, I\u00b2,
+            H\u00b2 and R\u00b2; the residual heterogeneity test QE; the test of moderators (QM, or
+            F for Hartung-Knapp); one row per coefficient (estimate, se, z or t, p, CI).
+            Indexing it gives ``k``, ``tau2``, ``qm``, ``qm_pval``, ``q``, ``q_pval``, ``r2``.
+
+        Examples
+        --------
+        >>> import igmeta as im
+        >>> res = im.meta_regression(yi=[0.1, 0.3, 0.5, 0.4], vi=[0.01, 0.02, 0.04, 0.02],
+        ...                          mods={"dose": [1, 2, 3, 4]}, method="FE")
+        >>> print(res.summary().text.splitlines()[0])
+        Fixed-effects meta-regression (k = 4)
+        """
+        numbers = {
+            "k": self.k,
+            "tau2": self.tau2,
+            "qm": self.qm,
+            "qm_pval": self.qm_pval,
+            "q": self.q,
+            "q_pval": self.q_pval,
+            "r2": self.r2,
+        }
+        return ResultSummary(_regression_text(self), numbers)
+
+    def __repr__(self) -> str:
+        return _regression_text(self)
 
     def coefficients(self) -> pd.DataFrame:
         """Coefficient table: name, estimate, se, statistic, pval, ci_lower, ci_upper."""

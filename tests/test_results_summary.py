@@ -88,7 +88,7 @@ def _check_common(res) -> str:
 
 def _check_tau2(res, text: str) -> None:
     tau2_line = _line(text, "tau\u00b2")
-    if res.is_random_effects:
+    if res.method not in ("FE", "MH", "PETO"):
         tau2, se_tau2 = _numbers(tau2_line)
         assert _close(str(tau2), res.tau2) and _close(str(se_tau2), res.se_tau2)
         assert _close(_line(text, "tau (").split()[-1], res.tau)
@@ -302,3 +302,34 @@ def test_forest_from_result_escapes_study_names():
     res = im.meta_analysis(yi=[0.1, 0.3], vi=[0.01, 0.02], study=["<b>A</b>", "<script>x"])
     labels = _trace(forest_from_result(res), "label column").text
     assert "<" not in "".join(labels)
+
+
+@pytest.mark.parametrize(("method", "test"), [("REML", "z"), ("DL", "knha"), ("FE", "z")])
+def test_meta_regression_summary(method, test):
+    res = im.meta_regression(
+        yi=[0.1, 0.3, 0.5, 0.4, 0.9, 0.2],
+        vi=[0.01, 0.02, 0.04, 0.02, 0.03, 0.05],
+        mods={"dose": [1, 2, 3, 4, 3, 1]},
+        method=method,
+        test=test,
+    )
+    text = str(res.summary())
+    assert text == repr(res) and "nan" not in text.lower()
+    assert f"(k = {res.k}" in text.splitlines()[0]
+    lines = text.splitlines()
+    for i, name in enumerate(res.coef_names):
+        cells = next(line for line in lines if line.startswith(f"{name} ")).replace("< ", "<")
+        cells = cells.split()[1:]
+        for cell, value in zip(
+            [cells[0], cells[1], cells[2], cells[-2], cells[-1]],
+            [res.estimate[i], res.se[i], res.statistic[i], res.ci_lower[i], res.ci_upper[i]],
+            strict=True,
+        ):
+            assert _close(cell, value)
+    assert _close(_numbers(_line(text, "QE(df = "))[0], res.q)
+    moderators = _line(text, "F(df = " if test == "knha" else "QM(df = ")
+    assert _close(_numbers(moderators)[0], res.qm)
+    if method != "FE":
+        _check_tau2(res, text)
+        assert abs(float(_line(text, "R\u00b2").split()[-1].rstrip("%")) - res.r2) <= 0.005 + 1e-9
+    assert res.summary()["qm"] == res.qm
