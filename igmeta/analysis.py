@@ -23,7 +23,7 @@ from igmeta.effects import EffectSizes, author_year_label, effect_sizes, measure
 from igmeta.glmm import meta_analysis_glmm
 from igmeta.mantel_haenszel import meta_analysis_mh, meta_analysis_peto
 from igmeta.pooling import meta_analysis
-from igmeta.results import MetaResult
+from igmeta.results import MetaResult, subgroup_text
 from igmeta.subgroups import SubgroupResult, SubgroupTest, separate_tau2_test, subgroup_analysis
 from igmeta.validation import ValidationReport, validate_table
 from igmeta.warnings import MetaAnalysisWarning
@@ -256,6 +256,23 @@ class AnalysisBundle:
     def ok(self) -> bool:
         """True when a pooled result exists."""
         return self.result is not None
+
+    def __repr__(self) -> str:
+        """The settings in one line, the pooled result's summary (or why there is none),
+        the subgroups and the number of warnings, as plain text."""
+        s = self.settings
+        lines = [
+            f"AnalysisBundle: {s.analysis} analysis of {s.measure}, pooling {s.pooling}, "
+            f"{len(self.used_rows)} table rows used",
+            "",
+        ]
+        lines.append(str(self.result) if self.result is not None else f"No result: {self.error}")
+        groups = self.subgroups
+        if groups is not None:
+            lines += ["", subgroup_text(groups.column, groups.levels, groups.fits, groups.test)]
+        if self.warnings:
+            lines += ["", f"{len(self.warnings)} warning(s); see .warnings"]
+        return "\n".join(lines)
 
 
 #: Exceptions that extreme or degenerate user numbers can cause in the engine; turned

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 
 from igmeta.analysis import AnalysisBundle
 from igmeta.effects import EffectSizes, measure_info
@@ -26,6 +27,10 @@ __all__ = [
     "drawn_forest_rows",
     "forest_footer",
     "forest_frame",
+    "model_label",
+    "result_display_scale",
+    "result_footer",
+    "result_forest_frame",
     "result_summary_frame",
     "subgroup_frame",
     "to_display_scale",
@@ -224,17 +229,133 @@ def _summary_row(
 
 
 def _model_label(bundle: AnalysisBundle) -> str:
-    s = bundle.settings
-    if bundle.result.method == "MH":
-        return f"Mantel-Haenszel ({'RevMan' if s.zero_cells == 'revman' else 'metafor'} zeros)"
-    if bundle.result.method == "PETO":
+    return model_label(bundle.result, bundle.settings.zero_cells)
+
+
+def model_label(res: MetaResult, zero_cells: str | None = None) -> str:
+    """Short model name for the overall row: "Random effects (REML)", "Peto"...
+
+    ``zero_cells`` names the Mantel-Haenszel zero-cell convention (default: the one the
+    result records in ``extra["zero_cells"]``).
+    """
+    if res.method == "MH":
+        zeros = zero_cells or res.extra.get("zero_cells", "metafor")
+        return f"Mantel-Haenszel ({'RevMan' if zeros == 'revman' else 'metafor'} zeros)"
+    if res.method == "PETO":
         return "Peto"
-    if bundle.result.method == "GLMM":
-        return f"GLMM ({bundle.result.extra.get('model', 'random-effects logistic')})"
-    if bundle.result.method == "FE":
+    if res.method == "GLMM":
+        return f"GLMM ({res.extra.get('model', 'random-effects logistic')})"
+    if res.method == "FE":
         return "Common effect"
-    hk = ", Hartung-Knapp" if bundle.result.test == "knha" else ""
-    return f"Random effects ({bundle.result.method}{hk})"
+    hk = ", Hartung-Knapp" if res.test == "knha" else ""
+    return f"Random effects ({res.method}{hk})"
+
+
+def _study_intervals(yi, vi, level: float, transform: str, ni) -> tuple[np.ndarray, ...]:
+    """Per-study estimate and Wald CI on the display scale (bounds in increasing order)."""
+    z = stats.norm.ppf(0.5 + level / 2)
+    half = z * np.sqrt(np.asarray(vi, dtype=float))
+    yi = np.asarray(yi, dtype=float)
+    est = _per_study(yi, transform, ni)
+    lo, hi = _per_study(yi - half, transform, ni), _per_study(yi + half, transform, ni)
+    swap = lo > hi
+    return est, np.where(swap, hi, lo), np.where(swap, lo, hi)
+
+
+def _study_columns(labels, ids, intervals, weights, *, included, flag, counts_text) -> dict:
+    """The columns of the forest plot's study rows (display-scale ``intervals``)."""
+    est, lo, hi = intervals
+    return {
+        "row_type": "study",
+        "label": labels,
+        "study_id": ids,
+        "group": None,
+        "estimate": est,
+        "ci_lower": lo,
+        "ci_upper": hi,
+        "pi_lower": np.nan,
+        "pi_upper": np.nan,
+        "weight": weights,
+        "included": included,
+        "flag": flag,
+        "counts_text": counts_text,
+        "estimate_text": list(map(format_ci, est.tolist(), lo.tolist(), hi.tolist())),
+    }
+
+
+def _prediction_row(res: MetaResult) -> pd.DataFrame | None:
+    """The prediction-interval row under the overall diamond (None without a PI)."""
+    bt = res.back_transformed()
+    if not (np.isfinite(bt["pi_lower"]) and np.isfinite(bt["pi_upper"])):
+        return None
+    return pd.DataFrame(
+        [
+            {
+                "row_type": "prediction",
+                "label": "Prediction interval",
+                "group": None,
+                "estimate": bt["estimate"],
+                "ci_lower": np.nan,
+                "ci_upper": np.nan,
+                "pi_lower": bt["pi_lower"],
+                "pi_upper": bt["pi_upper"],
+                "included": True,
+                "flag": "",
+                "estimate_text": f"[{bt['pi_lower']:.2f}, {bt['pi_upper']:.2f}]",
+            }
+        ]
+    )
+
+
+def result_display_scale(res: MetaResult) -> tuple[str, bool, float]:
+    """(back-transform, log axis?, null value on the display scale) of a bare result."""
+    log_axis = res.transform == "exp"
+    try:
+        null = measure_info(res.measure).null_value
+    except (KeyError, ValueError):
+        null = 0.0
+    return res.transform, log_axis, 1.0 if log_axis else null
+
+
+def result_forest_frame(res: MetaResult, show_prediction: bool = True) -> pd.DataFrame:
+    """Forest-plot rows (see :data:`igmeta.plots.FOREST_COLUMNS`) from a result alone.
+
+    One row per study of the fit (label, display-scale estimate and Wald CI at the
+    result's level, weight) and the overall row, plus the prediction row for random
+    effects when ``show_prediction``. Studies without an estimate (e.g. double-zero
+    tables of a Mantel-Haenszel fit) are drawn with no square and an empty estimate.
+    """
+    transform = res.transform
+    yi = np.asarray(res.yi, dtype=float)
+    ni = res.transform_ni
+    if ni is not None and np.size(ni) != yi.size:
+        ni = None
+    est, lo, hi = _study_intervals(yi, res.vi, res.level, transform, ni)
+    weights = np.asarray(res.weights, dtype=float)
+    if weights.size != yi.size:
+        weights = np.full(yi.size, np.nan)
+    studies = pd.DataFrame(
+        _study_columns(
+            [str(name) for name in res.study],
+            [str(i) for i in range(yi.size)],
+            (est, lo, hi),
+            weights,
+            included=True,
+            flag="",
+            counts_text="",
+        )
+    )
+    studies["weight_text"] = [_weight_text(w) for w in weights]
+    overall = _summary_row("overall", f"Overall: {model_label(res)}", res, None, 100.0, False)
+    parts = [studies, pd.DataFrame([overall])]
+    prediction = _prediction_row(res) if show_prediction else None
+    if prediction is not None:
+        parts.append(prediction)
+    frame = pd.concat(parts, ignore_index=True)
+    for col in ("counts_text", "estimate_text", "weight_text", "flag"):
+        frame[col] = frame[col].fillna("")
+    frame["included"] = frame["included"].fillna(True).astype(bool)
+    return frame
 
 
 def forest_frame(bundle: AnalysisBundle, table: pd.DataFrame) -> pd.DataFrame:
@@ -253,12 +374,8 @@ def forest_frame(bundle: AnalysisBundle, table: pd.DataFrame) -> pd.DataFrame:
     transform, _, _ = display_scale(bundle)
     shown: EffectSizes = bundle.display_effects
     rows = bundle.display_rows
-    lower, upper = shown.confidence_intervals(settings.level)
     ni = np.asarray(shown.data.get("ni"), dtype=float) if "ni" in shown.data else None
-    est = _per_study(shown.yi, transform, ni)
-    lo, hi = _per_study(lower, transform, ni), _per_study(upper, transform, ni)
-    swap = lo > hi
-    lo, hi = np.where(swap, hi, lo), np.where(swap, lo, hi)
+    est, lo, hi = _study_intervals(shown.yi, shown.vi, settings.level, transform, ni)
     weights = _fit_weights(bundle)
     included = np.asarray(bundle.validation.included, bool)
     provenance = (
@@ -269,20 +386,15 @@ def forest_frame(bundle: AnalysisBundle, table: pd.DataFrame) -> pd.DataFrame:
     values = _arm_values(bundle.validation.numeric, rows, settings.analysis)
     study_rows = pd.DataFrame(
         {
-            "row_type": "study",
-            "label": list(shown.study),
-            "study_id": [str(r) for r in rows],
-            "group": None,
-            "estimate": est,
-            "ci_lower": lo,
-            "ci_upper": hi,
-            "pi_lower": np.nan,
-            "pi_upper": np.nan,
-            "weight": [weights.get(int(r), np.nan) for r in rows],
-            "included": included[rows],
-            "flag": np.where(provenance[rows] == RECONSTRUCTED, RECONSTRUCTED, ""),
-            "counts_text": _counts_text(values, len(rows), settings.analysis),
-            "estimate_text": list(map(format_ci, est.tolist(), lo.tolist(), hi.tolist())),
+            **_study_columns(
+                list(shown.study),
+                [str(r) for r in rows],
+                (est, lo, hi),
+                [weights.get(int(r), np.nan) for r in rows],
+                included=included[rows],
+                flag=np.where(provenance[rows] == RECONSTRUCTED, RECONSTRUCTED, ""),
+                counts_text=_counts_text(values, len(rows), settings.analysis),
+            ),
             **{name: list(map(_plain_number, column.tolist())) for name, column in values.items()},
             "position": np.arange(len(rows)),
         }
@@ -324,27 +436,9 @@ def forest_frame(bundle: AnalysisBundle, table: pd.DataFrame) -> pd.DataFrame:
         "overall", f"Overall: {_model_label(bundle)}", bundle.result, None, 100.0, False
     )
     parts.append(pd.DataFrame([{**overall, **_sums(study_rows, values, _SUMMED_TOTALS)}]))
-    bt = bundle.result.back_transformed()
-    if show_pi and np.isfinite(bt["pi_lower"]) and np.isfinite(bt["pi_upper"]):
-        parts.append(
-            pd.DataFrame(
-                [
-                    {
-                        "row_type": "prediction",
-                        "label": "Prediction interval",
-                        "group": None,
-                        "estimate": bt["estimate"],
-                        "ci_lower": np.nan,
-                        "ci_upper": np.nan,
-                        "pi_lower": bt["pi_lower"],
-                        "pi_upper": bt["pi_upper"],
-                        "included": True,
-                        "flag": "",
-                        "estimate_text": f"[{bt['pi_lower']:.2f}, {bt['pi_upper']:.2f}]",
-                    }
-                ]
-            )
-        )
+    prediction = _prediction_row(bundle.result) if show_pi else None
+    if prediction is not None:
+        parts.append(prediction)
     events = _sums(study_rows, values, _SUMMED_EVENTS)
     if events:
         parts.append(
@@ -403,18 +497,8 @@ def drawn_forest_rows(
     return frame[keep].reset_index(drop=True), [note]
 
 
-def forest_footer(bundle: AnalysisBundle) -> list[str]:
-    """The forest plot's footer lines, as RevMan prints them under the plot.
-
-    ``"Heterogeneity: tau² = 0.31; Q = 152.23 (df = 12, p < 0.0001); I² = 92%"`` (no tau²
-    for common-effect, Mantel-Haenszel and Peto fits, as metafor's ``rma.mh`` and
-    ``rma.peto`` print), ``"Test for overall effect: Z = -3.97 (p < 0.0001)"`` (``t`` with
-    its df for Hartung-Knapp) and, with subgroups, the test for subgroup differences. All
-    numbers come from the bundle's own result objects.
-    """
-    res = bundle.result
-    if res is None:
-        return []
+def result_footer(res: MetaResult) -> list[str]:
+    """Heterogeneity and overall-effect footer lines of one result (:func:`forest_footer`)."""
     parts = []
     if res.is_random_effects and np.isfinite(res.tau2):
         parts.append(f"tau\u00b2 = {format_number(res.tau2, 4 if res.tau2 < 1 else 2)}")
@@ -430,6 +514,22 @@ def forest_footer(bundle: AnalysisBundle) -> list[str]:
     else:
         statistic = f"Z = {format_number(res.statistic)} ({format_pvalue(res.pval)})"
     lines.append(f"Test for overall effect: {statistic}")
+    return lines
+
+
+def forest_footer(bundle: AnalysisBundle) -> list[str]:
+    """The forest plot's footer lines, as RevMan prints them under the plot.
+
+    ``"Heterogeneity: tau² = 0.31; Q = 152.23 (df = 12, p < 0.0001); I² = 92%"`` (no tau²
+    for common-effect, Mantel-Haenszel and Peto fits, as metafor's ``rma.mh`` and
+    ``rma.peto`` print), ``"Test for overall effect: Z = -3.97 (p < 0.0001)"`` (``t`` with
+    its df for Hartung-Knapp) and, with subgroups, the test for subgroup differences. All
+    numbers come from the bundle's own result objects.
+    """
+    res = bundle.result
+    if res is None:
+        return []
+    lines = result_footer(res)
     groups = bundle.subgroups
     if groups is not None and np.isfinite(groups.test.statistic):
         test = groups.test

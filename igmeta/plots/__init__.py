@@ -11,6 +11,7 @@ from igmeta.plots._style import THEMES, ColumnSpec, Theme, apply_theme, escape_t
 from igmeta.plots.forest import DEFAULT_TEXT_COLUMNS, FOREST_COLUMNS, forest_figure, forest_spec
 from igmeta.plots.funnel import FUNNEL_COLUMNS, funnel_figure
 from igmeta.plots.gosh import GOSH_COLUMNS, gosh_figure
+from igmeta.plots.result import forest_from_result
 from igmeta.plots.sensitivity import (
     BAUJAT_COLUMNS,
     CUMULATIVE_COLUMNS,
@@ -36,6 +37,7 @@ __all__ = [
     "cumulative_figure",
     "escape_text",
     "forest_figure",
+    "forest_from_result",
     "forest_spec",
     "funnel_figure",
     "gosh_figure",
