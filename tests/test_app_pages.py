@@ -21,7 +21,7 @@ from streamlit.runtime.pages_manager import PagesManager
 from streamlit.testing.v1 import AppTest
 
 from igmeta.analysis import AnalysisSettings, run_analysis
-from igmeta.bias import begg_test, egger_test, trim_and_fill
+from igmeta.bias import begg_test, egger_test, pet_peese, trim_and_fill
 from igmeta.datasets import load_ig_pnp_canonical
 from igmeta.effects import measure_info
 from igmeta.formatting import format_ci, format_number, format_percent, format_pvalue
@@ -226,7 +226,7 @@ def test_bias_page_numbers_match_engine(ig):
     at = _app(BIAS)
     assert at.title[0].value == "Publication bias and small-study effects"
     headings = [s.value for s in at.subheader]
-    assert headings == ["Egger's test", "Begg's test", "Trim and fill"]
+    assert headings == ["Egger's test", "Begg's test", "Trim and fill", "PET-PEESE"]
     res = run_analysis(ig, _settings(at)).result
     metrics = _metrics(at)
     assert metrics["On the model: p"] == _p(egger_test(res).pval)
@@ -245,6 +245,38 @@ def test_bias_page_numbers_match_engine(ig):
     assert "fewer than 10 studies" in _texts(at)
     for value in metrics.values():
         _shown(value)
+
+
+def _pet_peese_shown(at: AppTest, res) -> None:
+    """The PET-PEESE panel shows the engine's estimates on the display scale."""
+    pp = pet_peese(res)
+    chosen = pp.chosen
+    assert _metrics(at)[f"{pp.chosen_name} estimate"] == format_number(math.exp(chosen.est))
+    text = _texts(at)
+    for reg in (pp.pet, pp.peese):
+        assert format_ci(math.exp(reg.est), math.exp(reg.ci_lower), math.exp(reg.ci_upper)) in text
+    interval = format_ci(math.exp(chosen.est), math.exp(chosen.ci_lower), math.exp(chosen.ci_upper))
+    assert (
+        "If small studies with non-significant results are missing, the risk ratio "
+        f"adjusted for that would be {interval}"
+    ) in text
+    assert format_pvalue(pp.pet_pval) in text
+
+
+def test_bias_page_pet_peese_matches_engine(ig):
+    at = _app(BIAS)
+    res = run_analysis(ig, _settings(at)).result
+    assert res.k == 3
+    _pet_peese_shown(at, res)
+    assert "Caution: with 3 studies" in _texts(at)
+
+
+def test_bias_page_pet_peese_twelve_studies(twelve):
+    at = _app(BIAS, twelve)
+    res = run_analysis(twelve, _settings(at)).result
+    assert res.k == 12
+    _pet_peese_shown(at, res)
+    assert "Caution: with" not in _texts(at)
 
 
 def test_bias_funnel_trimfill_toggle_and_log_axis(ig):

@@ -1,4 +1,5 @@
-"""Display blocks of the publication-bias page (funnel plot, Egger, Begg, trim-and-fill).
+"""Display blocks of the publication-bias page (funnel plot, Egger, Begg, trim-and-fill,
+PET-PEESE).
 
 Everything shown comes from :func:`ui.compute_extra.bias_results`; this module only lays
 out widgets, figures and formatted numbers. No user text is rendered as HTML or markdown:
@@ -267,6 +268,46 @@ def _trimfill(results: BiasResults, label: str) -> None:
         )
 
 
+def _adjusted_sentence(label: str, interval: dict, how: str) -> str:
+    """The plain-words reading of a bias-adjusted estimate."""
+    level = format_number(100 * interval["level"], 0)
+    return (
+        f"If small studies with non-significant results are missing, the {label.lower()} "
+        f"adjusted for that would be {_interval_text(interval)} ({level}% CI; {how})."
+    )
+
+
+def _pet_peese(results: BiasResults, label: str, k: int) -> None:
+    """PET and PEESE estimates with the conditional one highlighted."""
+    st.subheader("PET-PEESE")
+    outcome = results.petpeese
+    if not outcome.ok:
+        _undefined(outcome)
+        return
+    pp, limits = outcome.value, results.pet_peese_limits
+    chosen = limits[pp.chosen_name]
+    st.metric(
+        f"{pp.chosen_name} estimate",
+        format_number(chosen["estimate"]),
+        help="Stanley and Doucouliagos (2014): weighted least-squares regression of the "
+        "effects on their standard errors (PET) or variances (PEESE), weights 1/variance, "
+        "multiplicative dispersion, t-test. PEESE is reported when PET's estimate differs "
+        "from no effect at two-sided p < 0.10 (one-sided 5%).",
+    )
+    st.caption(_adjusted_sentence(label, chosen, f"{pp.chosen_name}, conditional rule"))
+    st.caption(
+        f"PET: {_interval_text(limits['PET'])} (test of no effect "
+        f"{format_pvalue(pp.pet_pval)}); PEESE: {_interval_text(limits['PEESE'])}. "
+        f"{pp.chosen_name} is used because PET's p is "
+        f"{'below' if pp.use_peese else 'not below'} {format_number(pp.alpha)}."
+    )
+    if k < LOW_POWER_K:
+        st.caption(
+            f"Caution: with {k} studies (fewer than {LOW_POWER_K}) these regressions are "
+            "very imprecise and can over-correct."
+        )
+
+
 def _test_warnings(results: BiasResults) -> None:
     """Each test's warnings once, naming every test that gave the same message."""
     by_message: dict[str, list[str]] = {}
@@ -275,6 +316,7 @@ def _test_warnings(results: BiasResults) -> None:
         ("Classical Egger test", results.egger_lm),
         ("Begg's test", results.begg),
         ("Trim-and-fill", results.trimfill),
+        ("PET-PEESE", results.petpeese),
     ):
         for message in outcome.warnings:
             names = by_message.setdefault(message, [])
@@ -295,6 +337,7 @@ def render_bias(bundle: AnalysisBundle, results: BiasResults, options: BiasOptio
         _egger(results, label)
         _begg(results)
         _trimfill(results, label)
+        _pet_peese(results, label, results.k)
     _test_warnings(results)
     st.caption(
         "Funnel-plot asymmetry (small-study effects) can come from publication bias, "
