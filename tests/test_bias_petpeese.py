@@ -20,16 +20,22 @@ RTOL = 1e-10
 ATOL = 1e-9
 
 
-def _reference() -> dict[str, dict[str, np.ndarray]]:
-    out: dict[str, dict[str, np.ndarray]] = {}
+def read_reference() -> dict[str, dict]:
+    """The R output by case and key: arrays of numbers (R's NA as NaN), or an R error
+    message (keys ending in ``_ERROR``)."""
+    out: dict[str, dict] = {}
     for line in DATA.read_text().splitlines():
         case, key, *values = line.split()
-        out.setdefault(case, {})[key] = np.array([float(v) for v in values])
+        out.setdefault(case, {})[key] = (
+            " ".join(values)
+            if key.endswith("_ERROR")
+            else np.array([float("nan") if v == "NA" else float(v) for v in values])
+        )
     return out
 
 
-REF = _reference()
-CASES = sorted(REF)
+REF = read_reference()
+CASES = sorted(case for case in REF if "PET" in REF[case])
 
 
 def _fit(case: str, method: str = "REML") -> im.MetaResult:

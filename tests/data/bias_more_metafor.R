@@ -6,6 +6,10 @@
 # b0 b1 se0 se1 t0 t1 p0 p1 ci.lb ci.ub (of b0, 95% confint) sigma df, and
 # "<case> <PET|PEESE>_FE" with beta se zval pval ci.lb ci.ub of
 # rma(yi, vi, mods = ~ sqrt(vi) or ~ vi, method = "FE") (same coefficients, no dispersion).
+# Selection models (tests/test_bias_selmodel.py): "<case> SEL_<method>[_3]" followed by
+# beta se zval pval ci.lb ci.ub tau2 se.tau2 LRT LRTdf LRTp ll ll0, then the deltas and their
+# SEs, of selmodel(rma(yi, vi, method = <method>), type = "stepfun", steps = c(0.025, 1))
+# (suffix _3: steps = c(0.025, 0.5, 1)); or "<case> SEL_<method>_ERROR <message>".
 suppressMessages(library(metafor))
 g <- function(x) sprintf("%.17g", x)
 bcg <- escalc("RR", ai = tpos, bi = tneg, ci = cpos, di = cneg, data = dat.bcg)
@@ -34,3 +38,15 @@ for (name in names(cases)) {
     cat(name, f, g(c(r$beta, r$se, r$zval, r$pval, r$ci.lb[1], r$ci.ub[1])), "\n")
   }
 }
+sel <- function(name, d, method, steps, tag) {
+  r <- tryCatch(selmodel(rma(yi, vi, data = d, method = method), type = "stepfun", steps = steps),
+                error = function(e) { cat(name, paste0(tag, "_ERROR"), conditionMessage(e), "\n"); NULL })
+  if (!is.null(r))
+    cat(name, tag, g(c(r$beta, r$se, r$zval, r$pval, r$ci.lb, r$ci.ub, r$tau2, r$se.tau2, r$LRT,
+                       r$LRTdf, r$LRTp, r$ll, r$ll0, r$delta, r$se.delta)), "\n")
+}
+for (method in c("ML", "REML", "DL", "FE")) sel("hackshaw", hack, method, c(0.025, 1), paste0("SEL_", method))
+sel("hackshaw", hack, "ML", c(0.025, 0.5, 1), "SEL_ML_3")
+sel("small_peese", small_peese, "ML", c(0.025, 1), "SEL_ML")
+sel("tiny", small_peese[c(1, 4), ], "ML", c(0.025, 1), "SEL_ML")
+sel("bcg", bcg, "ML", c(0.025, 1), "SEL_ML")
