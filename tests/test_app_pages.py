@@ -21,7 +21,7 @@ from streamlit.runtime.pages_manager import PagesManager
 from streamlit.testing.v1 import AppTest
 
 from igmeta.analysis import AnalysisSettings, run_analysis
-from igmeta.bias import begg_test, egger_test, pet_peese, trim_and_fill
+from igmeta.bias import begg_test, egger_test, pet_peese, step_selection_model, trim_and_fill
 from igmeta.datasets import load_ig_pnp_canonical
 from igmeta.effects import measure_info
 from igmeta.formatting import format_ci, format_number, format_percent, format_pvalue
@@ -226,7 +226,13 @@ def test_bias_page_numbers_match_engine(ig):
     at = _app(BIAS)
     assert at.title[0].value == "Publication bias and small-study effects"
     headings = [s.value for s in at.subheader]
-    assert headings == ["Egger's test", "Begg's test", "Trim and fill", "PET-PEESE"]
+    assert headings == [
+        "Egger's test",
+        "Begg's test",
+        "Trim and fill",
+        "PET-PEESE",
+        "Selection model",
+    ]
     res = run_analysis(ig, _settings(at)).result
     metrics = _metrics(at)
     assert metrics["On the model: p"] == _p(egger_test(res).pval)
@@ -277,6 +283,23 @@ def test_bias_page_pet_peese_twelve_studies(twelve):
     assert res.k == 12
     _pet_peese_shown(at, res)
     assert "Caution: with" not in _texts(at)
+    sel = step_selection_model(res)
+    assert _metrics(at)["Selection-adjusted estimate"] == format_number(math.exp(sel.estimate))
+    interval = format_ci(math.exp(sel.estimate), math.exp(sel.ci_lower), math.exp(sel.ci_upper))
+    text = _texts(at)
+    assert f"adjusted for that would be {interval}" in text
+    assert f"non-significant studies: {format_number(sel.delta[1])}" in text
+    assert format_pvalue(sel.lrt_pval) in text
+    # tau^2 is 0 here: the engine's warning reaches the page.
+    assert "Selection model: tau\u00b2 of the selection model is estimated as 0" in text
+
+
+def test_bias_page_selection_model_three_studies(ig):
+    at = _app(BIAS)
+    res = run_analysis(ig, _settings(at)).result
+    sel = step_selection_model(res)
+    assert _metrics(at)["Selection-adjusted estimate"] == format_number(math.exp(sel.estimate))
+    assert "Caution: with 3 studies (fewer than 10) the selection model" in _texts(at)
 
 
 def test_bias_funnel_trimfill_toggle_and_log_axis(ig):
@@ -307,6 +330,8 @@ def test_bias_page_mantel_haenszel_explains(ig):
     _select(at, "pooling", "MH")
     text = _texts(at)
     assert "needs an inverse-variance model" in text
+    assert "The selection model needs an inverse-variance model" in text
+    assert "Selection-adjusted estimate" not in _metrics(at)
     res = run_analysis(ig, _settings(at)).result
     assert _metrics(at)["Classical: p"] == _p(egger_test(res, model="lm").pval)
 

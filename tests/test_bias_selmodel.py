@@ -104,3 +104,20 @@ def test_no_selection_gives_the_ml_model():
     sel = step_selection_model(res)
     assert sel.ll0 == pytest.approx(res.loglik_ml, rel=1e-9)
     assert sel.ll >= sel.ll0
+
+
+def test_tau2_on_the_boundary():
+    # metafor's optimiser (on log tau^2) stops at tau^2 = 1.1e-6 instead of 0, so the
+    # estimates agree to about 2e-5 only; se(tau^2) is not defined at the boundary.
+    ref = REF["boundary"]["SEL_REML"]
+    sel = step_selection_model(_fit("boundary", "REML"))
+    assert sel.tau2 == 0 and np.isnan(sel.se_tau2)
+    assert ref[6] < 1e-5
+    np.testing.assert_allclose([sel.estimate, sel.se], ref[0:2], rtol=1e-4)
+    np.testing.assert_allclose([sel.delta[1], sel.se_delta[1]], [ref[14], ref[16]], rtol=1e-4)
+    # metafor stops short of the maximum (tau^2 = 1.1e-6): our log-likelihood is higher,
+    # by 9e-5, which moves the LRT p-value by 2e-4.
+    assert ref[11] < sel.ll < ref[11] + 1e-3
+    np.testing.assert_allclose(sel.ll0, ref[12], rtol=1e-8)
+    np.testing.assert_allclose(sel.lrt_pval, ref[10], atol=5e-4)
+    assert any("estimated as 0" in w for w in sel.warnings)

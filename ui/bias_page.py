@@ -1,5 +1,5 @@
 """Display blocks of the publication-bias page (funnel plot, Egger, Begg, trim-and-fill,
-PET-PEESE).
+PET-PEESE, selection model).
 
 Everything shown comes from :func:`ui.compute_extra.bias_results`; this module only lays
 out widgets, figures and formatted numbers. No user text is rendered as HTML or markdown:
@@ -308,6 +308,35 @@ def _pet_peese(results: BiasResults, label: str, k: int) -> None:
         )
 
 
+def _selection_model(results: BiasResults, label: str, k: int) -> None:
+    """The step-function selection model's adjusted estimate."""
+    st.subheader("Selection model")
+    outcome = results.selection
+    if not outcome.ok:
+        _undefined(outcome)
+        return
+    sel, interval = outcome.value, results.selection_interval
+    st.metric(
+        "Selection-adjusted estimate",
+        format_number(interval["estimate"]),
+        help="Step-function selection model (Vevea and Hedges 1995; metafor selmodel, "
+        "type 'stepfun', steps 0.025 and 1), fitted by maximum likelihood: studies with a "
+        "one-sided p-value above 0.025 may be published with a different probability.",
+    )
+    st.caption(_adjusted_sentence(label, interval, "step-function selection model"))
+    st.caption(
+        f"Relative publication probability of non-significant studies: "
+        f"{format_number(sel.delta[1])} (1 = no selection; {sel.k_per_interval[0]} "
+        f"significant, {sel.k_per_interval[1]} non-significant studies). "
+        f"Likelihood-ratio test of no selection: {format_pvalue(sel.lrt_pval)}."
+    )
+    if k < LOW_POWER_K:
+        st.caption(
+            f"Caution: with {k} studies (fewer than {LOW_POWER_K}) the selection model is "
+            "barely identified."
+        )
+
+
 def _test_warnings(results: BiasResults) -> None:
     """Each test's warnings once, naming every test that gave the same message."""
     by_message: dict[str, list[str]] = {}
@@ -317,6 +346,7 @@ def _test_warnings(results: BiasResults) -> None:
         ("Begg's test", results.begg),
         ("Trim-and-fill", results.trimfill),
         ("PET-PEESE", results.petpeese),
+        ("Selection model", results.selection),
     ):
         for message in outcome.warnings:
             names = by_message.setdefault(message, [])
@@ -338,6 +368,7 @@ def render_bias(bundle: AnalysisBundle, results: BiasResults, options: BiasOptio
         _begg(results)
         _trimfill(results, label)
         _pet_peese(results, label, results.k)
+        _selection_model(results, label, results.k)
     _test_warnings(results)
     st.caption(
         "Funnel-plot asymmetry (small-study effects) can come from publication bias, "

@@ -23,7 +23,14 @@ import pandas as pd
 import streamlit as st
 
 from igmeta.analysis import AnalysisBundle
-from igmeta.bias import begg_test, egger_test, funnel_frame, pet_peese, trim_and_fill
+from igmeta.bias import (
+    begg_test,
+    egger_test,
+    funnel_frame,
+    pet_peese,
+    step_selection_model,
+    trim_and_fill,
+)
 from igmeta.tables import display_scale, to_display_scale
 from igmeta.transforms import back_transform, interval_back_transform
 from ui import compute
@@ -155,6 +162,10 @@ class BiasResults:
     pet_peese_limits : dict
         PET's and PEESE's estimates on the display scale, by name (``"PET"``,
         ``"PEESE"``), same keys as ``adjusted``.
+    selection : Outcome
+        The step-function selection model (:func:`igmeta.bias.step_selection_model`).
+    selection_interval : dict or None
+        Its adjusted estimate on the display scale, same keys as ``adjusted``.
     """
 
     k: int
@@ -169,6 +180,8 @@ class BiasResults:
     limits: dict = field(default_factory=dict)
     petpeese: Outcome = field(default_factory=Outcome)
     pet_peese_limits: dict = field(default_factory=dict)
+    selection: Outcome = field(default_factory=Outcome)
+    selection_interval: dict | None = None
 
 
 def _display_interval(estimate, lower, upper, transform, ni, level, test) -> dict:
@@ -194,7 +207,8 @@ def _excluded_effects(bundle: AnalysisBundle):
 
 @st.cache_data(max_entries=compute.CACHE_ENTRIES, show_spinner=False, hash_funcs=compute.HASH_FUNCS)
 def bias_results(table: pd.DataFrame, settings: dict, options: dict) -> BiasResults | None:
-    """Egger (both forms), Begg, trim-and-fill, PET-PEESE and the funnel points, cached.
+    """Egger (both forms), Begg, trim-and-fill, PET-PEESE, the selection model and the
+    funnel points, cached.
 
     Parameters
     ----------
@@ -261,6 +275,13 @@ def bias_results(table: pd.DataFrame, settings: dict, options: dict) -> BiasResu
     }
     limits = {name: shown[name] for name in ("rma", "lm") if name in shown}
     pet_peese_limits = {name: shown[name] for name in ("PET", "PEESE") if name in shown}
+    selection = _attempt(lambda: step_selection_model(res))
+    sel = selection.value
+    selection_interval = (
+        _display_interval(sel.estimate, sel.ci_lower, sel.ci_upper, transform, ni, sel.level, "z")
+        if sel is not None
+        else None
+    )
     k = int((funnel["included"] & ~funnel["filled"]).sum())
     return BiasResults(
         k=k,
@@ -275,6 +296,8 @@ def bias_results(table: pd.DataFrame, settings: dict, options: dict) -> BiasResu
         limits=limits,
         petpeese=petpeese,
         pet_peese_limits=pet_peese_limits,
+        selection=selection,
+        selection_interval=selection_interval,
     )
 
 

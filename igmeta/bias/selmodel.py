@@ -160,6 +160,9 @@ def step_selection_model(
     inverse Hessian of ``-ll`` in (mu, tau^2, delta_2..), z-tests and Wald intervals as in
     metafor; the likelihood-ratio test compares with the model with all ``delta_j = 1``
     (the maximum-likelihood random-effects model), on as many df as estimated weights.
+    When tau^2 is estimated as 0 it is held fixed for the Hessian (metafor's optimiser,
+    working on log tau^2, stops at a tiny positive value instead; the other standard
+    errors agree).
 
     References
     ----------
@@ -253,13 +256,21 @@ def step_selection_model(
             "selection model with caution."
         )
 
-    def nll_raw(x):
-        m = x[0]
-        t2 = 0.0 if common else x[1]
-        d = np.r_[1.0, x[1 if common else 2 :]]
-        return -_loglik(m, t2, d, yi, vi, group, cuts)
+    # tau^2 on the boundary (0) is held fixed for the standard errors: the likelihood
+    # still rises towards negative tau^2 there, so its curvature is no information.
+    free_tau2 = not common and tau2 > 0
+    if not common and not free_tau2:
+        collected.append(
+            "tau\u00b2 of the selection model is estimated as 0; the standard errors treat "
+            "it as fixed at 0."
+        )
 
-    x_hat = np.r_[mu, [] if common else [tau2], delta[1:]]
+    def nll_raw(x):
+        t2 = x[1] if free_tau2 else 0.0
+        d = np.r_[1.0, x[2 if free_tau2 else 1 :]]
+        return -_loglik(x[0], t2, d, yi, vi, group, cuts)
+
+    x_hat = np.r_[mu, [tau2] if free_tau2 else [], delta[1:]]
     try:
         cov = np.linalg.inv(_hessian(nll_raw, x_hat))
     except np.linalg.LinAlgError as exc:
@@ -276,8 +287,8 @@ def step_selection_model(
     sd = np.sqrt(var)
     crit = float(stats.norm.isf((1 - level) / 2))
     se = float(sd[0])
-    se_tau2 = float("nan") if common else float(sd[1])
-    se_delta = np.r_[np.nan, sd[1 if common else 2 :]]
+    se_tau2 = float(sd[1]) if free_tau2 else float("nan")
+    se_delta = np.r_[np.nan, sd[2 if free_tau2 else 1 :]]
     lrt = max(2 * (ll - ll0), 0.0)
     return SelectionModelResult(
         steps=tuple(float(s) for s in steps_arr),
