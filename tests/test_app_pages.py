@@ -269,6 +269,11 @@ def _pet_peese_shown(at: AppTest, res) -> None:
     assert format_pvalue(pp.pet_pval) in text
 
 
+def _selection(res):
+    """The selection model the page fits: significant in the direction of the pooled effect."""
+    return step_selection_model(res, alternative="less" if res.estimate < 0 else "greater")
+
+
 def test_bias_page_pet_peese_matches_engine(ig):
     at = _app(BIAS)
     res = run_analysis(ig, _settings(at)).result
@@ -283,7 +288,7 @@ def test_bias_page_pet_peese_twelve_studies(twelve):
     assert res.k == 12
     _pet_peese_shown(at, res)
     assert "Caution: with" not in _texts(at)
-    sel = step_selection_model(res)
+    sel = _selection(res)
     assert _metrics(at)["Selection-adjusted estimate"] == format_number(math.exp(sel.estimate))
     interval = format_ci(math.exp(sel.estimate), math.exp(sel.ci_lower), math.exp(sel.ci_upper))
     text = _texts(at)
@@ -297,7 +302,7 @@ def test_bias_page_pet_peese_twelve_studies(twelve):
 def test_bias_page_selection_model_three_studies(ig):
     at = _app(BIAS)
     res = run_analysis(ig, _settings(at)).result
-    sel = step_selection_model(res)
+    sel = _selection(res)
     assert _metrics(at)["Selection-adjusted estimate"] == format_number(math.exp(sel.estimate))
     assert "Caution: with 3 studies (fewer than 10) the selection model" in _texts(at)
 
@@ -344,6 +349,8 @@ def test_bias_page_single_arm_has_no_contours(ig):
     res = run_analysis(ig, _settings(at)).result
     assert _metrics(at)["On the model: p"] == _p(egger_test(res).pval)
     assert "no 'no effect' value" in _texts(at)
+    assert "a single proportion has no 'no effect' value, so it is not fitted" in _texts(at)
+    assert "Selection-adjusted estimate" not in _metrics(at)
 
 
 # --------------------------------------------------------------------- Sensitivity page

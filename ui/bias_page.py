@@ -28,6 +28,7 @@ LOW_POWER_K = 10
 FUNNEL_HEIGHT_PX = 760
 ESTIMATORS = {"L0": "L0 (default)", "R0": "R0"}
 SIDES = {"left": "left", "right": "right"}
+_DIRECTIONS = {"greater": "above", "less": "below"}
 #: Characters with a meaning in Streamlit markdown (CommonMark, LaTeX, emoji shortcodes,
 #: coloured text, directives): escaped with a backslash in engine messages, which can
 #: contain study labels.
@@ -277,14 +278,26 @@ def _adjusted_sentence(label: str, interval: dict, how: str) -> str:
     )
 
 
-def _pet_peese(results: BiasResults, label: str, k: int) -> None:
-    """PET and PEESE estimates with the conditional one highlighted."""
-    st.subheader("PET-PEESE")
-    outcome = results.petpeese
+def _panel(title: str, outcome: Outcome):
+    """A panel heading; the engine's result, or None after explaining why there is none."""
+    st.subheader(title)
     if not outcome.ok:
         _undefined(outcome)
+        return None
+    return outcome.value
+
+
+def _caution(k: int, what: str) -> None:
+    if k < LOW_POWER_K:
+        st.caption(f"Caution: with {k} studies (fewer than {LOW_POWER_K}) {what}.")
+
+
+def _pet_peese(results: BiasResults, label: str, k: int) -> None:
+    """PET and PEESE estimates with the conditional one highlighted."""
+    pp = _panel("PET-PEESE", results.petpeese)
+    if pp is None:
         return
-    pp, limits = outcome.value, results.pet_peese_limits
+    limits = results.pet_peese_limits
     chosen = limits[pp.chosen_name]
     st.metric(
         f"{pp.chosen_name} estimate",
@@ -301,21 +314,15 @@ def _pet_peese(results: BiasResults, label: str, k: int) -> None:
         f"{pp.chosen_name} is used because PET's p is "
         f"{'below' if pp.use_peese else 'not below'} {format_number(pp.alpha)}."
     )
-    if k < LOW_POWER_K:
-        st.caption(
-            f"Caution: with {k} studies (fewer than {LOW_POWER_K}) these regressions are "
-            "very imprecise and can over-correct."
-        )
+    _caution(k, "these regressions are very imprecise and can over-correct")
 
 
 def _selection_model(results: BiasResults, label: str, k: int) -> None:
     """The step-function selection model's adjusted estimate."""
-    st.subheader("Selection model")
-    outcome = results.selection
-    if not outcome.ok:
-        _undefined(outcome)
+    sel = _panel("Selection model", results.selection)
+    if sel is None:
         return
-    sel, interval = outcome.value, results.selection_interval
+    interval = results.selection_interval
     st.metric(
         "Selection-adjusted estimate",
         format_number(interval["estimate"]),
@@ -327,14 +334,12 @@ def _selection_model(results: BiasResults, label: str, k: int) -> None:
     st.caption(
         f"Relative publication probability of non-significant studies: "
         f"{format_number(sel.delta[1])} (1 = no selection; {sel.k_per_interval[0]} "
-        f"significant, {sel.k_per_interval[1]} non-significant studies). "
+        f"significant, {sel.k_per_interval[1]} non-significant studies; significant = "
+        f"one-sided p \u2264 0.025 for an effect {_DIRECTIONS[sel.alternative]} no effect, "
+        "the direction of the pooled estimate). "
         f"Likelihood-ratio test of no selection: {format_pvalue(sel.lrt_pval)}."
     )
-    if k < LOW_POWER_K:
-        st.caption(
-            f"Caution: with {k} studies (fewer than {LOW_POWER_K}) the selection model is "
-            "barely identified."
-        )
+    _caution(k, "the selection model is barely identified")
 
 
 def _test_warnings(results: BiasResults) -> None:

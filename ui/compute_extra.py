@@ -184,6 +184,12 @@ class BiasResults:
     selection_interval: dict | None = None
 
 
+_NO_NULL_SELECTION = (
+    "The selection model works on the studies' p-values against no effect; a single "
+    "proportion has no 'no effect' value, so it is not fitted."
+)
+
+
 def _display_interval(estimate, lower, upper, transform, ni, level, test) -> dict:
     est = float(back_transform(estimate, transform, ni))
     lo, hi = interval_back_transform(lower, upper, transform, ni)
@@ -275,7 +281,12 @@ def bias_results(table: pd.DataFrame, settings: dict, options: dict) -> BiasResu
     }
     limits = {name: shown[name] for name in ("rma", "lm") if name in shown}
     pet_peese_limits = {name: shown[name] for name in ("PET", "PEESE") if name in shown}
-    selection = _attempt(lambda: step_selection_model(res))
+    if np.isfinite(display_scale(bundle)[2]):
+        # Significant = in the direction of the pooled effect (metafor's ``alternative``).
+        direction = "less" if res.estimate < 0 else "greater"
+        selection = _attempt(lambda: step_selection_model(res, alternative=direction))
+    else:
+        selection = Outcome(error=_NO_NULL_SELECTION)
     sel = selection.value
     selection_interval = (
         _display_interval(sel.estimate, sel.ci_lower, sel.ci_upper, transform, ni, sel.level, "z")

@@ -44,6 +44,8 @@ class SelectionModelResult:
         The pooled effect adjusted for selection, with Wald z inference (metafor).
     level : float
         Confidence level.
+    alternative : str
+        Direction of the one-sided p-values (``"greater"`` or ``"less"``).
     tau2, se_tau2 : float
         Heterogeneity and its standard error (0 and NaN for a common-effect model).
     delta, se_delta : ndarray
@@ -70,6 +72,7 @@ class SelectionModelResult:
     ci_lower: float
     ci_upper: float
     level: float
+    alternative: str
     tau2: float
     se_tau2: float
     delta: np.ndarray
@@ -123,7 +126,10 @@ def _hessian(func, x: np.ndarray) -> np.ndarray:
 
 
 def step_selection_model(
-    res: MetaResult, steps=DEFAULT_STEPS, level: float | None = None
+    res: MetaResult,
+    steps=DEFAULT_STEPS,
+    level: float | None = None,
+    alternative: str = "greater",
 ) -> SelectionModelResult:
     """Fit a step-function selection model (metafor ``selmodel(type = "stepfun")``).
 
@@ -137,6 +143,11 @@ def step_selection_model(
         Increasing cut points of the one-sided p-values, ending at 1.
     level : float, optional
         Confidence level (default: the model's).
+    alternative : {"greater", "less"}
+        Direction of the one-sided p-values (metafor's ``alternative``): ``"greater"``
+        (default) when significant studies are those with large positive effects,
+        ``"less"`` when they are those with negative effects (e.g. log risk ratios of a
+        protective treatment). ``"less"`` is ``"greater"`` for the negated effects.
 
     Returns
     -------
@@ -186,7 +197,11 @@ def step_selection_model(
     ):
         raise ValueError("steps must be increasing p-values in (0, 1] ending with 1.")
     level = res.level if level is None else (level / 100 if level > 1 else level)
+    if alternative not in ("greater", "less"):
+        raise ValueError(f"alternative must be 'greater' or 'less', got {alternative!r}")
+    sign = 1.0 if alternative == "greater" else -1.0
     yi, vi, _ = finite_studies(res)
+    yi = sign * yi
     k = len(yi)
     common = res.method in ("FE", "EE", "CE")
     n_delta = len(steps_arr) - 1
@@ -228,7 +243,7 @@ def step_selection_model(
             mu, tau2, delta = unpack(theta, delta_fixed)
             return -_loglik(mu, tau2, delta, yi, vi, group, cuts)
 
-        start = [float(res.estimate)]
+        start = [sign * float(res.estimate)]
         if not common:
             start.append(float(np.log(max(res.tau2, 0.0) + 0.01)))
         if not delta_fixed:
@@ -246,6 +261,7 @@ def step_selection_model(
         return unpack(best.x, delta_fixed), -best.fun
 
     (mu, tau2, delta), ll = fit(False)
+    mu = sign * mu
     _, ll0 = fit(True)
     collected: list[str] = []
     if np.any(delta[1:] <= np.finfo(float).eps ** 0.25) or np.any(
@@ -270,7 +286,7 @@ def step_selection_model(
         d = np.r_[1.0, x[2 if free_tau2 else 1 :]]
         return -_loglik(x[0], t2, d, yi, vi, group, cuts)
 
-    x_hat = np.r_[mu, [tau2] if free_tau2 else [], delta[1:]]
+    x_hat = np.r_[sign * mu, [tau2] if free_tau2 else [], delta[1:]]
     try:
         cov = np.linalg.inv(_hessian(nll_raw, x_hat))
     except np.linalg.LinAlgError as exc:
@@ -300,6 +316,7 @@ def step_selection_model(
         pval=float(2 * stats.norm.sf(abs(mu / se))),
         ci_lower=float(mu - crit * se),
         ci_upper=float(mu + crit * se),
+        alternative=alternative,
         level=level,
         tau2=float(tau2),
         se_tau2=se_tau2,

@@ -9,7 +9,7 @@
 # Selection models (tests/test_bias_selmodel.py): "<case> SEL_<method>[_3]" followed by
 # beta se zval pval ci.lb ci.ub tau2 se.tau2 LRT LRTdf LRTp ll ll0, then the deltas and their
 # SEs, of selmodel(rma(yi, vi, method = <method>), type = "stepfun", steps = c(0.025, 1))
-# (suffix _3: steps = c(0.025, 0.5, 1)); or "<case> SEL_<method>_ERROR <message>".
+# (suffix _3: steps = c(0.025, 0.5, 1); suffix _less: alternative = "less"); or "<case> SEL_<method>_ERROR <message>".
 suppressMessages(library(metafor))
 g <- function(x) sprintf("%.17g", x)
 bcg <- escalc("RR", ai = tpos, bi = tneg, ci = cpos, di = cneg, data = dat.bcg)
@@ -38,8 +38,9 @@ for (name in names(cases)) {
     cat(name, f, g(c(r$beta, r$se, r$zval, r$pval, r$ci.lb[1], r$ci.ub[1])), "\n")
   }
 }
-sel <- function(name, d, method, steps, tag) {
-  r <- tryCatch(selmodel(rma(yi, vi, data = d, method = method), type = "stepfun", steps = steps),
+sel <- function(name, d, method, steps, tag, alternative = "greater") {
+  r <- tryCatch(selmodel(rma(yi, vi, data = d, method = method), type = "stepfun", steps = steps,
+                         alternative = alternative),
                 error = function(e) { cat(name, paste0(tag, "_ERROR"), conditionMessage(e), "\n"); NULL })
   if (!is.null(r))
     cat(name, tag, g(c(r$beta, r$se, r$zval, r$pval, r$ci.lb, r$ci.ub, r$tau2, r$se.tau2, r$LRT,
@@ -50,6 +51,7 @@ sel("hackshaw", hack, "ML", c(0.025, 0.5, 1), "SEL_ML_3")
 sel("small_peese", small_peese, "ML", c(0.025, 1), "SEL_ML")
 sel("tiny", small_peese[c(1, 4), ], "ML", c(0.025, 1), "SEL_ML")
 sel("bcg", bcg, "ML", c(0.025, 1), "SEL_ML")
+sel("bcg", bcg, "REML", c(0.025, 1), "SEL_REML_less", alternative = "less")
 # tau^2 on its boundary: 12 risk ratios (tests/test_app_pages.py::_synthetic(12)).
 boundary <- data.frame(
   yi = c(0.23101785185144275, 0.3180668090784975, 0.4418327522790393, 0.3261187792928535,
