@@ -21,7 +21,7 @@ from streamlit.runtime.pages_manager import PagesManager
 from streamlit.testing.v1 import AppTest
 
 from igmeta.analysis import AnalysisSettings, run_analysis
-from igmeta.bias import begg_test, egger_test, trim_and_fill
+from igmeta.bias import begg_test, egger_test, pet_peese, step_selection_model, trim_and_fill
 from igmeta.datasets import load_ig_pnp_canonical
 from igmeta.effects import measure_info
 from igmeta.formatting import format_ci, format_number, format_percent, format_pvalue
@@ -226,7 +226,13 @@ def test_bias_page_numbers_match_engine(ig):
     at = _app(BIAS)
     assert at.title[0].value == "Publication bias and small-study effects"
     headings = [s.value for s in at.subheader]
-    assert headings == ["Egger's test", "Begg's test", "Trim and fill"]
+    assert headings == [
+        "Egger's test",
+        "Begg's test",
+        "Trim and fill",
+        "PET-PEESE",
+        "Selection model",
+    ]
     res = run_analysis(ig, _settings(at)).result
     metrics = _metrics(at)
     assert metrics["On the model: p"] == _p(egger_test(res).pval)
@@ -245,6 +251,60 @@ def test_bias_page_numbers_match_engine(ig):
     assert "fewer than 10 studies" in _texts(at)
     for value in metrics.values():
         _shown(value)
+
+
+def _pet_peese_shown(at: AppTest, res) -> None:
+    """The PET-PEESE panel shows the engine's estimates on the display scale."""
+    pp = pet_peese(res)
+    chosen = pp.chosen
+    assert _metrics(at)[f"{pp.chosen_name} estimate"] == format_number(math.exp(chosen.est))
+    text = _texts(at)
+    for reg in (pp.pet, pp.peese):
+        assert format_ci(math.exp(reg.est), math.exp(reg.ci_lower), math.exp(reg.ci_upper)) in text
+    interval = format_ci(math.exp(chosen.est), math.exp(chosen.ci_lower), math.exp(chosen.ci_upper))
+    assert (
+        "If small studies with non-significant results are missing, the risk ratio "
+        f"adjusted for that would be {interval}"
+    ) in text
+    assert format_pvalue(pp.pet_pval) in text
+
+
+def _selection(res):
+    """The selection model the page fits: significant in the direction of the pooled effect."""
+    return step_selection_model(res, alternative="less" if res.estimate < 0 else "greater")
+
+
+def test_bias_page_pet_peese_matches_engine(ig):
+    at = _app(BIAS)
+    res = run_analysis(ig, _settings(at)).result
+    assert res.k == 3
+    _pet_peese_shown(at, res)
+    assert "Caution: with 3 studies" in _texts(at)
+
+
+def test_bias_page_pet_peese_twelve_studies(twelve):
+    at = _app(BIAS, twelve)
+    res = run_analysis(twelve, _settings(at)).result
+    assert res.k == 12
+    _pet_peese_shown(at, res)
+    assert "Caution: with" not in _texts(at)
+    sel = _selection(res)
+    assert _metrics(at)["Selection-adjusted estimate"] == format_number(math.exp(sel.estimate))
+    interval = format_ci(math.exp(sel.estimate), math.exp(sel.ci_lower), math.exp(sel.ci_upper))
+    text = _texts(at)
+    assert f"adjusted for that would be {interval}" in text
+    assert f"non-significant studies: {format_number(sel.delta[1])}" in text
+    assert format_pvalue(sel.lrt_pval) in text
+    # tau^2 is 0 here: the engine's warning reaches the page.
+    assert "Selection model: tau\u00b2 of the selection model is estimated as 0" in text
+
+
+def test_bias_page_selection_model_three_studies(ig):
+    at = _app(BIAS)
+    res = run_analysis(ig, _settings(at)).result
+    sel = _selection(res)
+    assert _metrics(at)["Selection-adjusted estimate"] == format_number(math.exp(sel.estimate))
+    assert "Caution: with 3 studies (fewer than 10) the selection model" in _texts(at)
 
 
 def test_bias_funnel_trimfill_toggle_and_log_axis(ig):
@@ -275,6 +335,8 @@ def test_bias_page_mantel_haenszel_explains(ig):
     _select(at, "pooling", "MH")
     text = _texts(at)
     assert "needs an inverse-variance model" in text
+    assert "The selection model needs an inverse-variance model" in text
+    assert "Selection-adjusted estimate" not in _metrics(at)
     res = run_analysis(ig, _settings(at)).result
     assert _metrics(at)["Classical: p"] == _p(egger_test(res, model="lm").pval)
 
@@ -287,6 +349,8 @@ def test_bias_page_single_arm_has_no_contours(ig):
     res = run_analysis(ig, _settings(at)).result
     assert _metrics(at)["On the model: p"] == _p(egger_test(res).pval)
     assert "no 'no effect' value" in _texts(at)
+    assert "a single proportion has no 'no effect' value, so it is not fitted" in _texts(at)
+    assert "Selection-adjusted estimate" not in _metrics(at)
 
 
 # --------------------------------------------------------------------- Sensitivity page

@@ -1,4 +1,5 @@
-"""Display blocks of the publication-bias page (funnel plot, Egger, Begg, trim-and-fill).
+"""Display blocks of the publication-bias page (funnel plot, Egger, Begg, trim-and-fill,
+PET-PEESE, selection model).
 
 Everything shown comes from :func:`ui.compute_extra.bias_results`; this module only lays
 out widgets, figures and formatted numbers. No user text is rendered as HTML or markdown:
@@ -27,6 +28,7 @@ LOW_POWER_K = 10
 FUNNEL_HEIGHT_PX = 760
 ESTIMATORS = {"L0": "L0 (default)", "R0": "R0"}
 SIDES = {"left": "left", "right": "right"}
+_DIRECTIONS = {"greater": "above", "less": "below"}
 #: Characters with a meaning in Streamlit markdown (CommonMark, LaTeX, emoji shortcodes,
 #: coloured text, directives): escaped with a backslash in engine messages, which can
 #: contain study labels.
@@ -267,6 +269,79 @@ def _trimfill(results: BiasResults, label: str) -> None:
         )
 
 
+def _adjusted_sentence(label: str, interval: dict, how: str) -> str:
+    """The plain-words reading of a bias-adjusted estimate."""
+    level = format_number(100 * interval["level"], 0)
+    return (
+        f"If small studies with non-significant results are missing, the {label.lower()} "
+        f"adjusted for that would be {_interval_text(interval)} ({level}% CI; {how})."
+    )
+
+
+def _panel(title: str, outcome: Outcome):
+    """A panel heading; the engine's result, or None after explaining why there is none."""
+    st.subheader(title)
+    if not outcome.ok:
+        _undefined(outcome)
+        return None
+    return outcome.value
+
+
+def _caution(k: int, what: str) -> None:
+    if k < LOW_POWER_K:
+        st.caption(f"Caution: with {k} studies (fewer than {LOW_POWER_K}) {what}.")
+
+
+def _pet_peese(results: BiasResults, label: str, k: int) -> None:
+    """PET and PEESE estimates with the conditional one highlighted."""
+    pp = _panel("PET-PEESE", results.petpeese)
+    if pp is None:
+        return
+    limits = results.pet_peese_limits
+    chosen = limits[pp.chosen_name]
+    st.metric(
+        f"{pp.chosen_name} estimate",
+        format_number(chosen["estimate"]),
+        help="Stanley and Doucouliagos (2014): weighted least-squares regression of the "
+        "effects on their standard errors (PET) or variances (PEESE), weights 1/variance, "
+        "multiplicative dispersion, t-test. PEESE is reported when PET's estimate differs "
+        "from no effect at two-sided p < 0.10 (one-sided 5%).",
+    )
+    st.caption(_adjusted_sentence(label, chosen, f"{pp.chosen_name}, conditional rule"))
+    st.caption(
+        f"PET: {_interval_text(limits['PET'])} (test of no effect "
+        f"{format_pvalue(pp.pet_pval)}); PEESE: {_interval_text(limits['PEESE'])}. "
+        f"{pp.chosen_name} is used because PET's p is "
+        f"{'below' if pp.use_peese else 'not below'} {format_number(pp.alpha)}."
+    )
+    _caution(k, "these regressions are very imprecise and can over-correct")
+
+
+def _selection_model(results: BiasResults, label: str, k: int) -> None:
+    """The step-function selection model's adjusted estimate."""
+    sel = _panel("Selection model", results.selection)
+    if sel is None:
+        return
+    interval = results.selection_interval
+    st.metric(
+        "Selection-adjusted estimate",
+        format_number(interval["estimate"]),
+        help="Step-function selection model (Vevea and Hedges 1995; metafor selmodel, "
+        "type 'stepfun', steps 0.025 and 1), fitted by maximum likelihood: studies with a "
+        "one-sided p-value above 0.025 may be published with a different probability.",
+    )
+    st.caption(_adjusted_sentence(label, interval, "step-function selection model"))
+    st.caption(
+        f"Relative publication probability of non-significant studies: "
+        f"{format_number(sel.delta[1])} (1 = no selection; {sel.k_per_interval[0]} "
+        f"significant, {sel.k_per_interval[1]} non-significant studies; significant = "
+        f"one-sided p \u2264 0.025 for an effect {_DIRECTIONS[sel.alternative]} no effect, "
+        "the direction of the pooled estimate). "
+        f"Likelihood-ratio test of no selection: {format_pvalue(sel.lrt_pval)}."
+    )
+    _caution(k, "the selection model is barely identified")
+
+
 def _test_warnings(results: BiasResults) -> None:
     """Each test's warnings once, naming every test that gave the same message."""
     by_message: dict[str, list[str]] = {}
@@ -275,6 +350,8 @@ def _test_warnings(results: BiasResults) -> None:
         ("Classical Egger test", results.egger_lm),
         ("Begg's test", results.begg),
         ("Trim-and-fill", results.trimfill),
+        ("PET-PEESE", results.petpeese),
+        ("Selection model", results.selection),
     ):
         for message in outcome.warnings:
             names = by_message.setdefault(message, [])
@@ -295,6 +372,8 @@ def render_bias(bundle: AnalysisBundle, results: BiasResults, options: BiasOptio
         _egger(results, label)
         _begg(results)
         _trimfill(results, label)
+        _pet_peese(results, label, results.k)
+        _selection_model(results, label, results.k)
     _test_warnings(results)
     st.caption(
         "Funnel-plot asymmetry (small-study effects) can come from publication bias, "

@@ -23,7 +23,14 @@ import pandas as pd
 import streamlit as st
 
 from igmeta.analysis import AnalysisBundle
-from igmeta.bias import begg_test, egger_test, funnel_frame, trim_and_fill
+from igmeta.bias import (
+    begg_test,
+    egger_test,
+    funnel_frame,
+    pet_peese,
+    step_selection_model,
+    trim_and_fill,
+)
 from igmeta.tables import display_scale, to_display_scale
 from igmeta.transforms import back_transform, interval_back_transform
 from ui import compute
@@ -150,6 +157,15 @@ class BiasResults:
     limits : dict
         Egger's limit estimates (effect at standard error 0) on the display scale, by
         form (``"rma"``, ``"lm"``), same keys as ``adjusted``.
+    petpeese : Outcome
+        PET-PEESE (:func:`igmeta.bias.pet_peese`).
+    pet_peese_limits : dict
+        PET's and PEESE's estimates on the display scale, by name (``"PET"``,
+        ``"PEESE"``), same keys as ``adjusted``.
+    selection : Outcome
+        The step-function selection model (:func:`igmeta.bias.step_selection_model`).
+    selection_interval : dict or None
+        Its adjusted estimate on the display scale, same keys as ``adjusted``.
     """
 
     k: int
@@ -162,6 +178,16 @@ class BiasResults:
     adjusted: dict | None = None
     observed: dict = field(default_factory=dict)
     limits: dict = field(default_factory=dict)
+    petpeese: Outcome = field(default_factory=Outcome)
+    pet_peese_limits: dict = field(default_factory=dict)
+    selection: Outcome = field(default_factory=Outcome)
+    selection_interval: dict | None = None
+
+
+_NO_NULL_SELECTION = (
+    "The selection model works on the studies' p-values against no effect; a single "
+    "proportion has no 'no effect' value, so it is not fitted."
+)
 
 
 def _display_interval(estimate, lower, upper, transform, ni, level, test) -> dict:
@@ -187,7 +213,8 @@ def _excluded_effects(bundle: AnalysisBundle):
 
 @st.cache_data(max_entries=compute.CACHE_ENTRIES, show_spinner=False, hash_funcs=compute.HASH_FUNCS)
 def bias_results(table: pd.DataFrame, settings: dict, options: dict) -> BiasResults | None:
-    """Egger (both forms), Begg, trim-and-fill and the funnel points, cached.
+    """Egger (both forms), Begg, trim-and-fill, PET-PEESE, the selection model and the
+    funnel points, cached.
 
     Parameters
     ----------
@@ -241,19 +268,31 @@ def bias_results(table: pd.DataFrame, settings: dict, options: dict) -> BiasResu
             model.level,
             model.test,
         )
-    limits = {
+    petpeese = _attempt(lambda: pet_peese(res))
+    regressions = [("rma", egger_rma.value), ("lm", egger_lm.value)]
+    if petpeese.ok:
+        regressions += [("PET", petpeese.value.pet), ("PEESE", petpeese.value.peese)]
+    shown = {
         name: _display_interval(
-            out.value.est,
-            out.value.ci_lower,
-            out.value.ci_upper,
-            transform,
-            ni,
-            out.value.level,
-            out.value.test,
+            reg.est, reg.ci_lower, reg.ci_upper, transform, ni, reg.level, reg.test
         )
-        for name, out in (("rma", egger_rma), ("lm", egger_lm))
-        if out.ok
+        for name, reg in regressions
+        if reg is not None
     }
+    limits = {name: shown[name] for name in ("rma", "lm") if name in shown}
+    pet_peese_limits = {name: shown[name] for name in ("PET", "PEESE") if name in shown}
+    if np.isfinite(display_scale(bundle)[2]):
+        # Significant = in the direction of the pooled effect (metafor's ``alternative``).
+        direction = "less" if res.estimate < 0 else "greater"
+        selection = _attempt(lambda: step_selection_model(res, alternative=direction))
+    else:
+        selection = Outcome(error=_NO_NULL_SELECTION)
+    sel = selection.value
+    selection_interval = (
+        _display_interval(sel.estimate, sel.ci_lower, sel.ci_upper, transform, ni, sel.level, "z")
+        if sel is not None
+        else None
+    )
     k = int((funnel["included"] & ~funnel["filled"]).sum())
     return BiasResults(
         k=k,
@@ -266,6 +305,10 @@ def bias_results(table: pd.DataFrame, settings: dict, options: dict) -> BiasResu
         adjusted=adjusted,
         observed=observed,
         limits=limits,
+        petpeese=petpeese,
+        pet_peese_limits=pet_peese_limits,
+        selection=selection,
+        selection_interval=selection_interval,
     )
 
 
