@@ -18,6 +18,7 @@ from igmeta.analysis import (
     run_analysis,
 )
 from igmeta.datasets import load_ig_pnp_canonical
+from igmeta.effects import author_year_label
 from igmeta.exports import (
     SLIDE_HEIGHT,
     SLIDE_WIDTH,
@@ -209,8 +210,10 @@ def test_tables_are_formula_safe_csv_and_excel():
     assert "'=HYPERLINK" in csv and "\n=HYPERLINK" not in csv
     studies = pd.read_csv(io.StringIO(csv))
     assert studies["weight_percent"].sum() == pytest.approx(100.0)
-    # Jann 2020 (zero cell, 0.5 added): RR = (7.5 / 12) / (0.5 / 13)
-    assert studies.loc[studies["study"] == XSS, "estimate"].iloc[0] == pytest.approx(
+    # Jann 2020 (zero cell, 0.5 added): RR = (7.5 / 12) / (0.5 / 13); labelled name + year
+    label = author_year_label(XSS, table.loc[0, "year"])
+    assert label == f"{XSS} 2020"
+    assert studies.loc[studies["study"] == label, "estimate"].iloc[0] == pytest.approx(
         (7.5 / 12) / (0.5 / 13), rel=1e-12
     )
     workbook = openpyxl.load_workbook(io.BytesIO(tables_excel(bundle, table)))
