@@ -377,6 +377,11 @@ def r_script(
         "# Meta-analysis exported from the igmeta dashboard on " + stamp + ".",
         "# Reproduces the dashboard's numbers with R and metafor 3.8-1:",
         "#   Rscript this_file.R",
+        *(
+            [f"# It draws the forest and funnel plots into {FOREST_PDF} and {FUNNEL_PDF}."]
+            if plots
+            else []
+        ),
         "# The results are printed, then repeated in a machine-readable block at the end.",
         "suppressPackageStartupMessages(library(metafor))",
         'if (packageVersion("metafor") != "3.8.1")',
@@ -659,11 +664,20 @@ def _r_forest(bundle: AnalysisBundle, groups: list, levels: list) -> list[str]:
             "arm_x <- fp$alim[1] - col_width * (ncol(arm_cols):1)",
             "xlim <- c(fp$xlim[1] - col_width * ncol(arm_cols), fp$xlim[2])",
         ]
-        width = 10 + 0.7 * len(columns)
-        call = "fp <- draw_forest(xlim = xlim, ilab = arm_cols, ilab.xpos = arm_x)"
-    else:
-        width, call = 10.0, "fp <- draw_forest()"
-    lines += [f'open_pdf("{FOREST_PDF}", width = {width:g}, height = {height:g})', call]
+    call = ["xlim = xlim, ilab = arm_cols, ilab.xpos = arm_x"] if columns else []
+    if res.transform == "exp":
+        lines += [
+            "# Round ratio ticks (0.1, 0.2, 0.5, 1, 2, 5, 10...) within metafor's axis limits.",
+            "ticks <- log(c(0.001, 0.01, 0.1, 0.2, 0.5, 1, 2, 5, 10, 100, 1000))",
+            "at <- ticks[ticks >= fp$alim[1] & ticks <= fp$alim[2]]",
+            "if (length(at) < 3) at <- fp$at",
+        ]
+        call.append("at = at")
+    width = 10 + 0.7 * len(columns)
+    lines += [
+        f'open_pdf("{FOREST_PDF}", width = {width:g}, height = {height:g})',
+        f"fp <- draw_forest({', '.join(call)})",
+    ]
     if columns:
         lines.append(f"text(arm_x, fp$ylim[2] - 1, {_r_vector(headers, strings=True)}, font = 2)")
         for top_name in dict.fromkeys(t for t in tops if t):

@@ -131,6 +131,8 @@ def test_forest_arguments_follow_the_dashboard():
     assert 'c("Events", "Total", "Events", "Total")' in mh
     assert '"Overall: Mantel-Haenszel (RevMan zeros)"' in mh
     assert "addpred" not in mh  # no prediction interval for a Mantel-Haenszel fit
+    assert "ticks <- log(c(0.001, 0.01, 0.1, 0.2, 0.5, 1, 2, 5, 10, 100, 1000))" in mh
+    assert "draw_forest(xlim = xlim, ilab = arm_cols, ilab.xpos = arm_x, at = at)" in mh
     assert f'open_pdf("{FOREST_PDF}", width = ' in mh and "dev.off()" in mh
     reml = r_script(*CASES["ig_metafor_defaults"])
     assert "addpred = TRUE" in reml and "cbind(dat$ai, dat$n1i, dat$ci, dat$n2i)" in reml
@@ -146,6 +148,7 @@ def test_forest_arguments_follow_the_dashboard():
     smd = r_script(*CASES["continuous_smd"])
     assert "atransf" not in smd.split("draw_forest")[1] and "transf =" not in smd
     assert "cbind(dat$m1i, dat$sd1i, dat$n1i, dat$m2i, dat$sd2i, dat$n2i)" in smd
+    assert "forest" in smd.splitlines()[3]  # the header names the files
     assert "forest" not in r_script(*CASES["continuous_smd"], plots=False)
 
 
