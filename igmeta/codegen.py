@@ -37,12 +37,16 @@ from igmeta.effects import (
     RATE_MEASURES,
     RATE_PAIR_MEASURES,
     default_add,
+    measure_info,
 )
 from igmeta.scenarios import settings_to_json, table_to_json
+from igmeta.tables import _model_label
 
 __all__ = [
     "BEGIN",
     "END",
+    "FOREST_PDF",
+    "FUNNEL_PDF",
     "CodegenError",
     "compare_values",
     "escalc_call",
@@ -55,6 +59,9 @@ __all__ = [
 
 BEGIN = "# BEGIN IGMETA RESULTS"
 END = "# END IGMETA RESULTS"
+#: Files the R script draws its plots into (in the working directory).
+FOREST_PDF = "igmeta_forest.pdf"
+FUNNEL_PDF = "igmeta_funnel.pdf"
 
 _BINARY_MEASURES = ("RR", "OR", "RD")
 _PROPORTION_MEASURES = ("PR", "PLO", "PAS", "PFT")
@@ -305,6 +312,7 @@ def _r_revman_block(s: AnalysisSettings) -> list[str]:
     lines.append("dz <- (dat$ai == 0 & dat$ci == 0) | (dat$ai == dat$n1i & dat$ci == dat$n2i)")
     if drop:
         lines.append("dat <- dat[!dz, ]")
+    lines.append("arms <- dat  # the counts as typed, for the forest plot's columns")
     if measure != "PETO":
         lines += [
             "zc <- dat$ai == 0 | dat$ci == 0 | dat$ai == dat$n1i | dat$ci == dat$n2i",
@@ -331,7 +339,11 @@ def _r_predict(transform: str) -> str:
 
 
 def r_script(
-    table: pd.DataFrame, settings: AnalysisSettings, bundle: AnalysisBundle | None = None
+    table: pd.DataFrame,
+    settings: AnalysisSettings,
+    bundle: AnalysisBundle | None = None,
+    *,
+    plots: bool = True,
 ) -> str:
     """The analysis as an R script for metafor 3.8-1.
 
@@ -342,6 +354,9 @@ def r_script(
     settings : AnalysisSettings
     bundle : AnalysisBundle, optional
         ``run_analysis(table, settings)`` if already computed.
+    plots : bool, default True
+        Also draw the forest plot and the funnel plot into the PDF files
+        :data:`FOREST_PDF` and :data:`FUNNEL_PDF` (see :func:`_r_forest`, :func:`_r_funnel`).
 
     Raises
     ------
@@ -362,6 +377,11 @@ def r_script(
         "# Meta-analysis exported from the igmeta dashboard on " + stamp + ".",
         "# Reproduces the dashboard's numbers with R and metafor 3.8-1:",
         "#   Rscript this_file.R",
+        *(
+            [f"# It draws the forest and funnel plots into {FOREST_PDF} and {FUNNEL_PDF}."]
+            if plots
+            else []
+        ),
         "# The results are printed, then repeated in a machine-readable block at the end.",
         "suppressPackageStartupMessages(library(metafor))",
         'if (packageVersion("metafor") != "3.8.1")',
@@ -428,6 +448,16 @@ def r_script(
         lines.append("names(sub) <- lv")
         lines.append("print(sub)")
         lines += _r_subgroup_test(bundle)
+    if plots:
+        lines += [
+            "",
+            "# Plots: cairo_pdf draws any UTF-8 label; pdf() is the fallback without cairo.",
+            "open_pdf <- function(file, width, height)",
+            '  if (capabilities("cairo")) cairo_pdf(file, width, height) else '
+            "pdf(file, width, height)",
+        ]
+        lines += _r_forest(bundle, groups, levels)
+        lines += _r_funnel(bundle)
     lines += [
         "",
         'report <- function(name, value, digits = "%.10f")',
@@ -495,6 +525,208 @@ def _r_subgroup_test(bundle: AnalysisBundle) -> list[str]:
         "subgroup_test_stat <- all_fe$QE - sum(sapply(sub, function(f) f$QE))",
         "subgroup_test_pval <- pchisq(subgroup_test_stat, df = length(lv) - 1, lower.tail = FALSE)",
     ]
+
+
+# --------------------------------------------------------------------------- R plots
+
+#: Arm columns of the forest plot as the dashboard shows them: (data-frame columns,
+#: column headers, group header of each column).
+_R_ARMS: dict[str, tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]] = {
+    "comparison": (
+        ("ai", "n1i", "ci", "n2i"),
+        ("Events", "Total", "Events", "Total"),
+        ("Treatment", "Treatment", "Control", "Control"),
+    ),
+    "single_arm": (("xi", "ni"), ("Events", "Total"), ("", "")),
+    "continuous": (
+        ("m1i", "sd1i", "n1i", "m2i", "sd2i", "n2i"),
+        ("Mean", "SD", "Total", "Mean", "SD", "Total"),
+        ("Treatment",) * 3 + ("Control",) * 3,
+    ),
+    "correlation": (("ni",), ("Total",), ("",)),
+}
+#: Inches per forest-plot row and the fixed part (axis, header, margins) of the height.
+_INCH_PER_ROW = 0.25
+_INCH_FIXED = 2.0
+
+
+def _r_transf(bundle: AnalysisBundle, ni: str) -> str:
+    """The back-transform arguments of forest()/addpoly(): ``atransf = exp`` for ratio
+    measures (log axis labelled on the ratio scale), ``transf = ...`` otherwise, as
+    :func:`_r_predict`; ``ni`` is the R expression of the sample sizes for Freeman-Tukey."""
+    transform = bundle.result.transform
+    if transform not in _R_TRANSFORMS:
+        raise CodegenError(f"Unknown back-transform {transform!r}.")
+    fn = _R_TRANSFORMS[transform]
+    if fn is None:
+        return ""
+    if transform == "exp":
+        return ", atransf = exp"
+    if transform == "ipft.hm":
+        return f", transf = transf.ipft.hm, targs = list(ni = {ni})"
+    return f", transf = {fn}"
+
+
+#: R lines of metafor's documented "forest plot with subgroups" layout, computed from the
+#: analysed rows (RevMan's convention may have dropped some): the first subgroup at the
+#: top, each block a label row, its studies in table order and its subtotal row, blocks
+#: one empty line apart; studies outside every level form a last block without subtotal.
+#: The overall summary stays at row -1.
+_R_SUBGROUP_LAYOUT = (
+    "gi <- match(dat$group, lv)",
+    "rows <- numeric(nrow(dat))",
+    "subgroup_rows <- subtotal_rows <- numeric(length(lv))",
+    "row <- 1",
+    "rest <- which(is.na(gi))",
+    "if (length(rest) > 0) {",
+    "  rows[rest] <- row + rev(seq_along(rest)) - 1",
+    "  row <- row + length(rest) + 2",
+    "}",
+    "for (b in rev(seq_along(lv))) {",
+    "  members <- which(gi == b)",
+    "  subtotal_rows[b] <- row",
+    "  rows[members] <- row + rev(seq_along(members))",
+    "  subgroup_rows[b] <- row + length(members) + 1",
+    "  row <- subgroup_rows[b] + 2",
+    "}",
+)
+
+
+def _r_forest(bundle: AnalysisBundle, groups: list, levels: list) -> list[str]:
+    """R lines drawing the dashboard's forest plot into :data:`FOREST_PDF`.
+
+    ``forest(res, ...)`` with the study labels, back-transform, confidence level, weights,
+    the arm columns (``ilab``, headers via ``text()``), the prediction interval when the
+    dashboard shows it (``addpred``) and, with subgroups, metafor's documented subgroup
+    layout (``rows=``, subgroup labels with ``text()``, ``addpoly()`` for each subgroup fit).
+    Excluded studies are not drawn (the dashboard draws them greyed out); they are named
+    in ``not_analysed``. The x limits come from a first call on a null device, then the
+    arm columns are placed left of the plotted interval.
+    """
+    s = bundle.settings
+    res = bundle.result
+    level = _level(s)
+    revman = s.analysis == "comparison" and s.pooling in ("MH", "PETO") and s.zero_cells == "revman"
+    arms = "arms" if revman else "dat"
+    columns, headers, tops = _R_ARMS.get(s.analysis, ((), (), ()))
+    label = measure_info(s.measure).label
+    pred = res.is_random_effects and s.show_prediction and np.isfinite(res.pi_lower)
+    args = [
+        'slab = gsub("[[:cntrl:]]+", " ", dat$study)',
+        f"mlab = {r_string('Overall: ' + _model_label(bundle))}",
+        f"level = {level}",
+        "showweights = TRUE",
+        f'header = c("Study", {r_string(f"{label} [{level}% CI]")})',
+        f"xlab = {r_string(label)}",
+    ]
+    if pred:
+        args.append("addpred = TRUE")
+    if s.analysis == "single_arm":
+        args.append("refline = NA")
+    transf = _r_transf(bundle, "dat$ni")
+    lines = [
+        "",
+        f"# Forest plot ({FOREST_PDF}) as the dashboard draws it: labels, back-transform,",
+        "# level, weights, arm columns"
+        + (", prediction interval" if pred else "")
+        + (", subgroups" if groups else "")
+        + ". Excluded studies are",
+        "# not drawn (the dashboard shows them greyed out; see not_analysed).",
+        "# Studies without an estimate keep their row (na.pass), as on screen.",
+        'old_na <- options(na.action = "na.pass")',
+    ]
+    if s.analysis == "single_arm" and res.transform == "ipft.hm":
+        lines.append(
+            "# transf.ipft.hm back-transforms every row with the harmonic mean of ni "
+            "(igmeta: each study's own n)."
+        )
+    n_rows = len(bundle.effects.yi)
+    extra = ""
+    if groups:
+        lines.append("# Subgroup layout (metafor's documented forest plot with subgroups).")
+        lines += _R_SUBGROUP_LAYOUT
+        extra = ", rows = rows, ylim = c(-1.5, max(subgroup_rows) + 3)"
+        n_rows += 3 * len(levels) + 2
+    lines.append(
+        "draw_forest <- function(...) forest(res, " + ", ".join(args) + transf + extra + ", ...)"
+    )
+    lines += [
+        "# A first call on a null device gives the layout (x limits) to place the columns.",
+        "pdf(NULL)",
+        "fp <- suppressWarnings(draw_forest())",
+        "invisible(dev.off())",
+    ]
+    height = max(5.0, _INCH_FIXED + _INCH_PER_ROW * (n_rows + 4))
+    if columns:
+        lines += [
+            f"arm_cols <- cbind({', '.join(f'{arms}${c}' for c in columns)})",
+            "col_width <- 0.07 * diff(fp$xlim)",
+            "arm_x <- fp$alim[1] - col_width * (ncol(arm_cols):1)",
+            "xlim <- c(fp$xlim[1] - col_width * ncol(arm_cols), fp$xlim[2])",
+        ]
+    call = ["xlim = xlim, ilab = arm_cols, ilab.xpos = arm_x"] if columns else []
+    if res.transform == "exp":
+        lines += [
+            "# Round ratio ticks (0.1, 0.2, 0.5, 1, 2, 5, 10...) within metafor's axis limits.",
+            "ticks <- log(c(0.001, 0.01, 0.1, 0.2, 0.5, 1, 2, 5, 10, 100, 1000))",
+            "at <- ticks[ticks >= fp$alim[1] & ticks <= fp$alim[2]]",
+            "if (length(at) < 3) at <- fp$at",
+        ]
+        call.append("at = at")
+    width = 10 + 0.7 * len(columns)
+    lines += [
+        f'open_pdf("{FOREST_PDF}", width = {width:g}, height = {height:g})',
+        f"fp <- draw_forest({', '.join(call)})",
+    ]
+    if columns:
+        lines.append(f"text(arm_x, fp$ylim[2] - 1, {_r_vector(headers, strings=True)}, font = 2)")
+        for top_name in dict.fromkeys(t for t in tops if t):
+            idx = [i + 1 for i, t in enumerate(tops) if t == top_name]
+            lines.append(
+                f"text(mean(arm_x[{_r_vector(idx)}]), fp$ylim[2], {r_string(top_name)}, font = 2)"
+            )
+    if groups:
+        sub_transf = _r_transf(bundle, "dat$ni[dat$group %in% lv[i]]")
+        lines += [
+            "text(fp$xlim[1], subgroup_rows, lv, pos = 4, font = 4)",
+            "for (i in seq_along(sub))",
+            "  addpoly(sub[[i]], row = subtotal_rows[i], "
+            f'mlab = paste("Subtotal:", lv[i]){sub_transf})',
+        ]
+    lines += ["invisible(dev.off())", "options(old_na)"]
+    return lines
+
+
+def _r_funnel(bundle: AnalysisBundle) -> list[str]:
+    """R lines drawing the dashboard's funnel plot into :data:`FUNNEL_PDF`.
+
+    Contour-enhanced (90/95/99% significance regions around 0, as
+    :func:`igmeta.exports.funnel_for`) when the measure has a null value; a plain funnel
+    around the estimate for proportions. Ratio measures get ``atransf = exp``. Skipped
+    with a comment when no study has a finite effect (the dashboard draws no funnel).
+    """
+    res = bundle.result
+    yi, vi = np.asarray(res.yi, float), np.asarray(res.vi, float)
+    if not np.any(np.isfinite(yi) & np.isfinite(vi)):
+        return ["", "# No funnel plot: no study has an estimate and a standard error."]
+    atransf = ", atransf = exp" if res.transform == "exp" else ""
+    lines = ["", f"# Funnel plot ({FUNNEL_PDF}) on the analysis scale, as the dashboard draws it."]
+    if bundle.settings.analysis == "single_arm":
+        call = f"funnel(res{atransf})"
+    else:
+        lines.append("# Contour-enhanced: shaded 90/95/99% significance regions around 0.")
+        call = (
+            "funnel(res, level = c(90, 95, 99), "
+            'shade = c("white", "gray55", "gray75"), refline = 0, legend = TRUE'
+            f"{atransf})"
+        )
+    lines += [
+        f'open_pdf("{FUNNEL_PDF}", width = 7, height = 6)',
+        call,
+        "abline(v = res$beta, lty = 2)  # the pooled estimate",
+        "invisible(dev.off())",
+    ]
+    return lines
 
 
 # --------------------------------------------------------------------------- Python
