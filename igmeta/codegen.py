@@ -40,7 +40,7 @@ from igmeta.effects import (
     measure_info,
 )
 from igmeta.scenarios import settings_to_json, table_to_json
-from igmeta.tables import _model_label
+from igmeta.tables import model_label
 
 __all__ = [
     "BEGIN",
@@ -613,7 +613,7 @@ def _r_forest(bundle: AnalysisBundle, groups: list, levels: list) -> list[str]:
     pred = res.is_random_effects and s.show_prediction and np.isfinite(res.pi_lower)
     args = [
         'slab = gsub("[[:cntrl:]]+", " ", dat$study)',
-        f"mlab = {r_string('Overall: ' + _model_label(bundle))}",
+        f"mlab = {r_string('Overall: ' + model_label(bundle.result, bundle.settings.zero_cells))}",
         f"level = {level}",
         "showweights = TRUE",
         f'header = c("Study", {r_string(f"{label} [{level}% CI]")})',
