@@ -150,6 +150,9 @@ def test_figure_export_without_kaleido_names_the_extra(monkeypatch):
     if not Path(exports.browser_path()).exists():
         pytest.fail("Chromium is missing: run the README's test command")
     monkeypatch.setitem(sys.modules, "kaleido", None)  # "import kaleido" now fails
+    # A fresh renderer: the process's own may already hold a running kaleido browser (a page
+    # drawn earlier in this process started it in the background), which needs no import.
+    monkeypatch.setattr(exports, "_RENDERER", exports._Renderer())
     with pytest.raises(exports.ExportError, match=r"pip install 'igmeta\[export\]'"):
         exports.figure_bytes(go.Figure(go.Scatter(x=[1], y=[1])), "svg")
 
