@@ -63,9 +63,9 @@ __all__ = [
     "enlarge_figure",
     "figure_bytes",
     "figures_bytes",
-    "prepare_renderer",
     "forest_for",
     "funnel_for",
+    "prepare_renderer",
     "result_tables",
     "slide_factor",
     "tables_csv",
@@ -335,6 +335,9 @@ class _Renderer:
         self._kaleido = None
         self._idle: asyncio.TimerHandle | None = None
         self._busy = 0
+        # One browser start at a time: a warm-up and an export (or two warm-ups from page
+        # reruns) must not each start a Chromium, one of which would never be closed.
+        self._starting = asyncio.Lock()
 
     def _ensure_loop(self) -> asyncio.AbstractEventLoop:
         if self._loop is None:
@@ -344,6 +347,10 @@ class _Renderer:
         return self._loop
 
     async def _browser(self):
+        async with self._starting:
+            return await self._started_browser()
+
+    async def _started_browser(self):
         if self._kaleido is None:
             try:
                 kaleido = import_optional("kaleido", "export", "PNG/SVG/PDF export")
@@ -370,6 +377,13 @@ class _Renderer:
         if self._busy == 0:
             asyncio.ensure_future(self._close())
 
+    def _close_later(self) -> None:
+        """(Re)start the idle timer: the browser closes after RENDERER_IDLE_S unused."""
+        if self._idle is not None:
+            self._idle.cancel()
+        loop = asyncio.get_running_loop()
+        self._idle = loop.call_later(RENDERER_IDLE_S, self._close_if_idle)
+
     async def _render(self, jobs: list[tuple[go.Figure, dict]]) -> list[bytes]:
         self._busy += 1
         if self._idle is not None:
@@ -384,8 +398,7 @@ class _Renderer:
             raise
         finally:
             self._busy -= 1
-            loop = asyncio.get_running_loop()
-            self._idle = loop.call_later(RENDERER_IDLE_S, self._close_if_idle)
+            self._close_later()
 
     def render(self, jobs: list[tuple[go.Figure, dict]]) -> list[bytes]:
         """Render ``jobs`` (figure, kaleido options) and return their bytes in order."""
@@ -409,10 +422,7 @@ class _Renderer:
             await self._close()
             return
         if self._busy == 0:
-            if self._idle is not None:
-                self._idle.cancel()
-            loop = asyncio.get_running_loop()
-            self._idle = loop.call_later(RENDERER_IDLE_S, self._close_if_idle)
+            self._close_later()
 
     def warm_up(self) -> None:
         """Start the browser in the background (without waiting) if it is not running."""

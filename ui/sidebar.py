@@ -78,16 +78,17 @@ ZERO_CELLS = {
 MAX_SUBGROUP_LEVELS = 12
 
 
-def subgroup_candidates(table: pd.DataFrame) -> list[str]:
-    """Columns that can define subgroups: text columns with 2 to 12 distinct values."""
+def _subgroup_columns(table: pd.DataFrame) -> list[tuple[str, tuple[str, ...]]]:
+    """(column, levels) of the text columns with 2 to 12 distinct values."""
     skip = {"study", "include", "provenance", "responder_definition"}
     skip |= {col for cols in CANONICAL_COLUMNS.values() for col in cols}
     out = []
     for col in table.columns:
         if col in skip or pd.api.types.is_numeric_dtype(table[col]):
             continue
-        if 2 <= len(subgroup_levels(table, col)) <= MAX_SUBGROUP_LEVELS:
-            out.append(col)
+        levels = subgroup_levels(table, col)
+        if 2 <= len(levels) <= MAX_SUBGROUP_LEVELS:
+            out.append((col, tuple(levels)))
     return out
 
 
@@ -159,8 +160,12 @@ def table_inputs(table: pd.DataFrame) -> tuple:
     A change of the table that leaves this unchanged cannot change any control of the
     sidebar, so the Data page's grid can rerun on its own (a fragment) after such an edit.
     """
-    candidates = subgroup_candidates(table)
-    return tuple((column, tuple(subgroup_levels(table, column))) for column in candidates)
+    return tuple(_subgroup_columns(table))
+
+
+def subgroup_candidates(table: pd.DataFrame) -> list[str]:
+    """Columns that can define subgroups: text columns with 2 to 12 distinct values."""
+    return [column for column, _ in _subgroup_columns(table)]
 
 
 def render_sidebar(table: pd.DataFrame, data_type: str) -> AnalysisSettings:
