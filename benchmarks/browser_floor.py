@@ -317,14 +317,20 @@ CHANGED = """([label, before, withPlot]) => {
     if (!m || m === before[0]) return false;
     if (withPlot) {
         const svg = document.querySelector('[data-testid="stPlotlyChart"] .main-svg');
-        if (!svg || svg.textContent === before[1]) return false;
+        if (!svg) return false;
+        // The forest's text columns are images (igmeta.plots.text_images): their sources
+        // count as the plot's text.
+        const images = [...svg.querySelectorAll('image')].map(i => i.getAttribute('href'));
+        if (svg.textContent + images.join('') === before[1]) return false;
     }
     return window.__t0 === null ? false : performance.now() - window.__t0;
 }"""
 
 PLOT_TEXT = """() => {
     const svg = document.querySelector('[data-testid="stPlotlyChart"] .main-svg');
-    return svg ? svg.textContent : '';
+    if (!svg) return '';
+    const images = [...svg.querySelectorAll('image')].map(i => i.getAttribute('href'));
+    return svg.textContent + images.join('');
 }"""
 
 #: All script runs since :data:`ARM` finished and nothing ran for 400 ms: the time of the

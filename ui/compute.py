@@ -22,6 +22,7 @@ import streamlit as st
 
 from igmeta.analysis import AnalysisBundle, AnalysisSettings, run_analysis
 from igmeta.exports import forest_for
+from igmeta.plots.text_images import text_columns_as_images
 from igmeta.scenarios import table_digest
 from igmeta.tables import ForestLabels
 
@@ -78,7 +79,8 @@ def current_bundle(table: pd.DataFrame, settings: AnalysisSettings) -> AnalysisB
 @st.cache_data(max_entries=CACHE_ENTRIES, show_spinner=False, hash_funcs=HASH_FUNCS)
 def _forest_spec(table: pd.DataFrame, settings: dict, labels: tuple, width_px: int) -> dict | None:
     bundle = analysis_bundle(table, settings)
-    return forest_for(bundle, table, labels=ForestLabels(*labels), width_px=width_px, as_spec=True)
+    spec = forest_for(bundle, table, labels=ForestLabels(*labels), width_px=width_px, as_spec=True)
+    return None if spec is None else text_columns_as_images(spec)
 
 
 def forest_spec(
@@ -88,6 +90,8 @@ def forest_spec(
 
     Keyed on the table, the settings, the labels and the width, so that going back to a
     setting seen before (common <-> random effects, a study excluded and included again)
-    draws the forest from the cache.
+    draws the forest from the cache. Its text columns are drawn as images
+    (:func:`igmeta.plots.text_images.text_columns_as_images`), which a browser draws
+    several times faster than plotly's text traces; exports keep real text.
     """
     return _forest_spec(table, settings.to_dict(), astuple(labels), int(width_px))

@@ -101,3 +101,72 @@ def screenshot(page, name: str) -> Path:
     page.screenshot(path=str(path), full_page=True)
     page.set_viewport_size(size)
     return path
+
+
+#: JavaScript: the texts of a chart's SVG plus the texts drawn inside its SVG images (the
+#: dashboard draws the forest's text columns as images, igmeta.plots.text_images), and
+#: where each image text sits on the page (``x`` at its anchor, ``y`` at its middle).
+_IMAGE_TEXTS = """(chart) => {
+  const found = [];
+  for (const image of chart.querySelectorAll('svg.main-svg image')) {
+    const href = image.getAttribute('href') || image.getAttribute('xlink:href') || '';
+    if (!href.startsWith('data:image/svg+xml')) continue;
+    const source = decodeURIComponent(href.slice(href.indexOf(',') + 1));
+    const svg = new DOMParser().parseFromString(source, 'image/svg+xml').documentElement;
+    const box = image.getBoundingClientRect();
+    const scale = box.height / parseFloat(svg.getAttribute('height'));
+    const anchor = svg.querySelector('g').getAttribute('text-anchor');
+    const drawnWidth = parseFloat(svg.getAttribute('width')) * scale;
+    const left = anchor === 'end' ? box.right - drawnWidth : box.left;
+    for (const node of svg.querySelectorAll('text')) {
+      found.push({
+        text: node.textContent,
+        x: left + parseFloat(node.getAttribute('x')) * scale,
+        y: box.top + parseFloat(node.getAttribute('y')) * scale,
+        anchor: anchor,
+      });
+    }
+  }
+  const own = Array.from(chart.querySelectorAll('svg.main-svg')).map(s => s.textContent);
+  return {svg: own.join(' '), images: found};
+}"""
+
+
+def chart_texts(chart) -> str:
+    """All text a plotly chart shows: its SVG text and the texts drawn in its images.
+
+    Parameters
+    ----------
+    chart : playwright.sync_api.Locator
+        The ``stPlotlyChart`` element.
+    """
+    found = chart.evaluate(_IMAGE_TEXTS)
+    return " ".join([found["svg"], *(item["text"] for item in found["images"])])
+
+
+def image_text_position(chart, text: str) -> dict:
+    """Page position of ``text`` drawn in one of the chart's images (first match).
+
+    Returns ``{"x", "y", "anchor"}``: ``x`` is where the text starts (anchor "start") or
+    ends ("end"), ``y`` its vertical middle, in viewport pixels, after scrolling the text
+    into view.
+    """
+    for _attempt in range(3):
+        found = chart.evaluate(_IMAGE_TEXTS)
+        item = next((i for i in found["images"] if i["text"].strip() == text), None)
+        if item is None:
+            raise AssertionError(f"{text!r} is not drawn in the chart")
+        height = chart.page.evaluate("() => window.innerHeight")
+        if 40 <= item["y"] <= height - 40:  # mouse clicks land only inside the viewport
+            return item
+        # The page scrolls in the main block, not the window: scroll what holds the chart.
+        chart.evaluate(
+            """(chart, dy) => {
+                let node = chart.parentElement;
+                while (node && node.scrollHeight <= node.clientHeight) node = node.parentElement;
+                (node || document.scrollingElement).scrollBy(0, dy);
+            }""",
+            item["y"] - height / 2,
+        )
+        chart.page.wait_for_timeout(200)
+    raise AssertionError(f"{text!r} could not be scrolled into view")

@@ -11,7 +11,13 @@ import time
 
 import numpy as np
 import pytest
-from conftest import screenshot, use_metafor_defaults, wait_for_app
+from conftest import (
+    chart_texts,
+    image_text_position,
+    screenshot,
+    use_metafor_defaults,
+    wait_for_app,
+)
 
 from tests.test_schema import DAT_BCG_CSV
 
@@ -51,11 +57,7 @@ def _wait_metric_change(page, name: str, before: str) -> str:
 
 
 def _svg_texts(page) -> str:
-    return (
-        page.locator(CHART)
-        .first.locator("svg.main-svg")
-        .evaluate_all("(svgs) => svgs.map(s => s.textContent).join(' ')")
-    )
+    return chart_texts(page.locator(CHART).first)
 
 
 def _open(page, server_url: str) -> None:
@@ -108,22 +110,19 @@ def test_clicking_a_study_name_excludes_and_includes_it(page, server_url):
     plot.scroll_into_view_if_needed()
     screenshot(page, "forest_ig_published")
 
-    # Click the middle of the study's name (not its square): it is excluded.
-    name = plot.locator(".textpoint text", has_text="Geerts 2021").first
-    name.scroll_into_view_if_needed()  # mouse clicks land only inside the viewport
-    box = name.bounding_box()
-    assert box is not None and box["width"] > 40
-    page.mouse.click(box["x"] + box["width"] * 0.6, box["y"] + box["height"] / 2)
+    # Click the middle of the study's name (not its square): it is excluded. The name is
+    # drawn in the label column's image; a transparent bar over the row takes the click.
+    name = image_text_position(plot, "Geerts 2021")
+    assert name["anchor"] == "start"
+    page.mouse.click(name["x"] + 45, name["y"])
     excluded = _wait_metric_change(page, "Pooled", published)
     assert _metric(page, "Studies") == "2"
     assert excluded != published
     screenshot(page, "forest_ig_name_clicked")
 
     # Clicking the name again includes the study again.
-    name = page.locator(CHART).first.locator(".textpoint text", has_text="Geerts 2021").first
-    name.scroll_into_view_if_needed()
-    box = name.bounding_box()
-    page.mouse.click(box["x"] + box["width"] * 0.3, box["y"] + box["height"] / 2)
+    name = image_text_position(page.locator(CHART).first, "Geerts 2021")
+    page.mouse.click(name["x"] + 25, name["y"])
     assert _wait_metric_change(page, "Pooled", excluded) == published
     assert _metric(page, "Studies") == "3"
 
@@ -169,11 +168,7 @@ def test_uploaded_tables_give_readable_forests(page, server_url, tmp_path):
     assert _metric(page, "Studies") == "2,000" or _metric(page, "Studies") == "2000"
     texts = _svg_texts(page)
     assert "1,800 of 2,000 studies" in texts
-    cells = (
-        page.locator(CHART)
-        .first.locator(".textpoint text")
-        .evaluate_all("(nodes) => nodes.map(n => n.textContent)")
-    )
+    cells = _svg_texts(page).split()
     weights = [cell for cell in cells if cell.endswith("%")]
     assert len(weights) > 200 and "0.0%" not in weights
     screenshot(page, "forest_k2000")

@@ -12,7 +12,7 @@ round of concurrent changes and a reload.
 from __future__ import annotations
 
 import pytest
-from conftest import screenshot, wait_for_app
+from conftest import chart_texts, screenshot, wait_for_app
 from test_nothing_lost_browser import (
     METRIC,
     RESTORED,
@@ -76,7 +76,7 @@ def _check(page, index: int, level: str = "95%") -> None:
     page.locator(METRIC).first.wait_for()
     assert page.locator(METRIC).first.inner_text() == _expected(csv_text, measure, LEVELS[level])
     assert page.locator(METRIC).nth(2).inner_text() == str(len(_studies(csv_text)))
-    chart = page.locator("[data-testid='stPlotlyChart']").first.text_content()
+    chart = chart_texts(page.locator("[data-testid='stPlotlyChart']").first)
     for other, (_, other_csv, _, _) in enumerate(USERS):
         for study in _studies(other_csv):
             assert (study in chart) == (other == index), (name, study)

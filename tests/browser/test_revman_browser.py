@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import screenshot, wait_for_app
+from conftest import chart_texts, screenshot, wait_for_app
 
 pytestmark = pytest.mark.browser
 
@@ -49,9 +49,7 @@ def test_upload_rm5_choose_outcome_and_see_forest(page, server_url):
     chart = page.locator(CHART).first
     chart.wait_for()
     wait_for_app(page)
-    texts = chart.locator("svg.main-svg").evaluate_all(
-        "(svgs) => svgs.map(s => s.textContent).join(' ')"
-    )
+    texts = chart_texts(chart)
     # study labels as "Author Year", the year not repeated when the name has it
     for label in ("Alder 2001", "Brook 2004", "Costa 2015"):
         assert label in texts, label

@@ -30,7 +30,7 @@ from pathlib import Path
 
 import openpyxl
 import pytest
-from conftest import screenshot, wait_for_app
+from conftest import chart_texts, screenshot, wait_for_app
 from test_nothing_lost_browser import choose, go_to, open_app, upload
 
 pytestmark = pytest.mark.browser
@@ -84,6 +84,22 @@ MARKUP_CHECK = r"""
   for (const img of document.querySelectorAll('img'))
     if ((img.getAttribute('src') || '').includes('pixel.png')) bad.push('image from Markdown');
   return bad;
+}
+"""
+
+
+#: Element names inside the chart's SVG images (the forest's text columns): text only.
+_IMAGE_TAGS = r"""
+(chart) => {
+  const tags = new Set();
+  for (const image of chart.querySelectorAll('svg.main-svg image')) {
+    const href = image.getAttribute('href') || '';
+    if (!href.startsWith('data:image/svg+xml')) continue;
+    const source = decodeURIComponent(href.slice(href.indexOf(',') + 1));
+    const doc = new DOMParser().parseFromString(source, 'image/svg+xml');
+    for (const el of doc.querySelectorAll('*')) tags.add(el.tagName);
+  }
+  return Array.from(tags).sort();
 }
 """
 
@@ -228,7 +244,8 @@ def tour(browser, server_url, tmp_path_factory):
         page.wait_for_timeout(800)
         chart = page.locator("[data-testid='stPlotlyChart']").first
         chart.locator(".main-svg").first.wait_for()
-        found["forest_text"] = [chart.text_content()]
+        found["forest_text"] = [chart_texts(chart)]
+        found["image_tags"] = chart.evaluate(_IMAGE_TAGS)
         found["hover_text"] = [_hover_every_point(page, chart, found)]
         screenshot(page, "xss_analysis")
 
@@ -265,6 +282,8 @@ def test_plots_show_hostile_names_literally(tour):
         "%{y} $x$",
     ):
         assert name in labels, name
+    # The forest's text columns are SVG images holding text elements and nothing else.
+    assert tour["image_tags"] == ["g", "svg", "text"], tour["image_tags"]
     hover = tour["hover_text"][0]
     assert any(name in hover for name in HOSTILE_NAMES), hover[:500]
 

@@ -1,0 +1,159 @@
+"""The dashboard's forest draws its text columns as SVG images: same texts, same places."""
+
+from __future__ import annotations
+
+import html
+import json
+from urllib.parse import unquote
+from xml.etree import ElementTree
+
+import numpy as np
+import pandas as pd
+import pytest
+from plotly.utils import PlotlyJSONEncoder
+
+from igmeta.analysis import AnalysisSettings, run_analysis
+from igmeta.datasets import load_ig_pnp_canonical
+from igmeta.exports import forest_for
+from igmeta.plots.text_images import (
+    LABEL_TARGETS,
+    OVERFLOW_PX,
+    image_texts,
+    text_columns_as_images,
+)
+
+SVG = "{http://www.w3.org/2000/svg}"
+HOSTILE = ["<script>alert(1)</script>", "A & B \u201cquoted\u201d 50%", '=HYPERLINK("x")']
+
+
+def _spec(table: pd.DataFrame) -> dict:
+    bundle = run_analysis(table, AnalysisSettings())
+    return forest_for(bundle, table, width_px=960, as_spec=True)
+
+
+def _svg(image: dict) -> ElementTree.Element:
+    source = image["source"]
+    assert source.startswith("data:image/svg+xml;charset=utf-8,")
+    return ElementTree.fromstring(unquote(source[source.index(",") + 1 :]))
+
+
+def _trials(names: list[str]) -> pd.DataFrame:
+    rng = np.random.default_rng(3)
+    k = len(names)
+    return pd.DataFrame(
+        {
+            "study": names,
+            "ai": rng.integers(5, 30, k),
+            "n1i": rng.integers(40, 80, k),
+            "ci": rng.integers(5, 30, k),
+            "n2i": rng.integers(40, 80, k),
+        }
+    )
+
+
+@pytest.fixture(scope="module")
+def spec() -> dict:
+    return _spec(_trials([f"Trial {i}" for i in range(1, 9)] + HOSTILE))
+
+
+@pytest.fixture(scope="module")
+def drawn(spec) -> dict:
+    return text_columns_as_images(spec)
+
+
+def test_every_text_trace_becomes_one_image_with_the_same_texts(spec, drawn):
+    traces = [t for t in spec["data"] if t.get("mode") == "text"]
+    assert len(traces) >= 7  # label, 2 x (events, total), weight, estimate
+    assert not [t for t in drawn["data"] if t.get("mode") == "text"]
+    assert len(drawn["layout"]["images"]) == len(traces)
+    for trace, texts in zip(traces, image_texts(drawn), strict=True):
+        expected = [html.unescape(t) for t in trace["text"] if html.unescape(t).strip()]
+        assert texts == expected, trace["name"]
+    labels = image_texts(drawn)[0]
+    for name in HOSTILE:  # user text arrives literally, never as markup
+        assert name in labels
+
+
+def test_images_hold_nothing_but_text(drawn):
+    for image in drawn["layout"]["images"]:
+        tags = {node.tag for node in _svg(image).iter()}
+        assert tags == {f"{SVG}svg", f"{SVG}g", f"{SVG}text"}
+
+
+def test_each_text_keeps_its_row_column_anchor_and_font(spec, drawn):
+    layout = spec["layout"]
+    margin = layout["margin"]
+    plot_width = layout["width"] - margin["l"] - margin["r"]
+    plot_height = layout["height"] - margin["t"] - margin["b"]
+    bottom, top = layout["yaxis"]["range"]
+    traces = [t for t in spec["data"] if t.get("mode") == "text"]
+    for trace, image in zip(traces, drawn["layout"]["images"], strict=True):
+        axis = layout["xaxis" + trace["xaxis"][1:]]
+        left, right = axis["domain"]
+        column_px = (right - left) * plot_width
+        root = _svg(image)
+        group = root.find(f"{SVG}g")
+        right_aligned = trace["textposition"] == "middle left"
+        assert group.get("text-anchor") == ("end" if right_aligned else "start")
+        assert image["xanchor"] == ("right" if right_aligned else "left")
+        assert image["x"] == pytest.approx(right if right_aligned else left)
+        assert float(root.get("height")) == pytest.approx(plot_height)
+        assert image["sizex"] * plot_width == pytest.approx(column_px + OVERFLOW_PX)
+        shown = [(i, t) for i, t in enumerate(trace["text"]) if html.unescape(t).strip()]
+        nodes = list(root.iter(f"{SVG}text"))
+        for (index, _text), node in zip(shown, nodes, strict=True):
+            expected_y = (trace["y"][index] - top) / (bottom - top) * plot_height
+            assert float(node.get("y")) == pytest.approx(expected_y, abs=0.01)
+            x = float(trace["x"][index])
+            expected_x = (OVERFLOW_PX if right_aligned else 0.0) + x * column_px
+            assert float(node.get("x")) == pytest.approx(expected_x, abs=0.01)
+            assert node.get("fill") == trace["textfont"]["color"][index]
+            assert node.get("font-weight") == trace["textfont"]["weight"][index]
+
+
+def test_name_targets_become_one_bar_per_study_with_its_hover_and_id(spec, drawn):
+    markers = next(t for t in spec["data"] if t.get("name") == LABEL_TARGETS)
+    labels = next(t for t in spec["data"] if t.get("name") == "label column")
+    (bars,) = [t for t in drawn["data"] if t.get("name") == LABEL_TARGETS]
+    assert bars["type"] == "bar" and bars["orientation"] == "h"
+    rows = list(dict.fromkeys(markers["y"]))
+    assert bars["y"] == rows
+    ids = dict(zip(markers["y"], markers["customdata"], strict=True))
+    assert bars["customdata"] == [ids[y] for y in rows]
+    hover = dict(zip(labels["y"], labels["hovertext"], strict=True))
+    assert bars["hovertext"] == [hover[y] for y in rows]
+    assert bars["marker"]["color"] == "rgba(0,0,0,0)"
+
+
+def test_column_axes_stay_for_the_headers(spec, drawn):
+    """Headers are placed on the column axes ("x3 domain"): each axis keeps a trace."""
+    used = {t.get("xaxis", "x") for t in drawn["data"]}
+    for annotation in spec["layout"]["annotations"]:
+        ref = annotation.get("xref", "paper")
+        if ref != "paper":
+            assert ref.split()[0] in used, ref
+
+
+def test_the_input_is_not_changed_and_other_traces_are_kept(spec):
+    before = json.dumps(spec, cls=PlotlyJSONEncoder, sort_keys=True)
+    drawn = text_columns_as_images(spec)
+    assert json.dumps(spec, cls=PlotlyJSONEncoder, sort_keys=True) == before
+    kept = [t for t in spec["data"] if t.get("mode") != "text" and t["name"] != LABEL_TARGETS]
+    assert all(any(t is d for d in drawn["data"]) for t in kept)
+    assert all(drawn["layout"][k] is v for k, v in spec["layout"].items())
+
+
+def test_a_spec_without_fixed_geometry_is_left_alone():
+    spec = {
+        "data": [{"type": "scatter", "mode": "text", "text": ["a"], "x": [0], "y": [0]}],
+        "layout": {},
+    }
+    assert text_columns_as_images(spec) == spec
+
+
+def test_the_published_ig_forest(spec):
+    table = load_ig_pnp_canonical()
+    drawn = text_columns_as_images(_spec(table))
+    labels = image_texts(drawn)[0]
+    assert any(label.startswith("Geerts") for label in labels)
+    assert any("%" in text for texts in image_texts(drawn) for text in texts)
