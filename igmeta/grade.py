@@ -425,14 +425,14 @@ def suggest_imprecision(
     if s.analysis == "comparison" and measure in NNT_MEASURES and 0.0 < p0 < 1.0:
         try:
             ois = optimal_information_size(
-                p0, relative_change, increase=est > 1.0, alpha=alpha, power=power
+                p0, relative_change, increase=est > null, alpha=alpha, power=power
             )
         except ValueError as exc:
             reasons.append(f"OIS not available: {exc}")
         else:
             ois_value = float(ois.total)
             short = n_total < ois.total
-            direction = "increase" if est > 1.0 else "reduction"
+            direction = "increase" if est > null else "reduction"
             relation = "<" if short else GE
             reasons.append(
                 f"{n_total} participants {relation} OIS {ois.total} "
