@@ -401,3 +401,26 @@ def test_summary_of_findings_single_arm(ig):
     assert frame.iloc[0]["Participants (studies)"] == "198 (5)"
     assert "not available for this analysis" in notes[0]
     assert any("'bogus' is not a GRADE level" in n for n in notes)
+
+
+# --------------------------------------------------------------------------- HTML report
+
+
+def test_report_has_a_grade_section_with_user_text_escaped(ig, published):
+    from igmeta.report import report_html
+
+    frame, notes = grade.summary_of_findings(
+        published,
+        {"imprecision": "serious"},
+        outcome='<img src=x onerror="alert(1)">',
+        comments={"imprecision": "<script>alert(2)</script>"},
+    )
+    page = report_html(ig, PUBLISHED_COMPARISON, bundle=published, grade=(frame, notes))
+    assert "<h2>Certainty of evidence (GRADE)</h2>" in page
+    assert "&lt;img src=x onerror=&quot;alert(1)&quot;&gt;" in page
+    assert "<img src=x" not in page and "<script>alert(2)" not in page
+    assert "\u2295\u2295\u2295\u25ef Moderate" in page
+    assert "not reviewed" not in page
+    default = report_html(ig, PUBLISHED_COMPARISON, bundle=published)
+    assert "Domain levels are the data-driven suggestions, not reviewed" in default
+    assert "\u2295\u2295\u25ef\u25ef Low" in default  # inconsistency + imprecision suggested
