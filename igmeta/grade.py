@@ -68,6 +68,7 @@ __all__ = [
     "grade_suggestions",
     "optimal_information_size",
     "participants",
+    "sof_table",
     "suggest_imprecision",
     "suggest_inconsistency",
     "suggest_publication_bias",
@@ -738,3 +739,10 @@ def summary_of_findings(
         }
     )
     return frame, notes
+
+
+def sof_table(frame: pd.DataFrame, notes: Sequence[str]) -> pd.DataFrame:
+    """The summary of findings with its numbered footnotes in a ``Footnotes`` column
+    (one table for CSV/Excel export; pass it through :mod:`igmeta.safe_export`)."""
+    text = " | ".join(f"{i}. {note}" for i, note in enumerate(notes, 1))
+    return frame.assign(Footnotes=text)

@@ -45,9 +45,9 @@ def _texts(at: AppTest) -> str:
     return "\n".join(str(p) for p in parts).replace("\\", "")
 
 
-def _line(row) -> str:
-    interval = format_ci(row["estimate"], row["ci_lower"], row["ci_upper"])
-    return f"{interval}, {format_pvalue(row['pval'])}"
+def _sof(at: AppTest) -> dict[str, str]:
+    shown = at.dataframe[0].value
+    return dict(zip(shown.iloc[:, 0], shown.iloc[:, 1], strict=True))
 
 
 def test_page_renders_on_the_ig_data():
@@ -56,11 +56,14 @@ def test_page_renders_on_the_ig_data():
     metrics = _metrics(at)
     # Suggested: inconsistency serious (I² 74.3%), imprecision serious (N < OIS): Low.
     assert metrics["Certainty of evidence"] == "\u2295\u2295\u25ef\u25ef Low"
-    assert metrics["Pooled now"] == "2.90 [1.62, 5.19], p = 0.0003"
-    sof = at.dataframe[0].value
-    assert sof.iloc[0]["Participants (studies)"] == "122 (3)"
-    assert sof.iloc[0]["Outcome"] == "Pain relief (responders)"
+    assert metrics["Pooled now"] == "2.90 [1.62, 5.19]"
+    sof = _sof(at)
+    assert sof["Participants (studies)"] == "122 (3)"
+    assert sof["Outcome"] == "Pain relief (responders)"
+    assert sof["Assumed risk with control"] == "177 per 1,000"
     text = _texts(at)
+    assert "p = 0.0003 (significant at 0.05), k = 3" in text
+    assert "Assumed control risk 17.7% (pooled control-arm risk of the studies)" in text
     assert "Too few studies to test (k = 3 < 10)" in text
     assert "not a formal trial sequential analysis" in text.lower()
     assert "Smallest trial that flips significance" in text
@@ -91,7 +94,9 @@ def test_slider_changes_the_result():
     table = load_ig_pnp_canonical()
     p0 = at.slider(key=state.grade_widget_key("wi_p0")).value
     expected = what_if(table, PUBLISHED_COMPARISON, HypotheticalTrial(400, p0, 1.0)).summary()
-    assert after == _line(expected.loc["with new trial"])
+    row = expected.loc["with new trial"]
+    assert after == format_ci(row["estimate"], row["ci_lower"], row["ci_upper"])
+    assert f"{format_pvalue(row['pval'])} (" in _texts(at)
 
 
 def test_out_of_vocabulary_value_is_flagged_and_kept():
@@ -107,4 +112,4 @@ def test_single_arm_analysis_explains_what_if():
     at = _app(settings)
     assert "Not available for this analysis" in _texts(at)
     assert run_analysis(load_ig_pnp_canonical(), settings).result is not None
-    assert at.dataframe[0].value.iloc[0]["Assumed risk with control"] == "not available"
+    assert _sof(at)["Assumed risk with control"] == "not available"

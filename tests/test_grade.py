@@ -424,3 +424,17 @@ def test_report_has_a_grade_section_with_user_text_escaped(ig, published):
     default = report_html(ig, PUBLISHED_COMPARISON, bundle=published)
     assert "Domain levels are the data-driven suggestions, not reviewed" in default
     assert "\u2295\u2295\u25ef\u25ef Low" in default  # inconsistency + imprecision suggested
+
+
+def test_sof_csv_export_is_formula_safe(published):
+    from igmeta.safe_export import to_safe_csv_bytes
+
+    frame, notes = grade.summary_of_findings(
+        published, {"imprecision": "serious"}, outcome='=HYPERLINK("http://x","y")'
+    )
+    table = grade.sof_table(frame, notes)
+    assert table["Footnotes"].iloc[0].startswith("1. Assumed control risk")
+    assert "2. Downgraded for imprecision" in table["Footnotes"].iloc[0]
+    text = to_safe_csv_bytes(table).decode("utf-8-sig")
+    assert "'=HYPERLINK" in text
+    assert pd.read_csv(io.StringIO(text))["Outcome"].iloc[0].startswith("'=")

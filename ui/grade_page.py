@@ -20,6 +20,7 @@ from igmeta.grade import (
     certainty,
     domain_levels,
     grade_suggestions,
+    sof_table,
     summary_of_findings,
 )
 from igmeta.plots.cumulative_z import cumulative_z_figure
@@ -173,6 +174,8 @@ def grade_inputs(bundle: AnalysisBundle) -> GradeInputs:
         step=5,
         help="Relative risk reduction (or increase) of the OIS: alpha 0.05, power 80%.",
     )
+    if state.grade_value("baseline") is None:
+        baseline = None  # not changed by the user: the pooled control-arm risk, unrounded
     return GradeInputs(
         str(outcome or "Outcome"),
         str(start),
@@ -234,13 +237,13 @@ def render_grade(table: pd.DataFrame, bundle: AnalysisBundle) -> GradeInputs:
     )
     st.subheader("Summary of findings")
     st.metric("Certainty of evidence", grade.text(), border=True)
-    st.dataframe(frame, hide_index=True, width="stretch", key="grade_sof")
+    shown = pd.DataFrame({"Summary of findings": frame.columns, "": frame.iloc[0].to_numpy()})
+    st.dataframe(shown, hide_index=True, width="stretch", key="grade_sof")
     st.markdown("\n".join(f"{i}. {plain(note)}" for i, note in enumerate(notes, 1)))
-    export = frame.assign(Footnotes=" | ".join(f"{i}. {n}" for i, n in enumerate(notes, 1)))
     c1, c2 = st.columns(2)
     c1.download_button(
         "Summary of findings (CSV)",
-        to_safe_csv_bytes(export),
+        to_safe_csv_bytes(sof_table(frame, notes)),
         file_name="igmeta_grade_sof.csv",
         mime="text/csv",
         key="grade_dl_csv",
@@ -273,9 +276,10 @@ def render_grade(table: pd.DataFrame, bundle: AnalysisBundle) -> GradeInputs:
 # --------------------------------------------------------------------------- what if
 
 
-def _result_line(row: pd.Series) -> str:
-    interval = format_ci(row["estimate"], row["ci_lower"], row["ci_upper"])
-    return f"{interval}, {format_pvalue(row['pval'])}"
+def _result_metric(column, label: str, row: pd.Series, alpha: float) -> None:
+    column.metric(label, format_ci(row["estimate"], row["ci_lower"], row["ci_upper"]), border=True)
+    verdict = "significant" if row["pval"] < alpha else "not significant"
+    column.caption(f"{format_pvalue(row['pval'])} ({verdict} at {alpha:g}), k = {int(row['k'])}")
 
 
 def render_what_if(table: pd.DataFrame, bundle: AnalysisBundle, inputs: GradeInputs) -> None:
@@ -325,8 +329,9 @@ def render_what_if(table: pd.DataFrame, bundle: AnalysisBundle, inputs: GradeInp
         "the table and analysed with the current settings."
     )
     m1, m2 = st.columns(2)
-    m1.metric("Pooled now", _result_line(summary.loc["current"]), border=True)
-    m2.metric("With the new trial", _result_line(summary.loc["with new trial"]), border=True)
+    alpha = round(1.0 - s.level, 10)
+    _result_metric(m1, "Pooled now", summary.loc["current"], alpha)
+    _result_metric(m2, "With the new trial", summary.loc["with new trial"], alpha)
     before, after = out["before"], out["after"]
     if before is not None and after is not None:
         st.markdown(
