@@ -501,6 +501,14 @@ def suggest_publication_bias(bundle: AnalysisBundle) -> Suggestion:
     return Suggestion(domain, level, why + ".", p)
 
 
+def _rob_level(value: object) -> str:
+    """An overall judgement in lower case without "risk (of bias)": "High risk" -> "high"."""
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        return ""
+    text = " ".join(str(value).split()).lower()
+    return text.removesuffix(" risk of bias").removesuffix(" risk").strip()
+
+
 def suggest_risk_of_bias(bundle: AnalysisBundle, rob_overall: Sequence | None) -> Suggestion:
     """Risk of bias from the weight share of studies judged at high risk overall.
 
@@ -509,16 +517,17 @@ def suggest_risk_of_bias(bundle: AnalysisBundle, rob_overall: Sequence | None) -
     bundle : AnalysisBundle
     rob_overall : sequence or Series, optional
         Overall judgement per row of the *whole* study table (the ``rob_overall``
-        column); "high", "serious" and "critical" (any case) count as high risk; other
-        values are kept and named when unknown.
+        column); "high", "serious" and "critical" (any case, "High risk" too) count as
+        high risk; other values are kept and named when unknown.
     """
     domain = "risk_of_bias"
     if rob_overall is None:
         return Suggestion(domain, None, "No risk-of-bias judgements in the table: rate it.")
     values = pd.Series(list(rob_overall), dtype="object").iloc[bundle.used_rows]
-    text = values.map(lambda v: "" if pd.isna(v) else str(v).strip().lower())
+    text = values.map(_rob_level)
     weights = np.asarray(bundle.result.weights, dtype=float)
-    if weights.size != len(text) or not np.isfinite(weights).all() or weights.sum() <= 0:
+    equal = weights.size != len(text) or not np.isfinite(weights).all() or weights.sum() <= 0
+    if equal:
         weights = np.ones(len(text))
     share = 100.0 * float(weights[text.isin(HIGH_RISK).to_numpy()].sum()) / float(weights.sum())
     missing = int((text == "").sum())
@@ -529,6 +538,8 @@ def suggest_risk_of_bias(bundle: AnalysisBundle, rob_overall: Sequence | None) -
         f"Studies at high risk of bias carry {format_percent(share)} of the weight "
         f"({relation} {ROB_SHARE_SERIOUS:.0f}%)"
     )
+    if equal:
+        why += " (per-study weights not available: studies counted equally)"
     if missing:
         why += f"; {missing} analysed stud{'y has' if missing == 1 else 'ies have'} no judgement"
     if unknown:

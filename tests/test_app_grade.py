@@ -100,8 +100,10 @@ def test_slider_changes_the_result():
 
 
 def test_out_of_vocabulary_value_is_flagged_and_kept():
-    at = _app(imprecision="somewhat serious")
+    at = _app(imprecision="somewhat serious", start="case series")
     assert "'somewhat serious' is not a GRADE level" in _texts(at)
+    assert "'case series' is not one of randomised, observational" in _texts(at)
+    assert at.radio(key=state.grade_widget_key("start")).value == "case series"
     assert at.session_state[f"{state.GRADE_PREFIX}imprecision"] == "somewhat serious"
     box = at.selectbox(key=state.grade_widget_key("imprecision"))
     assert box.value == "somewhat serious" and "somewhat serious" in box.options

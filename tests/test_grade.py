@@ -438,3 +438,25 @@ def test_sof_csv_export_is_formula_safe(published):
     text = to_safe_csv_bytes(table).decode("utf-8-sig")
     assert "'=HYPERLINK" in text
     assert pd.read_csv(io.StringIO(text))["Outcome"].iloc[0].startswith("'=")
+
+
+def test_risk_of_bias_wording_variants(published):
+    rob = ["Low risk", "High risk", "  SOME   concerns ", "high risk of bias", None]
+    suggestion = grade.suggest_risk_of_bias(published, rob)
+    weights = np.asarray(published.result.weights)
+    assert suggestion.value == pytest.approx(100 * weights[1] / weights.sum())
+    assert "not recognised" not in suggestion.reason
+
+
+def test_publication_bias_for_mantel_haenszel_uses_classical_egger():
+    table = _funnel_table(True)
+    bundle = run_analysis(table, PUBLISHED_COMPARISON.with_changes(subgroup_column=None))
+    suggestion = grade.suggest_publication_bias(bundle)
+    assert suggestion.value == pytest.approx(egger_test(bundle.result, model="lm").pval)
+    assert "trim-and-fill needs an inverse-variance model" in suggestion.reason
+
+
+def test_out_of_vocabulary_start_is_flagged(published):
+    frame, notes = grade.summary_of_findings(published, {}, start="case series")
+    assert frame.iloc[0]["Certainty"].endswith("High")
+    assert any("'case series' is not one of randomised, observational" in n for n in notes)

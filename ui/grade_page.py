@@ -86,12 +86,12 @@ def _what_if(table: pd.DataFrame, settings: dict, trial: tuple, options: dict) -
     except ValueError as exc:
         return {"error": str(exc)}
     extended = extended_table(table, s, hypothetical)
-    series = None
+    series, series_error = None, None
     if result.after.result is not None:
         try:
             series = cumulative_z(result.after, extended, hypothetical_last=True)
-        except ValueError:
-            series = None
+        except ValueError as exc:
+            series_error = str(exc)
     return {
         "error": None,
         "counts": result.counts,
@@ -99,6 +99,7 @@ def _what_if(table: pd.DataFrame, settings: dict, trial: tuple, options: dict) -
         "before": result.imprecision_before,
         "after": result.imprecision_after,
         "series": series,
+        "series_error": series_error,
         "ois": information_size_for(
             before, options.get("control_risk"), options["relative_change"]
         ),
@@ -129,14 +130,20 @@ def grade_inputs(bundle: AnalysisBundle) -> GradeInputs:
         "Pain relief (responders)" if bundled else "Outcome",
         max_chars=200,
     )
+    designs = list(STARTS)
+    stored = state.grade_value("start")
+    if stored is not None and stored not in STARTS:
+        designs.append(str(stored))  # kept as typed; certainty() flags it
     start = _widget(
         c2.radio,
         "Study design (starting certainty)",
         "start",
         "randomised",
-        options=list(STARTS),
+        options=designs,
         format_func=lambda code: (
             f"{STARTS[code][0]} (start {'High' if code == 'randomised' else 'Low'})"
+            if code in STARTS
+            else f"{code} (not a GRADE design)"
         ),
         help="The IG comparison pools the randomised trials; single-arm open-label studies "
         "would start at Low.",
@@ -344,6 +351,8 @@ def render_what_if(table: pd.DataFrame, bundle: AnalysisBundle, inputs: GradeInp
         + plain(_smallest(table, s.to_dict(), float(p0), float(effect)))
     )
     series = out["series"]
+    if out["series_error"]:
+        st.info(f"No cumulative plot: {plain(out['series_error'])}", icon=":material/info:")
     if series is not None:
         fig = cumulative_z_figure(series, critical=critical_z(s), information_size=out["ois"])
         st.plotly_chart(fig, width="stretch", config=PLOT_CONFIG, key="grade_cumulative_z")
