@@ -308,15 +308,22 @@ def optimal_information_size(
 # --------------------------------------------------------------------------- suggestions
 
 
-def participants(bundle: AnalysisBundle) -> int:
-    """Participants of the analysed studies (both arms; ``ni`` for one-group data)."""
+def participants(bundle: AnalysisBundle) -> int | None:
+    """Participants of the analysed studies (both arms; ``ni`` for one-group data); None
+    when the table has no sample sizes (generic effects)."""
     numeric = bundle.validation.numeric.iloc[bundle.used_rows]
     if bundle.settings.analysis == "single_arm":
         columns = ("ni",) if "ni" in numeric else ("n1i",)
     else:
         columns = tuple(c for c in ("n1i", "n2i", "ni") if c in numeric)
+    if not columns:
+        return None
     total = sum(float(np.nansum(numeric[c].to_numpy(dtype=float))) for c in columns)
     return int(round(total))
+
+
+def _people(n: int | None) -> str:
+    return "participants not given" if n is None else f"{n} participants"
 
 
 def _natural(bundle: AnalysisBundle) -> dict[str, float]:
@@ -442,7 +449,7 @@ def suggest_imprecision(
             )
     else:
         reasons.append(
-            f"{n_total} participants; OIS not available (needs a control-group risk "
+            f"{_people(n_total)}; OIS not available (needs a control-group risk "
             "of a binary comparison)"
         )
     app_lo, app_hi = _appreciable(measure, null, relative_change, p0)
@@ -740,7 +747,10 @@ def summary_of_findings(
     frame = pd.DataFrame(
         {
             "Outcome": [str(outcome)],
-            "Participants (studies)": [f"{participants(bundle)} ({len(bundle.used_rows)})"],
+            "Participants (studies)": [
+                f"{_people(participants(bundle)).removesuffix(' participants')} "
+                f"({len(bundle.used_rows)})"
+            ],
             f"Relative effect ({level_text})": [relative],
             "Assumed risk with control": [assumed],
             f"Corresponding risk with intervention ({level_text})": [corresponding],

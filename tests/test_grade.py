@@ -460,3 +460,17 @@ def test_out_of_vocabulary_start_is_flagged(published):
     frame, notes = grade.summary_of_findings(published, {}, start="case series")
     assert frame.iloc[0]["Certainty"].endswith("High")
     assert any("'case series' is not one of randomised, observational" in n for n in notes)
+
+
+def test_generic_effects_without_sample_sizes():
+    table = pd.DataFrame({"study": ["a", "b"], "yi": [0.1, 0.3], "vi": [0.01, 0.02]})
+    settings = AnalysisSettings(
+        data_type="generic", analysis="generic", generic_measure="HR", subgroup_column=None
+    )
+    bundle = run_analysis(table, settings)
+    assert grade.participants(bundle) is None
+    suggestion = grade.suggest_imprecision(bundle)
+    assert suggestion.level == "serious"  # HR 1.19 (0.99 to 1.44) includes 1
+    assert "participants not given; OIS not available" in suggestion.reason
+    frame, _ = grade.summary_of_findings(bundle, {})
+    assert frame.iloc[0]["Participants (studies)"] == "participants not given (2)"
