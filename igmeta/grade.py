@@ -15,8 +15,9 @@ Rules of the suggestions (each is a rule of thumb from the cited guidance, shown
 * **Imprecision**: the CI includes the decision threshold (default: the null); the
   participants fall short of the optimal information size (OIS, the sample size of one
   adequately powered trial); "very serious" when the CI includes both appreciable benefit
-  and appreciable harm (ratio 1 -/+ the relative change, GRADE's 0.75/1.25) or when both
-  other criteria fail ("a long way from the OIS": Core GRADE 2).
+  and appreciable harm (ratio 1 -/+ the relative change, GRADE's 0.75/1.25; GRADE
+  guidelines 6), or when both other criteria fail -- our rule of thumb for GRADE's
+  "rate down twice" for very wide intervals or a sample far below the OIS (Core GRADE 2).
 * **Publication bias**: Egger's test p < 0.10 suggests "strongly suspected", with the
   trim-and-fill estimate beside it; with k < 10 "too few studies to test".
 * **Risk of bias**: "serious" when studies judged at high risk (``high``, ``serious``,
@@ -371,7 +372,7 @@ def suggest_inconsistency(bundle: AnalysisBundle) -> Suggestion:
     return Suggestion(domain, level, why + ".", i2)
 
 
-def _appreciable(measure: str, null: float, change: float, p0: float) -> tuple[float, float]:
+def _appreciable(measure: str, change: float, p0: float) -> tuple[float, float]:
     """Bounds of appreciable benefit/harm around the null (low, high), NaN if undefined."""
     if measure_info(measure).log_scale:
         return 1.0 - change, 1.0 + change
@@ -452,7 +453,7 @@ def suggest_imprecision(
             f"{_people(n_total)}; OIS not available (needs a control-group risk "
             "of a binary comparison)"
         )
-    app_lo, app_hi = _appreciable(measure, null, relative_change, p0)
+    app_lo, app_hi = _appreciable(measure, relative_change, p0)
     both = math.isfinite(app_lo) and lo <= app_lo and hi >= app_hi
     if both:
         reasons.append(
