@@ -39,6 +39,12 @@ PAGES = [
         "pages/sensitivity.py", title="Sensitivity", icon=":material/tune:", url_path="sensitivity"
     ),
     st.Page(
+        "pages/grade.py",
+        title="Certainty (GRADE)",
+        icon=":material/verified:",
+        url_path="grade",
+    ),
+    st.Page(
         "pages/methods.py", title="Methods & about", icon=":material/menu_book:", url_path="methods"
     ),
     st.Page(

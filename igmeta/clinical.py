@@ -31,14 +31,21 @@ import numpy as np
 
 from igmeta.analysis import AnalysisBundle
 
-__all__ = ["NNTResult", "nnt_from_bundle", "number_needed_to_treat", "pooled_control_risk"]
+__all__ = [
+    "NNTResult",
+    "nnt_from_bundle",
+    "number_needed_to_treat",
+    "pooled_control_risk",
+    "treated_risk",
+]
 
 #: Measures for which an NNT can be derived (PETO is a Peto odds ratio).
 NNT_MEASURES = ("RR", "OR", "RD", "PETO")
 INFINITY = "\u221e"
 
 
-def _treated_risk(measure: str, effect: float, p0: float) -> float:
+def treated_risk(measure: str, effect: float, p0: float) -> float:
+    """Treatment-group risk implied by ``effect`` (RR, OR/PETO or RD) at control risk ``p0``."""
     if measure == "RR":
         return effect * p0
     if measure in ("OR", "PETO"):
@@ -178,7 +185,7 @@ def number_needed_to_treat(
     est, lo, hi = (float(v) for v in values)
     lo, hi = min(lo, hi), max(lo, hi)
     warnings: list[str] = []
-    p1, p1_lo, p1_hi = (_treated_risk(code, v, p0) for v in (est, lo, hi))
+    p1, p1_lo, p1_hi = (treated_risk(code, v, p0) for v in (est, lo, hi))
     if max(p1, p1_lo, p1_hi) > 1.0 or min(p1, p1_lo, p1_hi) < 0.0:
         warnings.append(
             "At this baseline risk the effect implies a treated risk outside "

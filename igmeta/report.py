@@ -4,9 +4,10 @@ The report opens offline in any browser: plotly.js is inlined (``include_plotlyj
 for the first figure), there are no external scripts, styles, fonts or images, and a
 Content-Security-Policy forbids every network request. It holds the interactive forest
 and funnel plots, the pooled result, heterogeneity and subgroups, the number needed to
-treat (binary comparisons), every setting, the engine's warnings, the methods paragraph
-with references, the study table, a provenance note, the R script that reproduces the
-numbers with metafor, and the analysis itself as JSON (to load it again).
+treat (binary comparisons), the GRADE summary of findings, every setting, the engine's
+warnings, the methods paragraph with references, the study table, a provenance note, the
+R script that reproduces the numbers with metafor, and the analysis itself as JSON (to
+load it again).
 
 All user text (study labels, column names, subgroup names, source, titles) goes through
 :func:`html.escape`; figure labels are escaped by the plot builders. Nothing from the
@@ -36,6 +37,7 @@ from igmeta.formatting import (
     format_percent,
     format_pvalue,
 )
+from igmeta.grade import grade_suggestions, summary_of_findings
 from igmeta.methods_text import methods_paragraph
 from igmeta.scenarios import describe_settings, settings_to_json, summarise, table_to_json
 from igmeta.tables import result_summary_frame, subgroup_frame
@@ -250,6 +252,33 @@ def _nnt(bundle: AnalysisBundle, baseline_risk: float | None, event_is_good: boo
     )
 
 
+def _grade(bundle: AnalysisBundle, sof: tuple[pd.DataFrame, Sequence[str]] | None) -> str:
+    """The GRADE summary-of-findings row and its footnotes (user text escaped).
+
+    Without ``sof`` the row is built from the data-driven suggestions and says so.
+    """
+    note = ""
+    if sof is None:
+        try:
+            suggestions = grade_suggestions(bundle)
+            judgements = {d: s.level for d, s in suggestions.items() if s.level}
+            sof = summary_of_findings(bundle, judgements, suggestions=suggestions)
+        except ValueError:
+            return ""
+        note = (
+            '<div class="note">Domain levels are the data-driven suggestions, not reviewed '
+            "judgements: rate each domain on the Certainty (GRADE) page.</div>"
+        )
+    frame, notes = sof
+    items = "".join(f"<li>{_e(n)}</li>" for n in notes)
+    return (
+        "<h2>Certainty of evidence (GRADE)</h2>"
+        + note
+        + _table(frame)
+        + (f"<ol>{items}</ol>" if items else "")
+    )
+
+
 def report_html(
     table: pd.DataFrame,
     settings: AnalysisSettings,
@@ -262,6 +291,7 @@ def report_html(
     baseline_risk: float | None = None,
     event_is_good: bool = True,
     generated_at: _dt.datetime | None = None,
+    grade: tuple[pd.DataFrame, Sequence[str]] | None = None,
 ) -> str:
     """The analysis as one self-contained HTML page.
 
@@ -280,6 +310,10 @@ def report_html(
         Whether the counted event is desirable (for NNTB/NNTH).
     generated_at : datetime, optional
         Time stamp shown (default: now, UTC).
+    grade : (DataFrame, list of str), optional
+        The GRADE summary of findings and footnotes
+        (:func:`igmeta.grade.summary_of_findings`); default: built from the data-driven
+        suggestions and labelled as such.
 
     Returns
     -------
@@ -339,6 +373,7 @@ def report_html(
                 )
         parts.append("<h2>Studies</h2>" + _studies(bundle, table))
         parts.append(_nnt(bundle, baseline_risk, event_is_good))
+        parts.append(_grade(bundle, grade))
     parts.append("<h2>Warnings</h2>")
     messages = list(bundle.warnings)
     left_out = left_out_sentence(left_out_rows(table, bundle), len(table))

@@ -499,3 +499,36 @@ def forest_labels() -> ForestLabels:
             for field in FOREST_LABEL_FIELDS
         }
     )
+
+
+# --------------------------------------------------------------------------- GRADE
+# The Certainty (GRADE) page (ui.grade_page): the user's choices are kept in
+# ``grade_<name>``; each widget (``grade_w_<name>``) is restored from it before it is drawn
+# (Streamlit drops the state of widgets on pages not shown) and copied back on change.
+
+GRADE_PREFIX = "grade_"
+
+
+def grade_widget_key(name: str) -> str:
+    """Session-state key of the GRADE page widget for ``name``."""
+    return f"{GRADE_PREFIX}w_{name}"
+
+
+def grade_value(name: str, default: object = None) -> object:
+    """The user's GRADE choice ``name`` (``default`` when not set)."""
+    return st.session_state.get(f"{GRADE_PREFIX}{name}", default)
+
+
+def restore_grade_widget(name: str, default: object) -> None:
+    """Give the widget of ``name`` the user's earlier choice, else ``default``."""
+    st.session_state[grade_widget_key(name)] = grade_value(name, default)
+
+
+def remember_grade(name: str) -> None:
+    """Keep the value of the widget of ``name`` (its on_change callback)."""
+    st.session_state[f"{GRADE_PREFIX}{name}"] = st.session_state.get(grade_widget_key(name))
+
+
+def forget_grade(name: str) -> None:
+    """Drop the user's choice ``name`` (back to the suggestion or default)."""
+    st.session_state.pop(f"{GRADE_PREFIX}{name}", None)
