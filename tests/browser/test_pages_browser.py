@@ -19,6 +19,7 @@ PAGES = (
     "methods",
     "conventions",
     "scenarios",
+    "grade",
     "present",
 )
 #: Projector and laptop sizes every page is checked and photographed at.
