@@ -23,6 +23,7 @@ from igmeta.plots import DEFAULT_TEXT_COLUMNS
 from igmeta.plots.fit import fit_width
 from igmeta.plots.forest import TextColumn
 from igmeta.scenarios import VARIATIONS, Scenario, ScenarioError, summarise
+from igmeta.tables import ForestLabels
 
 __all__ = [
     "DEFAULT_STEPS",
@@ -225,8 +226,12 @@ def projected_forest(
     text_size: float = 1.0,
     theme: str = "light",
     highlight: str | None = None,
+    labels: ForestLabels | None = None,
 ) -> go.Figure | None:
     """The forest plot for a screen band: enlarged type, laid out for the band's width.
+
+    ``labels`` are the arm names and "Favours" labels (as on the Analysis page; default:
+    the generic ones of :class:`igmeta.tables.ForestLabels`).
 
     The text columns are dropped (counts, then weights) until the rest fits the band's
     width next to a plot of at least a third of it; then the overall row is labelled just
@@ -244,6 +249,7 @@ def projected_forest(
             table,
             theme=theme,
             highlight=highlight,
+            labels=labels,
             text_columns=columns,
             overall_label=overall,
         )
@@ -255,7 +261,6 @@ def projected_forest(
         if fitted is not None:
             return fitted
     return fig
-    return None
 
 
 def projected_funnel(

@@ -247,3 +247,18 @@ def test_store_failure_is_a_message_not_a_crash(tmp_path, monkeypatch):
     assert any("scenario store cannot be opened" in e.value for e in at.error)
     at = _app(scenario="A" * 22)
     assert any("unavailable" in w.value for w in at.warning)
+
+
+def test_presenter_forest_uses_the_labels_typed_on_the_analysis_page(db):
+    """The arm and "Favours" names typed under "Plot labels" are the presenter's too."""
+    at = _app()  # the Analysis page
+    at.text_input(key=state.forest_label_key("favours_right")).input(
+        "Favours IVIG (2 g per kg)"
+    ).run()
+    _ok(at)
+    at.switch_page(PRESENT)
+    at.run()
+    _ok(at)
+    specs = [chart.proto.spec for chart in at.get("plotly_chart")]
+    forests = [spec for spec in specs if "Favours placebo" in spec]  # left label: default
+    assert forests and all("Favours IVIG (2 g per kg)" in spec for spec in forests)

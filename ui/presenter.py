@@ -332,6 +332,7 @@ def render_presenter() -> None:
             text_size=setup.text_size,
             theme=theme,
             highlight=str(row) if row is not None else None,
+            labels=state.forest_labels(),
         ),
     )
     if setup.highlight_label:
