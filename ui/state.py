@@ -499,3 +499,11 @@ def forest_labels() -> ForestLabels:
             for field in FOREST_LABEL_FIELDS
         }
     )
+
+
+# --------------------------------------------------------------------------- risk of bias
+
+#: The Risk of bias page: the "low risk of bias only" toggle and the tool shown (when the
+#: table has both RoB 2 and ROBINS-I columns).
+ROB_LOW_ONLY = "rob_low_only"
+ROB_TOOL = "rob_tool"
