@@ -137,7 +137,9 @@ def summary_block(bundle: AnalysisBundle, table: pd.DataFrame, tool: RobTool) ->
     if summary.empty:
         st.info("No study carries weight in the current analysis.", icon=":material/info:")
         return
-    st.plotly_chart(rob_summary_figure(summary, tool), width="stretch", config=PLOT_CONFIG)
+    st.plotly_chart(
+        rob_summary_figure(summary, tool), width="stretch", config=PLOT_CONFIG, theme=None
+    )
     st.caption(
         "Each bar splits the total weight of the current analysis (studies excluded or "
         "left out carry none) by the judgement in that domain."

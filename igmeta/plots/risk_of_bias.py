@@ -183,9 +183,14 @@ def legend_lines(tool: RobTool, max_chars: int = _LEGEND_CHARS) -> list[str]:
 # --------------------------------------------------------------------------- forest block
 
 
-def block_px(tool: RobTool) -> float:
-    """Width in px that :func:`add_rob_block` adds for ``tool`` (columns and a gap)."""
-    return DOMAIN_COLUMN_PX * len(tool.domain_columns) + OVERALL_COLUMN_PX + COLUMN_GAP_PX
+def block_px(tool: RobTool, scale: float = 1.0) -> float:
+    """Width in px that :func:`add_rob_block` adds for ``tool`` (columns and a gap).
+
+    ``scale`` is the forest's font size over the body font size (the block shrinks with
+    the text when the forest had to shrink its font to fit a narrow page).
+    """
+    columns = DOMAIN_COLUMN_PX * len(tool.domain_columns) + OVERALL_COLUMN_PX
+    return columns * scale + COLUMN_GAP_PX
 
 
 def _axis_number(name: str) -> int:
@@ -209,7 +214,8 @@ def add_rob_block(
     label column, i.e. the ``study_id``), headers ``D1`` .. ``Overall`` and a legend
     naming the judgements and domains under the plot. Room is taken from the plotting area
     down to ``min_plot_px``; beyond that the figure grows wider. Text columns keep their
-    pixel widths.
+    pixel widths; the block is scaled with the forest's font (a forest planned for a narrow
+    page has a smaller font, and a narrower block).
 
     Parameters
     ----------
@@ -237,12 +243,14 @@ def add_rob_block(
     label_trace = next((t for t in spec["data"] if t.get("name") == "label column"), None)
     if label_trace is None:
         return spec
-    widths = [DOMAIN_COLUMN_PX] * len(tool.domain_columns) + [OVERALL_COLUMN_PX]
+    font_px = float(label_trace.get("textfont", {}).get("size", BODY_FONT_SIZE))
+    scale = min(1.0, font_px / BODY_FONT_SIZE)
+    widths = [DOMAIN_COLUMN_PX * scale] * len(tool.domain_columns) + [OVERALL_COLUMN_PX * scale]
     columns_px = float(sum(widths))
     margin = layout.get("margin", {})
     inner = float(layout["width"]) - margin.get("l", 0) - margin.get("r", 0)
     p0, p1 = (d * inner for d in layout["xaxis"]["domain"])
-    need = block_px(tool)
+    need = block_px(tool, scale)
     shift = min(need, max(0.0, (p1 - p0) - min_plot_px))
     new_inner = inner + (need - shift)
 
@@ -291,7 +299,8 @@ def add_rob_block(
             ys.append(y)
             cells.append(judgement)
             hovers.append(f"{escape_text(name)}<br>{short} {escape_text(long)}: {said}")
-    spec["data"].extend(_symbol_traces(xs, ys, cells, tool, hovers, axis, colours))
+    size = max(14.0, MARKER_PX * scale)
+    spec["data"].extend(_symbol_traces(xs, ys, cells, tool, hovers, axis, colours, size))
 
     font = {"size": BODY_FONT_SIZE, "weight": "bold", "color": colours.text}
     header_font = next(
