@@ -128,3 +128,27 @@ def test_bad_judgements_are_flagged_with_row_and_column_and_kept():
     assert at.session_state[state.TABLE].loc[2, "rob_d3"] == "<script>alert(1)</script>"
     spec = json.dumps(_charts(at))
     assert "<script>" not in spec and "&lt;script&gt;" in spec
+
+
+def test_grid_offers_the_vocabulary_and_keeps_other_values():
+    from ui.grid import editor_column_config
+
+    table = load_rob_demo()
+    table["rob_d1"] = table["rob_d1"].astype(object)
+    table.loc[0, "rob_d1"] = "maybe"
+    config = editor_column_config(table, "binary")
+    rob = config["rob_d1"]
+    assert rob["label"] == "RoB 2 D1 \u00b7 rob_d1"
+    assert rob["type_config"] == {
+        "type": "selectbox",
+        "options": ["Low", "Some concerns", "High", "maybe"],
+    }
+    assert config["rob_overall"]["type_config"]["options"] == ["Low", "Some concerns", "High"]
+    # The Data page draws the grid with these columns.
+    at = _app(table)
+    at.switch_page("pages/data.py")
+    at.run()
+    _ok(at)
+    columns = at.data_editor[0].proto.columns
+    assert '"selectbox"' in columns and '"maybe"' in columns
+    assert at.data_editor[0].value["rob_d1"].iloc[0] == "maybe"

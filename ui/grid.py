@@ -289,7 +289,7 @@ def editor_column_config(table: pd.DataFrame, data_type: str) -> dict[str, objec
                 disabled=True,
             )
         elif column in _ROB_VOCABULARY:
-            config[column] = _rob_column(table[column], label, described)
+            config[column] = _rob_column(table[column], _ROB_LABELS[column], described)
         elif column in numbers:
             what = f"{column}: {described} " if described else ""
             config[column] = cc.TextColumn(
@@ -302,8 +302,13 @@ def editor_column_config(table: pd.DataFrame, data_type: str) -> dict[str, objec
     return config
 
 
-#: Risk-of-bias column -> its judgements (select boxes in the grid).
+#: Risk-of-bias column -> its judgements (select boxes in the grid), and its grid label.
 _ROB_VOCABULARY = {column: tool.judgements for tool in TOOLS for column in tool.columns}
+_ROB_LABELS = {
+    column: f"{tool.name} {short} \u00b7 {column}"
+    for tool in TOOLS
+    for column, short in zip(tool.columns, tool.short_names, strict=True)
+}
 
 
 def _rob_column(cells: pd.Series, label: str, described: str | None):
