@@ -302,6 +302,14 @@ def table_tools(columns) -> tuple[RobTool, ...]:
     return tuple(tool for tool in TOOLS if present & set(tool.columns))
 
 
+def _cells(frame: pd.DataFrame, column: str) -> np.ndarray:
+    """The cells of a column as objects (the first one when a name repeats)."""
+    cells = frame[column]
+    if isinstance(cells, pd.DataFrame):
+        cells = cells.iloc[:, 0]
+    return cells.to_numpy(dtype=object)
+
+
 def invalid_judgements(frame: pd.DataFrame) -> list[tuple[str, np.ndarray, np.ndarray, str]]:
     """Cells of the risk-of-bias columns that hold something outside the vocabulary.
 
@@ -321,9 +329,7 @@ def invalid_judgements(frame: pd.DataFrame) -> list[tuple[str, np.ndarray, np.nd
         if column not in frame.columns:
             continue
         tool = _TOOL_OF_COLUMN[column]
-        raw = frame[column].to_numpy(dtype=object) if frame[column].ndim == 1 else None
-        if raw is None:  # repeated column names: the first is used
-            raw = frame.loc[:, column].iloc[:, 0].to_numpy(dtype=object)
+        raw = _cells(frame, column)
         bad = np.array(
             [not _is_empty(v) and normalise_judgement(v, tool) is None for v in raw], dtype=bool
         )
@@ -351,9 +357,7 @@ def judgement_frame(frame: pd.DataFrame, tool: RobTool) -> pd.DataFrame:
     out = {}
     for column in tool.columns:
         if column in frame.columns:
-            cells = frame[column]
-            if isinstance(cells, pd.DataFrame):
-                cells = cells.iloc[:, 0]
+            cells = _cells(frame, column)
             out[column] = [normalise_judgement(v, tool) or NOT_ASSESSED for v in cells]
         else:
             out[column] = [NOT_ASSESSED] * len(frame)
