@@ -39,6 +39,12 @@ PAGES = [
         "pages/sensitivity.py", title="Sensitivity", icon=":material/tune:", url_path="sensitivity"
     ),
     st.Page(
+        "pages/risk_of_bias.py",
+        title="Risk of bias",
+        icon=":material/traffic:",
+        url_path="risk-of-bias",
+    ),
+    st.Page(
         "pages/grade.py",
         title="Certainty (GRADE)",
         icon=":material/verified:",

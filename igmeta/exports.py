@@ -23,6 +23,7 @@ import asyncio
 import atexit
 import concurrent.futures
 import contextlib
+import math
 import os
 import shutil
 import threading
@@ -38,8 +39,10 @@ from igmeta._optional import import_optional
 from igmeta.analysis import AnalysisBundle
 from igmeta.bias import funnel_frame
 from igmeta.effects import measure_info
-from igmeta.plots import forest_figure, forest_spec, funnel_figure
-from igmeta.plots.forest import TextColumn
+from igmeta.plots import forest_spec, funnel_figure
+from igmeta.plots.forest import MIN_PLOT_PX, TextColumn
+from igmeta.plots.risk_of_bias import add_rob_block, block_px
+from igmeta.risk_of_bias import table_tools
 from igmeta.safe_export import to_excel_bytes, to_safe_csv_bytes
 from igmeta.scenarios import describe_settings
 from igmeta.tables import (
@@ -117,7 +120,9 @@ def forest_for(
     :func:`igmeta.plots.forest_figure` (default: all columns); ``overall_label`` replaces
     the label of the overall row (which names the model) for narrow screens. With
     ``as_spec`` the plain spec of :func:`igmeta.plots.forest_spec` is returned instead of
-    a Figure (what the dashboard caches and hands to Streamlit without validation).
+    a Figure (what the dashboard caches and hands to Streamlit without validation). A
+    table with risk-of-bias columns gets the risk-of-bias block right of the forest
+    (:func:`igmeta.plots.risk_of_bias.add_rob_block`).
     """
     if bundle.result is None:
         return None
@@ -129,8 +134,11 @@ def forest_for(
     settings = bundle.settings
     label = measure_info(settings.measure).label
     comparison = settings.analysis not in ("single_arm", "correlation")
-    draw = forest_spec if as_spec else forest_figure
-    return draw(
+    tools = table_tools(table)
+    if tools and width_px is not None:
+        # Plan the forest narrower by the risk-of-bias block, which then fills the width.
+        width_px = max(int(width_px - block_px(tools[0])), 1)
+    spec = forest_spec(
         frame,
         log_scale=log_axis,
         null_value=None if not np.isfinite(null) else null,
@@ -148,6 +156,21 @@ def forest_for(
         width_px=width_px,
         text_columns=text_columns,
     )
+    if tools:
+        _risk_of_bias_block(spec, bundle, table, tools[0], theme, planned=width_px is not None)
+    return spec if as_spec else go.Figure(spec, _validate=False)
+
+
+def _risk_of_bias_block(
+    spec: dict, bundle: AnalysisBundle, table: pd.DataFrame, tool, theme: str, planned: bool
+) -> None:
+    """The risk-of-bias columns right of the forest (the table's first tool, RoB 2 first)."""
+    ids = [str(position) for position in range(len(table))]
+    present = [column for column in tool.columns if column in table.columns]
+    judged = table.loc[:, present].set_axis(ids, axis=0)
+    labels = pd.Series(bundle.validation.labels, index=ids)
+    least = math.inf if planned else MIN_PLOT_PX
+    add_rob_block(spec, judged, tool, labels=labels, min_plot_px=least, theme=theme)
 
 
 def _short_measure(measure: str) -> str:

@@ -7,7 +7,9 @@ proportions, ``m1i, sd1i, n1i, m2i, sd2i, n2i`` for means, ``ri, ni`` for correl
 
 Besides the numeric columns of its data type, a canonical table has a ``study`` label,
 an ``include`` flag, an optional grouping column ``design``, an optional ``year`` and any
-number of extra columns, which are always kept.
+number of extra columns, which are always kept. Optional risk-of-bias text columns
+(``rob_d1`` .. ``rob_overall`` for RoB 2, ``robins_d1`` .. ``robins_overall`` for
+ROBINS-I; see :mod:`igmeta.risk_of_bias`) are recognised under their common headers.
 
 References
 ----------
@@ -22,6 +24,8 @@ from collections.abc import Iterable, Mapping
 from itertools import product
 
 import pandas as pd
+
+from igmeta.risk_of_bias import ROB2, ROB_SYNONYMS, TOOLS
 
 __all__ = [
     "CANONICAL_COLUMNS",
@@ -115,6 +119,15 @@ COLUMN_DESCRIPTIONS: dict[str, str] = {
     "estimate": "Point estimate with a confidence interval; ratios on their natural scale.",
     "ci_lower": "Lower limit of the confidence interval of the estimate.",
     "ci_upper": "Upper limit of the confidence interval of the estimate.",
+    **{
+        column: (
+            f"Optional {tool.name} judgement, {name[:1].lower() + name[1:]}: "
+            + ", ".join(tool.judgements)
+            + "; empty means not assessed."
+        )
+        for tool in TOOLS
+        for column, name in zip(tool.columns, tool.long_names, strict=True)
+    },
 }
 
 _GROUP_ONE_WORDS = (
@@ -183,6 +196,8 @@ _COMMON_SYNONYMS: dict[str, tuple[str, ...]] = {
     "include": ("include", "included", "use", "selected", "keep"),
     "design": ("design", "subgroup", "group", "studydesign", "byvar", "category", "type"),
     "year": ("year", "yr", "pubyear", "publicationyear", "yearofpublication"),
+    # Risk of bias (optional text columns, igmeta.risk_of_bias): "D1", "Overall", ...
+    **ROB_SYNONYMS,
 }
 
 #: Per data type, canonical column -> accepted spellings (already normalised).
@@ -400,6 +415,17 @@ _TEMPLATE_ROWS: dict[str, dict[str, tuple[object, object, object]]] = {
 }
 
 
+#: Illustrative RoB 2 judgements of the template rows (D1..D5, overall; made up).
+_TEMPLATE_ROB2 = (
+    ("Low", "Low", "Some concerns"),
+    ("Low", "Some concerns", "High"),
+    ("Low", "Low", "Low"),
+    ("Low", "Low", "Some concerns"),
+    ("Low", "Some concerns", "Low"),
+    ("Low", "Some concerns", "High"),
+)
+
+
 def template_frame(data_type: str) -> pd.DataFrame:
     """An example table with three rows and every documented column of a data type.
 
@@ -411,7 +437,9 @@ def template_frame(data_type: str) -> pd.DataFrame:
     Returns
     -------
     pandas.DataFrame
-        Columns ``study, year, design``, the numeric columns, then ``include``. The generic
+        Columns ``study, year, design``, the numeric columns, the optional RoB 2 columns
+        (``rob_d1`` .. ``rob_d5``, ``rob_overall``, illustrative judgements of the made-up
+        studies), then ``include``. The generic
         template shows each accepted input in turn: yi with vi, yi with sei, and an
         estimate with its confidence interval. An unknown type gives an empty frame.
     """
@@ -424,6 +452,8 @@ def template_frame(data_type: str) -> pd.DataFrame:
     }
     for column, values in _TEMPLATE_ROWS[data_type].items():
         columns[column] = pd.array(values, dtype="Int64" if _is_whole(values) else "Float64")
+    for column, values in zip(ROB2.columns, _TEMPLATE_ROB2, strict=True):
+        columns[column] = pd.array(values, dtype="str")
     columns[INCLUDE_COLUMN] = [True, True, True]
     return pd.DataFrame(columns)
 

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from igmeta.io import parse_numbers
+from igmeta.risk_of_bias import invalid_judgements
 from igmeta.schema import (
     CANONICAL_COLUMNS,
     COLUMN_DESCRIPTIONS,
@@ -469,6 +470,19 @@ class _Table:
         )
 
 
+def _check_risk_of_bias(log: _IssueLog, frame: pd.DataFrame) -> None:
+    """Risk-of-bias cells outside their tool's vocabulary (warnings; the cell is kept)."""
+    for column, bad, raw, allowed in invalid_judgements(frame):
+        log.rows(
+            bad,
+            column,
+            "warning",
+            f"{{value}} is not a risk-of-bias judgement (use {allowed}); it is kept as typed "
+            "and shown as not assessed.",
+            value=raw,
+        )
+
+
 def _describe(column: str) -> str:
     """The first clause of a column's description, starting in lower case."""
     text = COLUMN_DESCRIPTIONS[column].split(";")[0].rstrip(".")
@@ -755,7 +769,8 @@ def validate_table(frame: pd.DataFrame, data_type: str, *, decimal: str = ".") -
     control arm, a count that is not a whole number or above :data:`MAX_COUNT`, a number
     too large to store (``1e400``). Warnings (the row is kept): empty, very long or
     repeated study names, an estimate outside its interval, an unreadable ``include`` or
-    ``year``. Information: excluded rows and single-arm rows of binary data.
+    ``year``, a risk-of-bias judgement outside its vocabulary. Information: excluded rows
+    and single-arm rows of binary data.
     """
     frame = frame if isinstance(frame, pd.DataFrame) else pd.DataFrame(frame)
     try:
@@ -811,6 +826,7 @@ def _validate(frame: pd.DataFrame, data_type: str, decimal: str) -> ValidationRe
         table = _Table(frame, log, decimal)
         comparison, derived = _CHECKS[data_type](table) if size else (comparison, {})
         table.read(YEAR_COLUMN)
+        _check_risk_of_bias(log, frame)
         for name, cells in table.cells.items():
             if cells.present:
                 numeric.isetitem(int(np.flatnonzero(frame.columns == name)[0]), cells.values)

@@ -22,6 +22,7 @@ from pandas.io.formats.style import Styler
 
 from igmeta.datasets import is_reconstructed
 from igmeta.io import MAX_UPLOAD_BYTES, ReadResult, parse_numbers, read_table
+from igmeta.risk_of_bias import ROB_COLUMNS
 from igmeta.safe_export import to_excel_bytes, to_safe_csv_bytes
 from igmeta.schema import (
     CANONICAL_COLUMNS,
@@ -637,6 +638,10 @@ def mapping_problems(choice: dict[str, str | None], data_type: str) -> list[str]
 def mapped_raw(result: ReadResult, choice: dict[str, str | None]) -> pd.DataFrame:
     """The file's cells with the chosen columns renamed to canonical names."""
     mapping = {source: target for target, source in choice.items() if source is not None}
+    # Risk-of-bias columns ("D1", "Overall", ...) are mapped without a step of their own.
+    for source, target in guess_mapping(result.frame.columns, "").items():
+        if target in ROB_COLUMNS and source not in mapping and target not in mapping.values():
+            mapping[source] = target
     return apply_mapping(result.frame, mapping)
 
 
@@ -876,7 +881,7 @@ def _column_docs(data_type: str) -> pd.DataFrame:
     required_sets = [set(group) for group in REQUIRED_COLUMN_SETS.get(data_type, ())]
     always = set.intersection(*required_sets) if required_sets else set()
     rows = []
-    for column in (*COMMON_COLUMNS, *CANONICAL_COLUMNS.get(data_type, ())):
+    for column in (*COMMON_COLUMNS, *CANONICAL_COLUMNS.get(data_type, ()), *ROB_COLUMNS):
         if column in always:
             need = "required"
         elif any(column in group for group in required_sets):

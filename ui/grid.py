@@ -47,6 +47,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
+from igmeta.risk_of_bias import TOOLS
 from igmeta.schema import (
     CANONICAL_COLUMNS,
     COLUMN_DESCRIPTIONS,
@@ -287,6 +288,8 @@ def editor_column_config(table: pd.DataFrame, data_type: str) -> dict[str, objec
                 "(chosen to reproduce the published pooled result). Read-only.",
                 disabled=True,
             )
+        elif column in _ROB_VOCABULARY:
+            config[column] = _rob_column(table[column], _ROB_LABELS[column], described)
         elif column in numbers:
             what = f"{column}: {described} " if described else ""
             config[column] = cc.TextColumn(
@@ -297,6 +300,30 @@ def editor_column_config(table: pd.DataFrame, data_type: str) -> dict[str, objec
         elif column == GROUP_COLUMN:
             config[column] = cc.TextColumn(label, help=described)
     return config
+
+
+#: Risk-of-bias column -> its judgements (select boxes in the grid), and its grid label.
+_ROB_VOCABULARY = {column: tool.judgements for tool in TOOLS for column in tool.columns}
+_ROB_LABELS = {
+    column: f"{tool.name} {short} \u00b7 {column}"
+    for tool in TOOLS
+    for column, short in zip(tool.columns, tool.short_names, strict=True)
+}
+
+
+def _rob_column(cells: pd.Series, label: str, described: str | None):
+    """A select box of the tool's judgements; other values already in the column stay
+    among the options, so a cell typed outside the vocabulary is shown and kept."""
+    if isinstance(cells, pd.DataFrame):
+        cells = cells.iloc[:, 0]
+    vocabulary = _ROB_VOCABULARY[str(cells.name)]
+    typed = [_number_text(v) for v in cells.to_numpy(dtype=object)]
+    others = sorted({t for t in typed if t is not None and t not in vocabulary})
+    return st.column_config.SelectboxColumn(
+        label,
+        help=f"{described} Values outside the list are kept and flagged in the checks below.",
+        options=[*vocabulary, *others],
+    )
 
 
 def editor_column_order(table: pd.DataFrame, data_type: str) -> list[str]:

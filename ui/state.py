@@ -532,3 +532,11 @@ def remember_grade(name: str) -> None:
 def forget_grade(name: str) -> None:
     """Drop the user's choice ``name`` (back to the suggestion or default)."""
     st.session_state.pop(f"{GRADE_PREFIX}{name}", None)
+
+
+# --------------------------------------------------------------------------- risk of bias
+
+#: The Risk of bias page: the "low risk of bias only" toggle and the tool shown (when the
+#: table has both RoB 2 and ROBINS-I columns).
+ROB_LOW_ONLY = "rob_low_only"
+ROB_TOOL = "rob_tool"

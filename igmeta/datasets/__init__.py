@@ -6,6 +6,9 @@ doi:10.1007/s40122-022-00416-7). The study-level table of the paper was not publ
 the table is a **partial reconstruction**: the ``provenance`` column says which rows are
 ``sourced`` and which ``reconstructed``, and :func:`ig_pnp_provenance` gives the full
 account. Anything that shows this table must say so.
+
+A second, separate example, :func:`load_rob_demo`, shows the risk-of-bias features: the
+BCG vaccine trials (metafor's ``dat.bcg``) with **made-up, illustrative** RoB 2 judgements.
 """
 
 from __future__ import annotations
@@ -24,6 +27,8 @@ __all__ = [
     "is_reconstructed",
     "load_ig_pnp",
     "load_ig_pnp_canonical",
+    "load_rob_demo",
+    "ROB_DEMO_SOURCE",
 ]
 
 _COUNT_COLUMNS = ("year", "ig_events", "ig_total", "placebo_events", "placebo_total")
@@ -107,3 +112,32 @@ def ig_pnp_provenance() -> str:
         every row, and which method choices reproduce the published numbers.
     """
     return _read_text("PROVENANCE.md")
+
+
+#: How the risk-of-bias demo is named wherever it is shown.
+ROB_DEMO_SOURCE = (
+    "Risk-of-bias demo: BCG vaccine trials (metafor dat.bcg) with made-up, illustrative "
+    "RoB 2 judgements"
+)
+
+
+def load_rob_demo() -> pd.DataFrame:
+    """The risk-of-bias demo: 13 BCG vaccine trials with illustrative RoB 2 judgements.
+
+    The counts are metafor's ``dat.bcg`` (Colditz et al. 1994, JAMA 271:698,
+    doi:10.1001/jama.1994.03510330076038): ``ai``/``bi`` TB cases and non-cases among the
+    vaccinated, ``ci``/``di`` among the controls; ``design`` is the allocation method
+    (random, alternate, systematic). The risk-of-bias judgements are **made up for
+    illustration**, not an assessment of these trials: D1 follows the allocation method
+    (random low, alternate some concerns, systematic high), D2-D5 are invented, and the
+    overall judgement is the RoB 2 algorithm's (:func:`igmeta.risk_of_bias.suggest_overall`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Canonical binary layout: ``study, year, design, ai, bi, ci, di, rob_d1 .. rob_d5,
+        rob_overall, include`` (include all True).
+    """
+    frame = pd.read_csv(io.StringIO(_read_text("rob_demo.csv")), dtype={"study": "str"})
+    frame["include"] = True
+    return frame
