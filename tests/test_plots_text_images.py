@@ -16,6 +16,7 @@ from igmeta.analysis import AnalysisSettings, run_analysis
 from igmeta.datasets import load_ig_pnp_canonical
 from igmeta.exports import forest_for
 from igmeta.plots.text_images import (
+    BOX_SLACK,
     LABEL_TARGETS,
     OVERFLOW_PX,
     image_texts,
@@ -98,7 +99,10 @@ def test_each_text_keeps_its_row_column_anchor_and_font(spec, drawn):
         assert image["xanchor"] == ("right" if right_aligned else "left")
         assert image["x"] == pytest.approx(right if right_aligned else left)
         assert float(root.get("height")) == pytest.approx(plot_height)
-        assert image["sizex"] * plot_width == pytest.approx(column_px + OVERFLOW_PX)
+        # The box is wider than the image, so "contain" never scales the image down.
+        assert image["sizex"] * plot_width == pytest.approx(BOX_SLACK * (column_px + OVERFLOW_PX))
+        assert float(root.get("width")) == pytest.approx(column_px + OVERFLOW_PX, abs=0.01)
+        assert image["sizey"] == 1.0 and image["sizing"] == "contain"
         shown = [(i, t) for i, t in enumerate(trace["text"]) if html.unescape(t).strip()]
         nodes = list(root.iter(f"{SVG}text"))
         for (index, _text), node in zip(shown, nodes, strict=True):

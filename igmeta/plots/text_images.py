@@ -12,8 +12,9 @@ because a changed figure is drawn anew.
 ``layout.images`` entry), which the browser renders natively in a few milliseconds. The
 picture is unchanged: each text keeps its position (row and column anchor), font, size,
 colour and weight. Each image is anchored to its column's edge and keeps its pixel size
-(``sizing="contain"`` within the plot's height), so a figure stretched wider than planned
-keeps its text size, as text traces do. The transparent click targets over the study
+(``sizing="contain"`` in a box of the plot's height and :data:`BOX_SLACK` times the image's
+width), so a figure drawn wider or narrower than planned keeps its text size and rows, as
+text traces do. The transparent click targets over the study
 names (one square marker per few pixels of the label column) become one transparent bar
 per row that carries the study's hover text and ``customdata``, so a click or hover on a
 name works as before.
@@ -45,6 +46,11 @@ LABEL_COLUMN = "label column"
 #: Extra width (px) on the side a text flows to, so text wider than its column still shows
 #: (text traces are drawn with ``cliponaxis=False``).
 OVERFLOW_PX = 400
+#: Width of an image's box as a multiple of the image's own width. With ``sizing="contain"``
+#: an image is scaled to fit its box; a box this much wider than the image leaves the
+#: height as the binding side, so the image keeps its pixel size (rows aligned, text at its
+#: size) on any figure down to 1 / BOX_SLACK of the planned width.
+BOX_SLACK = 4.0
 #: Bar thickness in rows (rows are 1 apart on the y axis).
 TARGET_ROW_FRACTION = 0.9
 _TAG = re.compile(r"<[^>]*>")
@@ -212,7 +218,7 @@ def _column_image(trace: dict, layout: dict, geometry: _Geometry) -> dict:
         "y": 1.0,
         "xanchor": x_anchor,
         "yanchor": "top",
-        "sizex": width_px / geometry.width,
+        "sizex": BOX_SLACK * width_px / geometry.width,
         "sizey": 1.0,
         "sizing": "contain",
         "layer": "above",
