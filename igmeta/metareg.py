@@ -24,16 +24,22 @@ import pandas as pd
 from scipy import special
 
 from igmeta.analysis import AnalysisBundle
-from igmeta.estimators import ESTIMATORS
+from igmeta.codegen import _r_vector, r_string
+from igmeta.effects import measure_info
+from igmeta.estimators import ESTIMATORS, ITERATIVE_METHODS
 from igmeta.pooling import design_matrix, meta_regression
 from igmeta.results import MetaRegressionResult
+from igmeta.schema import CANONICAL_COLUMNS, INCLUDE_COLUMN, STUDY_COLUMN
 
 __all__ = [
     "ModeratorFit",
     "fit_moderators",
+    "moderator_candidates",
     "moderator_kinds",
     "new_design",
     "predict",
+    "r_script",
+    "regplot_points",
     "regression_band",
 ]
 
@@ -58,6 +64,14 @@ class ModeratorFit:
     moderators: pd.DataFrame
     kinds: dict[str, str]
     left_out: tuple[str, ...] = ()
+
+
+def moderator_candidates(table: pd.DataFrame) -> list[str]:
+    """Columns of ``table`` that can be moderators: all but the study label, the include
+    flag, the provenance note and the effect-size input columns of every data type."""
+    reserved = {STUDY_COLUMN, INCLUDE_COLUMN, "provenance"}
+    reserved.update(c for columns in CANONICAL_COLUMNS.values() for c in columns)
+    return [str(c) for c in table.columns if c not in reserved]
 
 
 def moderator_kinds(table: pd.DataFrame, columns: Sequence[str]) -> dict[str, str]:
@@ -120,6 +134,12 @@ def fit_moderators(
     left_out = tuple(np.asarray(es.study, dtype=object)[~complete].astype(str))
     if not complete.all():
         es, mods = es.subset(complete), mods.loc[complete].reset_index(drop=True)
+    for column in kinds:
+        if mods[column].nunique() < 2:
+            raise ValueError(
+                f"The moderator {column!r} has the same value in every analysed study "
+                "(with a value): it cannot explain differences between them."
+            )
     method = res.method if res.method in ESTIMATORS else "FE"
     result = meta_regression(
         es, mods=mods, method=method, test=res.test, level=res.level, control=res.control
@@ -210,3 +230,89 @@ def regression_band(fit: ModeratorFit, moderator: str, points: int = 101) -> pd.
     band = predict(fit.result, new_design(fit, pd.DataFrame(values)))
     band.insert(0, "x", grid)
     return band
+
+
+def regplot_points(fit: ModeratorFit, moderator: str) -> pd.DataFrame:
+    """The studies of a bubble plot: ``x`` (moderator), ``estimate`` (yi), ``weight``
+    (percent weight in the model) and ``label``."""
+    res = fit.result
+    return pd.DataFrame(
+        {
+            "x": fit.moderators[moderator].to_numpy(dtype=float),
+            "estimate": res.yi,
+            "weight": res.weights,
+            "label": list(res.study),
+        }
+    )
+
+
+def r_script(
+    fit: ModeratorFit,
+    new_values: pd.DataFrame | None = None,
+    *,
+    iterations: int = 1000,
+    seed: int = 1,
+    plot_moderator: str | None = None,
+) -> str:
+    """The meta-regression as an R script for metafor 3.8-1.
+
+    The data frame holds the fitted studies' ``yi`` and ``vi`` exactly as igmeta computed
+    them (so the script reproduces the numbers whatever the zero-cell convention) and the
+    moderators as ``m1, m2, ...`` (categorical ones as factors with igmeta's level order,
+    so the coefficients are coded the same); the moderators' own names are in comments,
+    as R string literals. It prints ``rma(yi, vi, mods = ...)``, ``predict`` for
+    ``new_values``, ``permutest`` and draws ``regplot`` into ``igmeta_regplot.pdf``.
+    """
+    res = fit.result
+    ids = {column: f"m{i}" for i, column in enumerate(fit.kinds, start=1)}
+    lines = [
+        "# Meta-regression exported from the igmeta dashboard; run with Rscript and metafor 3.8-1.",
+        "suppressPackageStartupMessages(library(metafor))",
+        f"# yi, vi: {measure_info(res.measure).label} on the analysis scale, as igmeta computed",
+        "# them for the analysed studies with a value for every moderator.",
+    ]
+    lines += [f"# {ids[c]} = moderator {r_string(c)} ({kind})" for c, kind in fit.kinds.items()]
+    entries = [
+        f"  study = {_r_vector(res.study, strings=True)}",
+        f"  yi = {_r_vector(res.yi)}",
+        f"  vi = {_r_vector(res.vi)}",
+    ]
+    for column, kind in fit.kinds.items():
+        values = fit.moderators[column]
+        if kind == "numeric":
+            entries.append(f"  {ids[column]} = {_r_vector(values.astype(float))}")
+        else:
+            levels = _r_vector(sorted(values.unique()), strings=True)
+            entries.append(
+                f"  {ids[column]} = factor({_r_vector(values, strings=True)}, levels = {levels})"
+            )
+    lines += ["dat <- data.frame(", ",\n".join([*entries, "  stringsAsFactors = FALSE"]), ")"]
+    control = (
+        ", control = list(threshold = 1e-10, maxiter = 1000)"
+        if res.method in ITERATIVE_METHODS
+        else ""
+    )
+    formula = " + ".join(ids.values())
+    lines += [
+        f'res <- rma(yi, vi, mods = ~ {formula}, data = dat, method = "{res.method}", '
+        f'test = "{res.test}", level = {100 * res.level:g}{control})',
+        "print(res)  # QM (moderators), QE (residual heterogeneity), R^2, coefficients",
+    ]
+    if new_values is not None and len(new_values):
+        X = new_design(fit, new_values)[:, 1:]
+        rows = ", ".join(_r_vector(row) for row in X)
+        lines += [
+            f"newmods <- rbind({rows})  # one column per coefficient but the intercept",
+            "print(predict(res, newmods = newmods))",
+        ]
+    lines += [
+        f"set.seed({int(seed)})  # permutation p-values vary with the random permutations",
+        f"print(permutest(res, iter = {int(iterations)}))",
+    ]
+    if plot_moderator is not None:
+        lines += [
+            'pdf("igmeta_regplot.pdf", width = 8, height = 6)',
+            f'regplot(res, mod = "{ids[plot_moderator]}", pi = TRUE)',
+            "invisible(dev.off())",
+        ]
+    return "\n".join(lines) + "\n"

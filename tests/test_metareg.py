@@ -8,6 +8,8 @@ tests/data/metareg_predict_metafor.txt holds the output, so R is not needed here
 
 from __future__ import annotations
 
+import shutil
+import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -15,7 +17,14 @@ import pandas as pd
 import pytest
 
 from igmeta.analysis import AnalysisSettings, run_analysis
-from igmeta.metareg import fit_moderators, moderator_kinds, new_design, predict, regression_band
+from igmeta.metareg import (
+    fit_moderators,
+    moderator_kinds,
+    new_design,
+    predict,
+    r_script,
+    regression_band,
+)
 
 RTOL_ITER = 1e-6  # REML tau² is iterative
 RTOL = 1e-10
@@ -142,3 +151,42 @@ def test_regression_band_holds_the_other_moderators():
     assert (band["ci_lower"] < band["pred"]).all() and (band["pi_lower"] < band["ci_lower"]).all()
     with pytest.raises(ValueError, match="not a numeric moderator"):
         regression_band(fit, "alloc")
+
+
+def test_r_script_reproduces_the_fit_with_metafor(tmp_path):
+    rscript = shutil.which("Rscript")
+    if rscript is None:
+        pytest.fail("Rscript is not installed: run scripts/test.sh (installs R and metafor)")
+    table = BCG.assign(**{'alloc "x"\n': BCG["alloc"]}).drop(columns="alloc")
+    bundle = run_analysis(table, AnalysisSettings(subgroup_column=None))
+    fit = fit_moderators(bundle, table, ["ablat", 'alloc "x"\n'])
+    new = NEW.rename(columns={"alloc": 'alloc "x"\n'})
+    script = r_script(fit, new, iterations=50, plot_moderator="ablat")
+    assert '# m2 = moderator "alloc \\"x\\"\\n" (categorical)' in script
+    check = (
+        "p <- predict(res, newmods = newmods)\n"
+        'cat("OUT", sprintf("%.17g", c(res$QM, res$QE, res$tau2, res$R2, coef(res), '
+        'p$pred, p$ci.lb, p$pi.ub)), "\\n")\n'
+    )
+    path = tmp_path / "metareg.R"
+    path.write_text(script + check, encoding="utf-8")
+    proc = subprocess.run(
+        [rscript, str(path)], capture_output=True, text=True, cwd=tmp_path, timeout=300
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert (tmp_path / "igmeta_regplot.pdf").stat().st_size > 1000
+    assert "Test of Moderators" in proc.stdout and "permutation testing" in proc.stdout
+    line = next(ln for ln in proc.stdout.splitlines() if ln.startswith("OUT "))
+    got = np.array([float(v) for v in line.split()[1:]])
+    res = fit.result
+    pred = predict(res, new_design(fit, new))
+    expected = np.concatenate(
+        [
+            [res.qm, res.q, res.tau2, res.r2],
+            res.estimate,
+            pred["pred"],
+            pred["ci_lower"],
+            pred["pi_upper"],
+        ]
+    )
+    np.testing.assert_allclose(got, expected, rtol=RTOL_ITER, atol=ATOL)
