@@ -141,9 +141,15 @@ def fit_moderators(
                 "(with a value): it cannot explain differences between them."
             )
     method = res.method if res.method in ESTIMATORS else "FE"
-    result = meta_regression(
-        es, mods=mods, method=method, test=res.test, level=res.level, control=res.control
-    )
+    try:
+        result = meta_regression(
+            es, mods=mods, method=method, test=res.test, level=res.level, control=res.control
+        )
+    except ValueError as exc:
+        reason = str(exc)
+        if left_out:
+            reason += f" (left out for an empty moderator cell: {', '.join(left_out)})"
+        raise ValueError(reason[:1].upper() + reason[1:] + ".") from exc
     return ModeratorFit(result, mods, dict(kinds), left_out)
 
 
