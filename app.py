@@ -39,6 +39,12 @@ PAGES = [
         "pages/sensitivity.py", title="Sensitivity", icon=":material/tune:", url_path="sensitivity"
     ),
     st.Page(
+        "pages/metareg.py",
+        title="Meta-regression",
+        icon=":material/scatter_plot:",
+        url_path="metareg",
+    ),
+    st.Page(
         "pages/risk_of_bias.py",
         title="Risk of bias",
         icon=":material/traffic:",

@@ -22,6 +22,7 @@ from igmeta.exports import (
 from igmeta.formatting import format_ci, format_number, format_percent, format_pvalue
 from igmeta.methods_text import methods_paragraph
 from igmeta.report import report_html
+from igmeta.report_docx import DOCX_MIME, report_docx
 from igmeta.safe_export import to_safe_csv_bytes
 from igmeta.scenarios import (
     BUILTIN_PUBLISHED,
@@ -347,6 +348,21 @@ else:
         key=K("dl_report"),
         on_click="ignore",
         icon=":material/description:",
+    )
+
+    def _report_docx() -> bytes:
+        return report_docx(
+            table, settings, bundle=bundle, source=source, scenario_name=scenario_name, link=link
+        )
+
+    c3.download_button(
+        "Word report (.docx)",
+        _report_docx,
+        file_name="igmeta_report.docx",
+        mime=DOCX_MIME,
+        key=K("dl_report_docx"),
+        on_click="ignore",
+        icon=":material/article:",
     )
     if r_code:
         with st.expander("Show the R script"):

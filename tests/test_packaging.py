@@ -110,7 +110,7 @@ _CORE_ONLY = textwrap.dedent(
 
     class Block(importlib.abc.MetaPathFinder):
         def find_spec(self, name, path=None, target=None):
-            if name.split(".")[0] in {"plotly", "openpyxl", "kaleido", "streamlit"}:
+            if name.split(".")[0] in {"plotly", "openpyxl", "kaleido", "streamlit", "docx"}:
                 raise ImportError(f"No module named {name!r} (blocked by the test)")
 
     sys.meta_path.insert(0, Block())

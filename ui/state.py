@@ -366,6 +366,15 @@ def journal_key(name: str) -> str:
     return f"{JOURNAL_WIDGET_PREFIX}{name}"
 
 
+#: Prefix of the widget keys of the meta-regression page.
+METAREG_WIDGET_PREFIX = "mr_"
+
+
+def metareg_key(name: str) -> str:
+    """Session-state key of a widget on the Meta-regression page."""
+    return f"{METAREG_WIDGET_PREFIX}{name}"
+
+
 def share_handled() -> bool:
     """Whether the share query parameters were already read in this session."""
     return bool(st.session_state.get(SHARE_HANDLED))

@@ -26,11 +26,14 @@ import shutil
 import sys
 import urllib.error
 import urllib.request
+import zipfile
 from pathlib import Path
 
+import docx
 import openpyxl
 import pytest
 from conftest import chart_texts, screenshot, wait_for_app
+from lxml import etree
 from test_nothing_lost_browser import choose, go_to, open_app, upload
 
 pytestmark = pytest.mark.browser
@@ -159,6 +162,16 @@ def _check_xlsx(data: bytes, name: str) -> None:
                     assert PLAIN_NUMBER.fullmatch(cell.value), (name, cell.value)
 
 
+def _check_docx(data: bytes, name: str) -> None:
+    """A Word file: user text only in text runs (no field, hyperlink or instruction)."""
+    assert docx.Document(io.BytesIO(data)).paragraphs, name  # a file Word can open
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        for part in [n for n in archive.namelist() if n.endswith(".xml")]:
+            root = etree.fromstring(archive.read(part))
+            tags = {etree.QName(e).localname for e in root.iter()}
+            assert not tags & {"fldSimple", "instrText", "fldChar", "hyperlink"}, (name, part)
+
+
 def _check_html(browser, data: bytes, name: str, found: dict[str, list[str]]) -> None:
     """Open a downloaded HTML file (the report) in Chromium and check it like a page."""
     context = browser.new_context()
@@ -193,6 +206,8 @@ def _check_downloads(browser, page, found: dict[str, list[str]]) -> None:
             _check_csv(data, name)
         elif suffix == ".xlsx":
             _check_xlsx(data, name)
+        elif suffix == ".docx":
+            _check_docx(data, name)
         elif suffix in (".html", ".htm"):
             _check_html(browser, data, name, found)
         found["downloads"].append(name)
@@ -291,7 +306,7 @@ def test_plots_show_hostile_names_literally(tour):
 def test_downloads_are_formula_free(tour):
     print("downloads checked:", tour["downloads"])
     suffixes = {Path(name).suffix.lower() for name in tour["downloads"]}
-    assert {".csv", ".xlsx"} <= suffixes, tour["downloads"]
+    assert {".csv", ".xlsx", ".docx"} <= suffixes, tour["downloads"]
 
 
 def test_no_hostile_text_becomes_markup(tour):
