@@ -53,6 +53,7 @@ __all__ = [
     "judgement_frame",
     "low_risk_mask",
     "normalise_judgement",
+    "overall_for_grade",
     "overall_judgements",
     "restrict_to_low_risk",
     "suggest_overall",
@@ -430,6 +431,30 @@ def overall_judgements(frame: pd.DataFrame, tool: RobTool) -> pd.DataFrame:
         {"given": given, "suggested": suggested, "used": used, "differs": differs},
         index=frame.index,
     )
+
+
+def overall_for_grade(frame: pd.DataFrame) -> pd.Series | None:
+    """Overall judgement per row for GRADE's risk-of-bias domain (None without RoB columns).
+
+    The first tool the table uses (RoB 2 before ROBINS-I), its overall column where the
+    user filled it in, else the judgement the tool's algorithm suggests from the domains
+    (:func:`overall_judgements`, column ``used``); empty where neither exists.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        A canonical table.
+
+    Returns
+    -------
+    pandas.Series or None
+        Canonical judgement words, index of ``frame``.
+    """
+    tools = table_tools(frame)
+    if not tools:
+        return None
+    used = overall_judgements(frame, tools[0])["used"]
+    return used.where(used != NOT_ASSESSED, "")
 
 
 def low_risk_mask(frame: pd.DataFrame) -> np.ndarray:

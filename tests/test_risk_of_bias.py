@@ -234,3 +234,35 @@ def test_template_has_rob_columns_and_round_trips():
             "Some concerns",
             "High",
         ]
+
+
+def test_grade_reads_the_overall_judgement_used_including_the_suggested_one():
+    """GRADE's risk-of-bias domain counts the user's overall, else the RoB 2 algorithm's."""
+    from igmeta.analysis import AnalysisSettings, run_analysis
+    from igmeta.grade import grade_suggestions
+    from igmeta.risk_of_bias import overall_for_grade
+
+    table = pd.DataFrame(
+        {
+            "study": ["A", "B", "C"],
+            "ai": [10, 12, 9],
+            "n1i": [50, 60, 40],
+            "ci": [5, 6, 4],
+            "n2i": [50, 60, 40],
+            "rob_d1": ["Low", "High", "Low"],
+            "rob_d2": ["Low", "Low", "Low"],
+            "rob_d3": ["Low", "Low", "Low"],
+            "rob_d4": ["Low", "Low", ""],
+            "rob_d5": ["Low", "Low", "Low"],
+            "rob_overall": ["", "", "Some concerns"],
+        }
+    )
+    used = overall_for_grade(table)
+    # A: all domains low -> Low; B: one domain high -> High; C: the user's own.
+    assert used.tolist() == ["Low", "High", "Some concerns"]
+    assert overall_for_grade(table.drop(columns=[c for c in table if "rob" in c])) is None
+    bundle = run_analysis(table, AnalysisSettings(model="common"))
+    suggestion = grade_suggestions(bundle, rob_overall=used)["risk_of_bias"]
+    weights = np.asarray(bundle.result.weights, dtype=float)
+    assert suggestion.value == pytest.approx(100 * weights[1] / weights.sum())
+    assert "not recognised" not in suggestion.reason and "no judgement" not in suggestion.reason

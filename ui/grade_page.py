@@ -25,6 +25,7 @@ from igmeta.grade import (
 )
 from igmeta.plots.cumulative_z import cumulative_z_figure
 from igmeta.report import report_html
+from igmeta.risk_of_bias import overall_for_grade
 from igmeta.safe_export import to_safe_csv_bytes
 from igmeta.what_if_trial import (
     HypotheticalTrial,
@@ -71,8 +72,7 @@ def _widget(kind, label: str, name: str, default, **options):
 @st.cache_data(max_entries=compute.CACHE_ENTRIES, show_spinner=False, hash_funcs=compute.HASH_FUNCS)
 def _suggestions(table: pd.DataFrame, settings: dict, options: dict) -> dict:
     bundle = compute.analysis_bundle(table, settings)
-    rob = table.get("rob_overall")
-    return grade_suggestions(bundle, rob_overall=rob, **options)
+    return grade_suggestions(bundle, rob_overall=overall_for_grade(table), **options)
 
 
 @st.cache_data(max_entries=compute.CACHE_ENTRIES, show_spinner=False, hash_funcs=compute.HASH_FUNCS)
