@@ -23,9 +23,9 @@ published_strip(table, settings)
 headline(bundle)
 engine_messages(bundle, table)
 
-#: The forest is planned for the page's main column at a 1440 px wide window (sidebar
-#: open) and stretched to wider pages; its text keeps its size.
-FOREST_WIDTH_PX = 960
+#: The forest is planned for the page's main column at a 1280 px wide window with the
+#: sidebar open (820 px) and stretched to wider pages; its text keeps its size.
+FOREST_WIDTH_PX = 800
 _LABEL_INPUTS = (
     ("treatment", "Treatment group"),
     ("control", "Control group"),

@@ -103,6 +103,10 @@ def test_each_text_keeps_its_row_column_anchor_and_font(spec, drawn):
         assert image["sizex"] * plot_width == pytest.approx(BOX_SLACK * (column_px + OVERFLOW_PX))
         assert float(root.get("width")) == pytest.approx(column_px + OVERFLOW_PX, abs=0.01)
         assert image["sizey"] == 1.0 and image["sizing"] == "contain"
+        # The picture sits at the anchored edge of its (wider) box.
+        assert root.get("preserveAspectRatio") == (
+            "xMaxYMin meet" if right_aligned else "xMinYMin meet"
+        )
         shown = [(i, t) for i, t in enumerate(trace["text"]) if html.unescape(t).strip()]
         nodes = list(root.iter(f"{SVG}text"))
         for (index, _text), node in zip(shown, nodes, strict=True):

@@ -201,9 +201,13 @@ def _column_image(trace: dict, layout: dict, geometry: _Geometry) -> dict:
             f" fill={quoteattr(str(colour))} font-weight={quoteattr(str(weight))}"
             f" font-size={quoteattr(str(size))}>{escape(shown)}</text>"
         )
+    # Chromium fits an SVG image into its box with the SVG's own preserveAspectRatio (not
+    # the <image>'s), so the root says where the picture sits: at the anchored edge.
+    align = {"start": "xMinYMin", "end": "xMaxYMin", "middle": "xMidYMin"}[anchor]
     svg = (
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{width_px:.2f}" '
-        f'height="{geometry.height:.2f}" viewBox="0 0 {width_px:.2f} {geometry.height:.2f}">'
+        f'height="{geometry.height:.2f}" viewBox="0 0 {width_px:.2f} {geometry.height:.2f}" '
+        f'preserveAspectRatio="{align} meet">'
         f"<g font-family={quoteattr(str(family))} text-anchor={quoteattr(anchor)} "
         f'dominant-baseline="central" style="white-space:pre">{"".join(texts)}</g></svg>'
     )
