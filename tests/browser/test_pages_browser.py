@@ -19,6 +19,8 @@ PAGES = (
     "methods",
     "conventions",
     "scenarios",
+    "metareg",
+    "risk-of-bias",
     "grade",
     "present",
 )
