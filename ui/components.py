@@ -49,7 +49,9 @@ def headline(bundle: AnalysisBundle) -> None:
         return
     bt = res.back_transformed()
     label = measure_info(bundle.settings.measure).label
-    cols = st.columns([2.2, 1, 1, 1, 1])
+    # Widths in proportion to the longest values ("16.25 [1.04, 254.98]", "< 0.0001"), so
+    # that none is cut in the 820 px main column of a 1280 px window.
+    cols = st.columns([3.1, 1.45, 0.85, 0.95, 1.1])
     cols[0].metric(
         f"Pooled {label[:1].lower()}{label[1:]}",
         format_ci(bt["estimate"], bt["ci_lower"], bt["ci_upper"]),
