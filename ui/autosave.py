@@ -318,3 +318,7 @@ def show_status() -> None:
     error = state.autosave_error()
     if error:
         st.sidebar.warning(error, icon=":material/cloud_off:")
+
+
+# Every change of table or settings is autosaved (ui.state calls its listeners).
+state.on_change(save_if_changed)

@@ -7,6 +7,8 @@ the table version (so the data editor is rebuilt from the new table).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pandas as pd
 import streamlit as st
 
@@ -298,12 +300,23 @@ def pop_notice() -> str | None:
 # --------------------------------------------------------------------------- autosave
 
 
+#: Called after the table or the settings changed, once the session has an autosave
+#: token. :mod:`ui.autosave` registers its saver here when imported, so this module needs
+#: no import of it (ui.autosave reads and writes the session through this module).
+_CHANGE_LISTENERS: list[Callable[[], object]] = []
+
+
+def on_change(listener: Callable[[], object]) -> None:
+    """Call ``listener`` after every change of table or settings (registered once)."""
+    if listener not in _CHANGE_LISTENERS:
+        _CHANGE_LISTENERS.append(listener)
+
+
 def _autosave() -> None:
     """Autosave a change of table or settings (a no-op until the session has a token)."""
     if SESSION_TOKEN in st.session_state:
-        from ui import autosave  # imported here: ui.autosave uses this module
-
-        autosave.save_if_changed()
+        for listener in _CHANGE_LISTENERS:
+            listener()
 
 
 def session_token() -> str | None:
