@@ -331,3 +331,12 @@ def test_the_server_refuses_a_database_from_a_newer_igmeta(store_backend):
     assert "was written by a newer igmeta (schema 99; this version knows" in out.stderr
     rows = store_backend.execute("main", "SELECT MAX(version) FROM schema_version")
     assert rows == [(99,)]
+
+
+def test_no_postgresql_binaries_is_a_clear_failure_not_a_skip(monkeypatch):
+    import devtools.local_postgres as lp
+
+    monkeypatch.delenv("IGMETA_PG_BIN", raising=False)
+    monkeypatch.setattr(lp.glob, "glob", lambda _pattern: [])
+    with pytest.raises(lp.PostgresUnavailable, match="apt-get install -y postgresql"):
+        lp.PostgresServer()
