@@ -30,7 +30,8 @@ At ``--kill-at`` seconds the last replica is killed (SIGKILL). Afterwards:
 * errors are counted for sessions on surviving replicas (an exception element, a run that
   did not finish, a timeout, a dropped connection) and, separately, failovers of the
   sessions of the killed replica (a save in flight when it died was never confirmed to the
-  user: counted as interrupted, not lost).
+  user: counted as interrupted, not lost);
+* for scale, ``store.save`` alone is timed afterwards (8 threads x 25 saves, no app).
 """
 
 from __future__ import annotations
@@ -315,6 +316,30 @@ def _ms(values: list[float], q: float) -> float | None:
     return round(1000 * ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))], 1)
 
 
+def _store_saves(store, threads: int = 8, each: int = 25) -> list[float]:
+    """Seconds per ``store.save`` with ``threads`` concurrent writers (no app around it)."""
+    import threading
+
+    from igmeta.analysis import PUBLISHED_COMPARISON
+    from igmeta.datasets import load_ig_pnp_canonical
+
+    table = load_ig_pnp_canonical()
+    times: list[float] = []
+
+    def work(n: int) -> None:
+        for i in range(each):
+            started = time.perf_counter()
+            store.save(f"direct {n} {i}", table, PUBLISHED_COMPARISON, owner=f"bench{n}")
+            times.append(time.perf_counter() - started)
+
+    workers = [threading.Thread(target=work, args=(n,)) for n in range(threads)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    return times
+
+
 def run_replicas(args) -> tuple[dict, list[str]]:
     """Run the replica load test; returns (figures, problems)."""
     from igmeta.store import open_store
@@ -345,6 +370,7 @@ def run_replicas(args) -> tuple[dict, list[str]]:
                 if got != (item.name, item.measure, item.level):
                     wrong.append(f"{item.id}: saved {got}, expected {item}")
             stored = len(store.list(all_owners=True, include_builtin=False))
+            direct = _store_saves(store)  # after the count: the store alone, for scale
         finally:
             store.close()
         sample = random.Random(0).sample(results.saved, min(args.link_checks, len(results.saved)))
@@ -370,6 +396,8 @@ def run_replicas(args) -> tuple[dict, list[str]]:
         "saves_confirmed": len(results.saved),
         "save_p50_ms": _ms(results.saves, 50),
         "save_p95_ms": _ms(results.saves, 95),
+        "store_save_alone_p50_ms": _ms(direct, 50),
+        "store_save_alone_p95_ms": _ms(direct, 95),
         "first_load_p50_ms": (
             round(1000 * statistics.median(results.first_loads), 1) if results.first_loads else None
         ),
