@@ -9,8 +9,8 @@ Run on demand (not part of the test suite)::
 
 ``--replicas N`` (N > 1) runs the department deployment instead: N replicas sharing one
 throwaway PostgreSQL store, sessions that edit and save, one replica killed half-way
-(:mod:`benchmarks.replicas`); its figures go to ``benchmarks/results/replicas.json`` and
-``replicas.md``.
+(:mod:`benchmarks.replicas`); its figures go to
+``benchmarks/results/replicas_<N>x<sessions>.json`` and ``.md``.
 
 Each session speaks Streamlit's own websocket protocol, exactly as the browser does: it
 connects to ``/_stcore/stream``, sends a ``rerun_script`` BackMsg (first with no widget
@@ -273,7 +273,8 @@ def _replicas_main(args) -> int:
     figures["cpu_count"] = os.cpu_count()
     figures["run_at"] = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     results = ROOT / "benchmarks" / "results"
-    (results / "replicas.json").write_text(json.dumps(figures, indent=2) + "\n")
+    stem = f"replicas_{args.replicas}x{args.sessions}"
+    (results / f"{stem}.json").write_text(json.dumps(figures, indent=2) + "\n")
     lines = [
         "# Replica load test",
         "",
@@ -287,7 +288,7 @@ def _replicas_main(args) -> int:
         "",
         *(f"- problem: {p}" for p in problems[:20]),
     ]
-    (results / "replicas.md").write_text("\n".join(lines) + "\n")
+    (results / f"{stem}.md").write_text("\n".join(lines) + "\n")
     if args.json:
         print(json.dumps(figures))
     else:

@@ -340,3 +340,12 @@ def test_no_postgresql_binaries_is_a_clear_failure_not_a_skip(monkeypatch):
     monkeypatch.setattr(lp.glob, "glob", lambda _pattern: [])
     with pytest.raises(lp.PostgresUnavailable, match="apt-get install -y postgresql"):
         lp.PostgresServer()
+
+
+def test_the_server_refuses_to_start_when_the_sqlite_folder_is_unusable(tmp_path):
+    blocker = tmp_path / "data"
+    blocker.write_text("a file where the bind-mounted folder should be")
+    out = _serve({"IGMETA_DB_URL": "", "IGMETA_DB_PATH": str(blocker / "igmeta.sqlite3")})
+    assert out.returncode == 2
+    assert f"igmeta cannot start: The scenario store {blocker}/igmeta.sqlite3" in out.stderr
+    assert "is a file, not a folder" in out.stderr
