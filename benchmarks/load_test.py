@@ -5,6 +5,12 @@ Run on demand (not part of the test suite)::
     python benchmarks/load_test.py                 # 20 sessions, 60 s, ~1 s think time
     python benchmarks/load_test.py --think 0       # stress: no pause between reruns
     python benchmarks/load_test.py --url http://127.0.0.1:8501   # an already running server
+    python benchmarks/load_test.py --replicas 3 --sessions 60 --duration 120   # see below
+
+``--replicas N`` (N > 1) runs the department deployment instead: N replicas sharing one
+throwaway PostgreSQL store, sessions that edit and save, one replica killed half-way
+(:mod:`benchmarks.replicas`); its figures go to
+``benchmarks/results/replicas_<N>x<sessions>.json`` and ``.md``.
 
 Each session speaks Streamlit's own websocket protocol, exactly as the browser does: it
 connects to ``/_stcore/stream``, sends a ``rerun_script`` BackMsg (first with no widget
@@ -196,7 +202,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--timeout", type=float, default=120.0, help="per rerun, seconds")
     parser.add_argument("--url", help="an already running server on 127.0.0.1")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
+    parser.add_argument(
+        "--replicas", type=int, default=1, help="N > 1: N replicas on one PostgreSQL store"
+    )
+    parser.add_argument("--save-every", type=int, default=3, help="replicas: edits per save")
+    parser.add_argument(
+        "--kill-at",
+        type=float,
+        help="replicas: seconds before the last one is killed "
+        "(default: half the duration; >= duration: none)",
+    )
+    parser.add_argument(
+        "--link-checks", type=int, default=20, help="replicas: saved links opened elsewhere"
+    )
     args = parser.parse_args(argv)
+    if args.replicas > 1:
+        return _replicas_main(args)
 
     proc = None
     tmp = tempfile.TemporaryDirectory(prefix="igmeta-load-")
@@ -240,6 +261,42 @@ def main(argv: list[str] | None = None) -> int:
         for error in stats.errors[:20]:
             print("ERROR", error)
     return 0 if not stats.errors and stats.reruns > 0 else 1
+
+
+def _replicas_main(args) -> int:
+    """``--replicas N``: run :mod:`benchmarks.replicas`, print and keep its figures."""
+    from benchmarks.replicas import run_replicas
+
+    if args.kill_at is None:
+        args.kill_at = args.duration / 2
+    figures, problems = run_replicas(args)
+    figures["cpu_count"] = os.cpu_count()
+    figures["run_at"] = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+    results = ROOT / "benchmarks" / "results"
+    stem = f"replicas_{args.replicas}x{args.sessions}"
+    (results / f"{stem}.json").write_text(json.dumps(figures, indent=2) + "\n")
+    lines = [
+        "# Replica load test",
+        "",
+        f"`python benchmarks/load_test.py --replicas {args.replicas} --sessions "
+        f"{args.sessions} --duration {args.duration:g} --think {args.think:g}` "
+        f"({figures['run_at']}, {figures['cpu_count']} CPU cores shared with other work).",
+        "",
+        "| figure | value |",
+        "|---|---:|",
+        *(f"| {key} | {value} |" for key, value in figures.items()),
+        "",
+        *(f"- problem: {p}" for p in problems[:20]),
+    ]
+    (results / f"{stem}.md").write_text("\n".join(lines) + "\n")
+    if args.json:
+        print(json.dumps(figures))
+    else:
+        for key, value in figures.items():
+            print(f"{key:>36}: {value}")
+        for problem in problems[:20]:
+            print("PROBLEM", problem)
+    return 0 if not problems and figures["saves_confirmed"] > 0 else 1
 
 
 if __name__ == "__main__":

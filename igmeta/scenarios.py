@@ -11,13 +11,14 @@ One analysis is fully described by its study table and its :class:`AnalysisSetti
 Loading a scenario and running :func:`igmeta.analysis.run_analysis` therefore gives the
 same numbers, bit for bit, in any process.
 
-The store (:class:`ScenarioStore`) is one SQLite file at ``$IGMETA_DB_PATH`` (default
-``~/.igmeta/igmeta.sqlite3``). At open it applies the :data:`MIGRATIONS` not yet recorded in
-the ``schema_version`` table, in order. Connections use WAL journaling and a busy timeout;
-every write is one ``BEGIN IMMEDIATE`` transaction, so several sessions (threads or
-processes) can write at once. Scenario ids come from :func:`secrets.token_urlsafe` and are
-unguessable: a link holding one is the permission to open that scenario. Listing, renaming
-and deleting are limited to the scenario's *owner* (a workspace token kept by the app).
+The store lives in :mod:`igmeta.store`: one interface, two back ends (SQLite, the default,
+one file at ``$IGMETA_DB_PATH``; PostgreSQL, shared by several app replicas, at
+``$IGMETA_DB_URL``), the same schema migrations and ownership rules on both. Scenario ids
+come from :func:`secrets.token_urlsafe` and are unguessable: a link holding one is the
+permission to open that scenario. Listing, renaming and deleting are limited to the
+scenario's *owner* (a workspace token kept by the app). The store's names
+(:class:`ScenarioStore`, :func:`default_store`, :func:`autosave`, :data:`MIGRATIONS`, ...)
+can still be imported from here.
 
 The two published analyses of the bundled immunoglobulin table are built-in scenarios
 (:data:`BUILTIN_IDS`), always available, never stored.
@@ -30,21 +31,15 @@ headline summary of a bundle (:func:`summarise`), the side-by-side comparison
 
 from __future__ import annotations
 
-import contextlib
 import datetime as _dt
 import hashlib
 import json
 import math
-import os
 import re
 import secrets
-import sqlite3
-import threading
-import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -59,6 +54,17 @@ from igmeta.analysis import (
 from igmeta.datasets import load_ig_pnp_canonical
 from igmeta.effects import measure_info
 from igmeta.formatting import format_ci
+
+if TYPE_CHECKING:  # re-exported from igmeta.store on first use (see __getattr__)
+    from igmeta.store import (
+        DEFAULT_DB_PATH,
+        MIGRATIONS,
+        ScenarioStore,
+        autosave,
+        db_path,
+        default_store,
+        load_autosave,
+    )
 
 __all__ = [
     "BUILTIN_IDS",
@@ -92,18 +98,8 @@ __all__ = [
     "table_to_json",
 ]
 
-#: Environment variable naming the SQLite file.
-DB_ENV = "IGMETA_DB_PATH"
-#: Where the store lives when :data:`DB_ENV` is not set.
-DEFAULT_DB_PATH = Path("~/.igmeta/igmeta.sqlite3")
-#: Milliseconds a connection waits for another writer before giving up.
-BUSY_TIMEOUT_MS = 15_000
 #: Longest scenario name kept (longer names are cut).
 MAX_NAME_CHARS = 120
-#: Largest serialised table accepted (uploads are limited to 10 MB).
-MAX_TABLE_JSON_CHARS = 32 * 1024 * 1024
-#: Autosaves older than this are removed when a new autosave is written.
-AUTOSAVE_MAX_AGE_DAYS = 30
 #: Format tag of the table JSON.
 TABLE_FORMAT = "igmeta-table/1"
 
@@ -124,43 +120,34 @@ _BUILTINS = {
 BUNDLED_SOURCE = "IG for peripheral neuropathic pain (bundled, partly reconstructed)"
 _BUILTIN_TIME = "2022-01-01T00:00:00+00:00"
 
-#: Ordered schema migrations: (version, description, SQL statements).
-MIGRATIONS: tuple[tuple[int, str, tuple[str, ...]], ...] = (
-    (
-        1,
-        "scenarios",
-        (
-            """CREATE TABLE scenarios (
-            id TEXT PRIMARY KEY,
-            name TEXT NOT NULL,
-            owner TEXT,
-            data_type TEXT NOT NULL,
-            source TEXT NOT NULL DEFAULT '',
-            table_json TEXT NOT NULL,
-            settings_json TEXT NOT NULL,
-            created_at TEXT NOT NULL,
-            updated_at TEXT NOT NULL
-        )""",
-            "CREATE INDEX scenarios_owner ON scenarios(owner, updated_at)",
-        ),
-    ),
-    (
-        2,
-        "autosaves",
-        (
-            """CREATE TABLE autosaves (
-            session_id TEXT PRIMARY KEY,
-            data_type TEXT NOT NULL,
-            source TEXT NOT NULL DEFAULT '',
-            table_json TEXT NOT NULL,
-            settings_json TEXT NOT NULL,
-            saved_at TEXT NOT NULL
-        )""",
-            "CREATE INDEX autosaves_saved_at ON autosaves(saved_at)",
-        ),
-    ),
-)
-SCHEMA_VERSION = MIGRATIONS[-1][0]
+#: Names that live in :mod:`igmeta.store` and are re-exported here (imported on first use,
+#: because the store itself builds on this module).
+_STORE_NAMES = {
+    "AUTOSAVE_MAX_AGE_DAYS": "igmeta.store.base",
+    "MAX_TABLE_JSON_CHARS": "igmeta.store.base",
+    "MIGRATIONS": "igmeta.store.base",
+    "SCHEMA_VERSION": "igmeta.store.base",
+    "StoreUnavailable": "igmeta.store.base",
+    "BUSY_TIMEOUT_MS": "igmeta.store.sqlite",
+    "DB_ENV": "igmeta.store.sqlite",
+    "DEFAULT_DB_PATH": "igmeta.store.sqlite",
+    "db_path": "igmeta.store.sqlite",
+    "ScenarioStore": "igmeta.store",
+    "autosave": "igmeta.store.url",
+    "default_store": "igmeta.store.url",
+    "load_autosave": "igmeta.store.url",
+}
+
+
+def __getattr__(name: str) -> Any:
+    """The store's names (:data:`_STORE_NAMES`), from :mod:`igmeta.store`."""
+    module = _STORE_NAMES.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import importlib
+
+    return getattr(importlib.import_module(module), name)
+
 
 _ID_PATTERN = re.compile(r"[A-Za-z0-9_-]{16,64}")
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
@@ -465,365 +452,6 @@ def builtin_scenario(scenario_id: str) -> Scenario:
         _BUILTIN_TIME,
         builtin=True,
     )
-
-
-def _now() -> str:
-    return _dt.datetime.now(_dt.UTC).isoformat(timespec="microseconds")
-
-
-def db_path() -> Path:
-    """The store's file: ``$IGMETA_DB_PATH`` or :data:`DEFAULT_DB_PATH`."""
-    raw = os.environ.get(DB_ENV, "").strip()
-    return Path(raw or DEFAULT_DB_PATH).expanduser()
-
-
-class ScenarioStore:
-    """Scenarios and autosaves in one SQLite file.
-
-    Parameters
-    ----------
-    path : str or Path, optional
-        The database file (created with its folder if missing); default :func:`db_path`.
-    busy_timeout_ms : int
-        How long a write waits for another writer.
-
-    Notes
-    -----
-    Each call opens its own connection, so one store can be shared by threads. Opening
-    the store applies pending :data:`MIGRATIONS` in one transaction.
-    """
-
-    def __init__(
-        self, path: str | os.PathLike | None = None, *, busy_timeout_ms: int = BUSY_TIMEOUT_MS
-    ) -> None:
-        self.path = Path(path).expanduser() if path is not None else db_path()
-        self.busy_timeout_ms = int(busy_timeout_ms)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._migrate()
-
-    # -- connections -----------------------------------------------------------------
-
-    def _connect(self) -> sqlite3.Connection:
-        conn = sqlite3.connect(
-            self.path,
-            timeout=self.busy_timeout_ms / 1000,
-            isolation_level=None,
-            check_same_thread=False,
-        )
-        conn.execute(f"PRAGMA busy_timeout = {self.busy_timeout_ms:d}")
-        conn.execute("PRAGMA foreign_keys = ON")
-        conn.execute("PRAGMA synchronous = NORMAL")
-        return conn
-
-    @contextlib.contextmanager
-    def _read(self) -> Iterator[sqlite3.Connection]:
-        conn = self._connect()
-        try:
-            yield conn
-        finally:
-            conn.close()
-
-    @contextlib.contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
-        """One write transaction (``BEGIN IMMEDIATE``: takes the write lock at once)."""
-        conn = self._connect()
-        try:
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield conn
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-            conn.execute("COMMIT")
-        finally:
-            conn.close()
-
-    def _use_wal(self) -> None:
-        """Switch the database to WAL journaling.
-
-        Changing the journal mode needs an exclusive lock, and SQLite may answer "database
-        is locked" at once, without waiting for its busy timeout, when other processes
-        open the same new file at the same moment. So the switch is retried, with growing
-        pauses, for up to the busy timeout.
-        """
-        deadline = time.monotonic() + self.busy_timeout_ms / 1000
-        pause = 0.005
-        while True:
-            conn = self._connect()
-            try:
-                mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
-                break
-            except sqlite3.OperationalError as exc:
-                if "locked" not in str(exc) or time.monotonic() >= deadline:
-                    raise
-            finally:
-                conn.close()
-            time.sleep(pause)
-            pause = min(pause * 2, 0.2)
-        if str(mode).lower() != "wal":  # pragma: no cover - e.g. an in-memory file system
-            raise ScenarioError(f"The database {self.path} cannot use WAL journaling.")
-
-    def _migrate(self) -> None:
-        self._use_wal()
-        with self._write() as conn:
-            conn.execute(
-                "CREATE TABLE IF NOT EXISTS schema_version ("
-                "version INTEGER PRIMARY KEY, description TEXT NOT NULL, "
-                "applied_at TEXT NOT NULL)"
-            )
-            current = conn.execute(
-                "SELECT COALESCE(MAX(version), 0) FROM schema_version"
-            ).fetchone()[0]
-            if current > SCHEMA_VERSION:
-                raise ScenarioError(
-                    f"The database {self.path} was written by a newer igmeta "
-                    f"(schema {current}; this version knows {SCHEMA_VERSION})."
-                )
-            for version, description, statements in MIGRATIONS:
-                if version <= current:
-                    continue
-                for statement in statements:
-                    conn.execute(statement)
-                conn.execute(
-                    "INSERT INTO schema_version (version, description, applied_at) "
-                    "VALUES (?, ?, ?)",
-                    (version, description, _now()),
-                )
-
-    def schema_version(self) -> int:
-        """The highest migration applied to the file."""
-        with self._read() as conn:
-            return int(conn.execute("SELECT MAX(version) FROM schema_version").fetchone()[0])
-
-    # -- scenarios -------------------------------------------------------------------
-
-    @staticmethod
-    def _payload(table: pd.DataFrame, settings: AnalysisSettings) -> tuple[str, str]:
-        table_json = table_to_json(table)
-        if len(table_json) > MAX_TABLE_JSON_CHARS:
-            raise ScenarioError("The study table is too large to save as a scenario.")
-        return table_json, settings_to_json(settings)
-
-    def save(
-        self,
-        name: str,
-        table: pd.DataFrame,
-        settings: AnalysisSettings,
-        *,
-        source: str = "",
-        owner: str | None = None,
-    ) -> str:
-        """Save a new scenario and return its id."""
-        name = clean_name(name)
-        table_json, settings_json = self._payload(table, settings)
-        scenario_id = new_scenario_id()
-        now = _now()
-        with self._write() as conn:
-            conn.execute(
-                "INSERT INTO scenarios (id, name, owner, data_type, source, table_json, "
-                "settings_json, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    scenario_id,
-                    name,
-                    owner,
-                    settings.data_type,
-                    str(source or ""),
-                    table_json,
-                    settings_json,
-                    now,
-                    now,
-                ),
-            )
-        return scenario_id
-
-    def update(
-        self,
-        scenario_id: str,
-        table: pd.DataFrame,
-        settings: AnalysisSettings,
-        *,
-        source: str = "",
-        owner: str | None = None,
-    ) -> None:
-        """Overwrite a scenario's table and settings (owner only)."""
-        table_json, settings_json = self._payload(table, settings)
-        with self._write() as conn:
-            self._check_owner(conn, scenario_id, owner)
-            conn.execute(
-                "UPDATE scenarios SET data_type = ?, source = ?, table_json = ?, "
-                "settings_json = ?, updated_at = ? WHERE id = ?",
-                (
-                    settings.data_type,
-                    str(source or ""),
-                    table_json,
-                    settings_json,
-                    _now(),
-                    scenario_id,
-                ),
-            )
-
-    def load(self, scenario_id: str) -> Scenario:
-        """The scenario with this id (built-in ids included).
-
-        Raises
-        ------
-        ScenarioNotFound
-            For an unknown or malformed id.
-        ScenarioError
-            If the stored data cannot be read.
-        """
-        if scenario_id in BUILTIN_IDS:
-            return builtin_scenario(scenario_id)
-        if not is_valid_id(scenario_id):
-            raise ScenarioNotFound("This is not a valid scenario id.")
-        with self._read() as conn:
-            row = conn.execute(
-                "SELECT id, name, owner, source, table_json, settings_json, "
-                "created_at, updated_at FROM scenarios WHERE id = ?",
-                (scenario_id,),
-            ).fetchone()
-        if row is None:
-            raise ScenarioNotFound(
-                "No scenario has this id: it may have been deleted, or "
-                "the link was copied incompletely."
-            )
-        sid, name, owner, source, table_json, settings_json, created, updated = row
-        return Scenario(
-            sid,
-            name,
-            table_from_json(table_json),
-            settings_from_json(settings_json),
-            source,
-            created,
-            updated,
-            owner=owner,
-        )
-
-    def list(
-        self, owner: str | None = None, *, include_builtin: bool = True, all_owners: bool = False
-    ) -> list[ScenarioInfo]:
-        """Scenarios of ``owner`` (newest first), after the built-in ones.
-
-        ``all_owners=True`` lists every stored scenario (administration, tests).
-        """
-        query = "SELECT id, name, data_type, created_at, updated_at FROM scenarios"
-        params: tuple = ()
-        if not all_owners:
-            query += " WHERE owner IS ?"
-            params = (owner,)
-        query += " ORDER BY updated_at DESC, id"
-        with self._read() as conn:
-            rows = conn.execute(query, params).fetchall()
-        stored = [ScenarioInfo(*row) for row in rows]
-        builtin = [builtin_scenario(i).info() for i in BUILTIN_IDS] if include_builtin else []
-        return builtin + stored
-
-    @staticmethod
-    def _check_owner(conn: sqlite3.Connection, scenario_id: str, owner: str | None) -> None:
-        if scenario_id in BUILTIN_IDS:
-            raise ScenarioPermissionError("Built-in scenarios cannot be changed; save a copy.")
-        row = conn.execute("SELECT owner FROM scenarios WHERE id = ?", (scenario_id,)).fetchone()
-        if row is None:
-            raise ScenarioNotFound("No scenario has this id.")
-        if owner is not None and row[0] != owner:
-            raise ScenarioPermissionError(
-                "This scenario was saved in another workspace: open "
-                "it and save a copy to change it."
-            )
-
-    def rename(self, scenario_id: str, name: str, *, owner: str | None = None) -> None:
-        """Give a scenario a new name (owner only)."""
-        name = clean_name(name)
-        with self._write() as conn:
-            self._check_owner(conn, scenario_id, owner)
-            conn.execute(
-                "UPDATE scenarios SET name = ?, updated_at = ? WHERE id = ?",
-                (name, _now(), scenario_id),
-            )
-
-    def delete(self, scenario_id: str, *, owner: str | None = None) -> None:
-        """Delete a scenario (owner only)."""
-        with self._write() as conn:
-            self._check_owner(conn, scenario_id, owner)
-            conn.execute("DELETE FROM scenarios WHERE id = ?", (scenario_id,))
-
-    # -- autosave --------------------------------------------------------------------
-
-    def autosave(
-        self, session_id: str, table: pd.DataFrame, settings: AnalysisSettings, *, source: str = ""
-    ) -> None:
-        """Keep the latest (table, settings) of a session (one row per session)."""
-        if not isinstance(session_id, str) or not 8 <= len(session_id) <= 200:
-            raise ScenarioError("A session id of 8 to 200 characters is needed.")
-        table_json, settings_json = self._payload(table, settings)
-        now = _dt.datetime.now(_dt.UTC)
-        cutoff = (now - _dt.timedelta(days=AUTOSAVE_MAX_AGE_DAYS)).isoformat()
-        with self._write() as conn:
-            conn.execute(
-                "INSERT INTO autosaves (session_id, data_type, source, table_json, "
-                "settings_json, saved_at) VALUES (?, ?, ?, ?, ?, ?) "
-                "ON CONFLICT(session_id) DO UPDATE SET data_type = excluded.data_type, "
-                "source = excluded.source, table_json = excluded.table_json, "
-                "settings_json = excluded.settings_json, saved_at = excluded.saved_at",
-                (
-                    session_id,
-                    settings.data_type,
-                    str(source or ""),
-                    table_json,
-                    settings_json,
-                    now.isoformat(timespec="microseconds"),
-                ),
-            )
-            conn.execute("DELETE FROM autosaves WHERE saved_at < ?", (cutoff,))
-
-    def load_autosave(self, session_id: str) -> Scenario | None:
-        """The latest autosave of a session, or None."""
-        if not isinstance(session_id, str):
-            return None
-        with self._read() as conn:
-            row = conn.execute(
-                "SELECT source, table_json, settings_json, saved_at FROM "
-                "autosaves WHERE session_id = ?",
-                (session_id,),
-            ).fetchone()
-        if row is None:
-            return None
-        source, table_json, settings_json, saved = row
-        return Scenario(
-            f"autosave:{session_id}",
-            "Autosave",
-            table_from_json(table_json),
-            settings_from_json(settings_json),
-            source,
-            saved,
-            saved,
-        )
-
-
-_STORES: dict[Path, ScenarioStore] = {}
-_STORES_LOCK = threading.Lock()
-
-
-def default_store() -> ScenarioStore:
-    """The store at :func:`db_path` (opened and migrated once per process and path)."""
-    path = db_path()
-    with _STORES_LOCK:
-        store = _STORES.get(path)
-        if store is None:
-            store = _STORES[path] = ScenarioStore(path)
-        return store
-
-
-def autosave(
-    session_id: str, table: pd.DataFrame, settings: AnalysisSettings, *, source: str = ""
-) -> None:
-    """Autosave (table, settings) of ``session_id`` in the default store."""
-    default_store().autosave(session_id, table, settings, source=source)
-
-
-def load_autosave(session_id: str) -> Scenario | None:
-    """The autosave of ``session_id`` in the default store, or None."""
-    return default_store().load_autosave(session_id)
 
 
 # --------------------------------------------------------------------------- describing

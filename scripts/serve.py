@@ -5,7 +5,9 @@ except that numpy, scipy, pandas, plotly and the igmeta engine are imported befo
 server starts. Streamlit imports a script's modules on its first run, so without this the
 first visitor after a (re)start waits several seconds for the imports; with it, the
 first session costs what every later one costs. ``scripts/run.sh``, the Dockerfile and the
-browser tests (``devtools.local_server``) all start the app this way.
+browser tests (``devtools.local_server``) all start the app this way. The scenario store is
+opened (and migrated) before the server starts too; if it cannot be, the start stops with
+the reason.
 """
 
 from __future__ import annotations
@@ -44,6 +46,24 @@ def preload() -> None:
         sys.path.insert(0, str(ROOT))
     for name in PRELOAD:
         importlib.import_module(name)
+
+
+def store_problem() -> str | None:
+    """Open the scenario store named by ``IGMETA_DB_URL`` / ``IGMETA_DB_PATH`` once (it
+    stays open for the app); None when it works, else why not, in plain words.
+
+    A wrong or unreachable database, a database written by a newer igmeta or a folder the
+    process cannot write stops the start with that message, instead of a server whose
+    saves fail.
+    """
+    from igmeta.scenarios import ScenarioError
+    from igmeta.store import default_store
+
+    try:
+        default_store()
+    except ScenarioError as exc:
+        return str(exc)
+    return None
 
 
 def trace_script_runs(path: str) -> None:
@@ -90,6 +110,10 @@ def trace_script_runs(path: str) -> None:
 def main(argv: list[str]) -> int:
     """Preload, then hand over to Streamlit's command line as ``streamlit run app.py``."""
     preload()
+    problem = store_problem()
+    if problem:
+        print(f"igmeta cannot start: {problem}", file=sys.stderr)
+        return 2
     trace = os.environ.get("IGMETA_RUN_TRACE")
     if trace:
         trace_script_runs(trace)

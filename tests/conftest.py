@@ -32,3 +32,7 @@ def navigation_mode(monkeypatch):
         PagesManager.uses_pages_directory = False
 
     monkeypatch.setattr(PagesManager, "__init__", init)
+
+
+# The store back ends (SQLite, and a throwaway PostgreSQL server started on first use).
+from store_backends import postgres_server, store_backend  # noqa: E402, F401

@@ -1,11 +1,13 @@
-"""Scenario store (SQLite): serialisation, CRUD, owners, migrations, concurrency, autosave,
-identical numbers after a reload in another process, comparisons and presenter helpers."""
+"""Scenario store: serialisation, CRUD, owners, migrations, concurrency, autosave,
+identical numbers after a reload in another process, comparisons and presenter helpers.
+
+The store tests take ``store_backend`` (tests/store_backends.py) and run on both back
+ends: SQLite, and a real PostgreSQL server started for the session."""
 
 from __future__ import annotations
 
 import json
 import multiprocessing
-import sqlite3
 import subprocess
 import sys
 import threading
@@ -16,6 +18,7 @@ import pandas as pd
 import pytest
 
 import igmeta.scenarios as sc
+import igmeta.store.base as store_base
 from igmeta.analysis import (
     PUBLISHED_COMPARISON,
     PUBLISHED_SINGLE_ARM,
@@ -23,6 +26,7 @@ from igmeta.analysis import (
     run_analysis,
 )
 from igmeta.datasets import load_ig_pnp_canonical
+from igmeta.store import open_store
 
 ROOT = Path(__file__).resolve().parents[1]
 EVIL = '<script>alert(1)</script> "q" \\ \u202e\u65e5\u672c =SUM(A1) \U0001f600'
@@ -96,8 +100,8 @@ def _same(a, b) -> bool:
 
 
 @pytest.fixture()
-def store(tmp_path) -> sc.ScenarioStore:
-    return sc.ScenarioStore(tmp_path / "sub" / "igmeta.sqlite3")
+def store(store_backend):
+    return store_backend.open()
 
 
 # ----------------------------------------------------------------------------- JSON
@@ -255,13 +259,12 @@ def test_ids_are_random_and_url_safe():
     assert all(sc.is_valid_id(i) and len(i) == 22 for i in ids)
 
 
-def test_data_are_stored_as_json_text_not_pickle(store):
+def test_data_are_stored_as_json_text_not_pickle(store, store_backend):
     table = _awkward_table()
     sid = store.save("raw", table, AnalysisSettings(data_type="generic", analysis="generic"))
-    with sqlite3.connect(store.path) as conn:
-        table_json, settings_json = conn.execute(
-            "SELECT table_json, settings_json FROM scenarios WHERE id = ?", (sid,)
-        ).fetchone()
+    ((table_json, settings_json),) = store_backend.execute(
+        "main", "SELECT table_json, settings_json FROM scenarios WHERE id = ?", (sid,)
+    )
     assert isinstance(table_json, str) and isinstance(settings_json, str)
     assert json.loads(table_json)["columns"] == list(table.columns)
     assert json.loads(settings_json)["analysis"] == "generic"
@@ -270,55 +273,59 @@ def test_data_are_stored_as_json_text_not_pickle(store):
 # ----------------------------------------------------------------------------- schema
 
 
-def test_new_database_has_schema_version_and_wal(store):
+def test_new_database_has_schema_version_and_wal(store, store_backend):
     assert store.schema_version() == sc.SCHEMA_VERSION == sc.MIGRATIONS[-1][0]
-    with sqlite3.connect(store.path) as conn:
-        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-        versions = [r[0] for r in conn.execute("SELECT version FROM schema_version ORDER BY 1")]
-    assert versions == [m[0] for m in sc.MIGRATIONS]
+    if store_backend.name == "sqlite":
+        assert store_backend.execute("main", "PRAGMA journal_mode") == [("wal",)]
+    rows = store_backend.execute("main", "SELECT version FROM schema_version ORDER BY 1")
+    assert [r[0] for r in rows] == [m[0] for m in sc.MIGRATIONS]
 
 
-def test_migrations_are_applied_in_order_to_an_old_database(tmp_path, monkeypatch):
-    path = tmp_path / "old.sqlite3"
-    monkeypatch.setattr(sc, "MIGRATIONS", sc.MIGRATIONS[:1])
-    monkeypatch.setattr(sc, "SCHEMA_VERSION", 1)
-    old = sc.ScenarioStore(path)
+def _tables(backend) -> set[str]:
+    if backend.name == "sqlite":
+        query = "SELECT name FROM sqlite_master WHERE type = 'table'"
+        return {r[0] for r in backend.execute("main", query)}
+    query = "SELECT tablename FROM pg_tables WHERE schemaname = 'public'"
+    return {r[0] for r in backend.execute("main", query)}
+
+
+def test_migrations_are_applied_in_order_to_an_old_database(store_backend, monkeypatch):
+    monkeypatch.setattr(store_base, "MIGRATIONS", sc.MIGRATIONS[:1])
+    monkeypatch.setattr(store_base, "SCHEMA_VERSION", 1)
+    old = store_backend.open()
     sid = old.save("kept", load_ig_pnp_canonical(), PUBLISHED_COMPARISON)
-    with sqlite3.connect(path) as conn:
-        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master")}
-    assert "autosaves" not in tables
+    assert "autosaves" not in _tables(store_backend)
     monkeypatch.undo()
-    new = sc.ScenarioStore(path)
+    new = store_backend.open()
     assert new.schema_version() == sc.SCHEMA_VERSION
     assert new.load(sid).name == "kept"
     new.autosave("session-token-1", load_ig_pnp_canonical(), PUBLISHED_COMPARISON)
-    sc.ScenarioStore(path)  # reopening applies nothing twice
-    with sqlite3.connect(path) as conn:
-        assert conn.execute("SELECT COUNT(*) FROM schema_version").fetchone()[0] == len(
-            sc.MIGRATIONS
-        )
+    store_backend.open()  # reopening applies nothing twice
+    count = store_backend.execute("main", "SELECT COUNT(*) FROM schema_version")
+    assert count == [(len(sc.MIGRATIONS),)]
 
 
-def test_a_database_from_a_newer_version_is_refused(store):
-    with sqlite3.connect(store.path) as conn:
-        conn.execute("INSERT INTO schema_version VALUES (99, 'future', 'now')")
+def test_a_database_from_a_newer_version_is_refused(store, store_backend):
+    sid = store.save("kept", load_ig_pnp_canonical(), PUBLISHED_COMPARISON)
+    store_backend.execute("main", "INSERT INTO schema_version VALUES (99, 'future', 'now')")
     with pytest.raises(sc.ScenarioError, match="newer"):
-        sc.ScenarioStore(store.path)
+        store_backend.open()
+    assert _tables(store_backend) == {"schema_version", "scenarios", "autosaves"}
+    assert store_backend.execute("main", "SELECT id FROM scenarios") == [(sid,)]
 
 
 # ----------------------------------------------------------------------------- concurrency
 
 
-def test_concurrent_writes_from_threads(tmp_path):
-    path = tmp_path / "threads.sqlite3"
-    sc.ScenarioStore(path)
+def test_concurrent_writes_from_threads(store_backend):
+    shared = store_backend.open()
     table = load_ig_pnp_canonical()
     errors: list[BaseException] = []
     start = threading.Barrier(8)
 
     def work(n: int) -> None:
         try:
-            store = sc.ScenarioStore(path)
+            store = shared if n % 2 else store_backend.open()
             start.wait()
             for i in range(20):
                 sid = store.save(f"t{n}-{i}", table, PUBLISHED_COMPARISON, owner=f"w{n}")
@@ -333,23 +340,23 @@ def test_concurrent_writes_from_threads(tmp_path):
     for thread in threads:
         thread.join()
     assert not errors
-    store = sc.ScenarioStore(path)
+    store = store_backend.open()
     stored = store.list(all_owners=True, include_builtin=False)
     assert len(stored) == 160
     assert all(item.name.endswith("-renamed") for item in stored)
     assert all(store.load_autosave(f"session-{n:04d}") is not None for n in range(8))
 
 
-def _process_writer(path: str, n: int, count: int) -> None:
-    store = sc.ScenarioStore(path)
+def _process_writer(target: str, n: int, count: int) -> None:
+    store = open_store(target)
     table = load_ig_pnp_canonical()
     for i in range(count):
         store.save(f"p{n}-{i}", table, PUBLISHED_SINGLE_ARM, owner=f"p{n}")
         store.autosave(f"process-{n:04d}", table, PUBLISHED_SINGLE_ARM)
 
 
-def test_concurrent_writes_from_processes(tmp_path):
-    path = str(tmp_path / "processes.sqlite3")
+def test_concurrent_writes_from_processes(store_backend):
+    path = store_backend.target()
     context = multiprocessing.get_context("spawn")
     procs = [context.Process(target=_process_writer, args=(path, n, 15)) for n in range(4)]
     for proc in procs:
@@ -357,30 +364,31 @@ def test_concurrent_writes_from_processes(tmp_path):
     for proc in procs:
         proc.join(timeout=120)
     assert [proc.exitcode for proc in procs] == [0, 0, 0, 0]
-    store = sc.ScenarioStore(path)
+    store = store_backend.open()
     assert len(store.list(all_owners=True, include_builtin=False)) == 60
     for n in range(4):
         assert len(store.list(f"p{n}", include_builtin=False)) == 15
 
 
-def _open_store(path: str) -> None:
-    sc.ScenarioStore(path)
+def _open_store(target: str) -> None:
+    open_store(target).close()
 
 
-def test_many_processes_opening_a_new_database_at_once(tmp_path):
+def test_many_processes_opening_a_new_database_at_once(store_backend):
     """Switching a new file to WAL can fail at once with "database is locked" when
     several processes open it together; the store retries (this failed about once in a
-    hundred openings before the retry)."""
+    hundred openings before the retry). On PostgreSQL, replicas starting together
+    migrate one after the other (advisory lock)."""
     context = multiprocessing.get_context("fork")
     for trial in range(6):
-        path = str(tmp_path / f"new-{trial}.sqlite3")
+        path = store_backend.target(f"new-{trial}")
         procs = [context.Process(target=_open_store, args=(path,)) for _ in range(8)]
         for proc in procs:
             proc.start()
         for proc in procs:
             proc.join(timeout=60)
         assert [proc.exitcode for proc in procs] == [0] * 8
-        assert sc.ScenarioStore(path).schema_version() == sc.SCHEMA_VERSION
+        assert store_backend.open(f"new-{trial}").schema_version() == sc.SCHEMA_VERSION
 
 
 # ----------------------------------------------------------------------------- numbers
@@ -388,9 +396,9 @@ def test_many_processes_opening_a_new_database_at_once(tmp_path):
 _RELOAD_SCRIPT = r"""
 import json, sys
 import numpy as np
-from igmeta.scenarios import ScenarioStore
+from igmeta.store import open_store
 from igmeta.analysis import run_analysis
-store = ScenarioStore(sys.argv[1])
+store = open_store(sys.argv[1])
 out = {}
 for name, sid in json.loads(sys.argv[2]).items():
     s = store.load(sid)
@@ -425,9 +433,9 @@ def _as_repr(fields: dict) -> dict:
     return out
 
 
-def test_saved_scenarios_reproduce_identical_numbers_in_a_new_process(tmp_path):
-    path = tmp_path / "numbers.sqlite3"
-    store = sc.ScenarioStore(path)
+def test_saved_scenarios_reproduce_identical_numbers_in_a_new_process(store_backend):
+    path = store_backend.target()
+    store = store_backend.open()
     table = load_ig_pnp_canonical()
     table.loc[1, "study"] = EVIL
     ids, expected = {}, {}
@@ -445,7 +453,7 @@ def test_saved_scenarios_reproduce_identical_numbers_in_a_new_process(tmp_path):
     ids["generic"] = store.save("generic", generic, gen_settings)
     expected["generic"] = _result_fields(run_analysis(generic, gen_settings))
     # Same process, fresh store object: bit-identical.
-    fresh = sc.ScenarioStore(path)
+    fresh = store_backend.open()
     for name, sid in ids.items():
         loaded = fresh.load(sid)
         assert _same(_result_fields(run_analysis(loaded.table, loaded.settings)), expected[name]), (
@@ -513,11 +521,10 @@ def test_module_level_autosave_uses_igmeta_db_path(tmp_path, monkeypatch):
     assert sc.db_path() == Path("~/.igmeta/igmeta.sqlite3").expanduser()
 
 
-def test_old_autosaves_are_pruned(store):
+def test_old_autosaves_are_pruned(store, store_backend):
     table = load_ig_pnp_canonical()
     store.autosave("session-old-1", table, PUBLISHED_COMPARISON)
-    with sqlite3.connect(store.path) as conn:
-        conn.execute("UPDATE autosaves SET saved_at = '2000-01-01T00:00:00+00:00'")
+    store_backend.execute("main", "UPDATE autosaves SET saved_at = '2000-01-01T00:00:00+00:00'")
     store.autosave("session-new-1", table, PUBLISHED_COMPARISON)
     assert store.load_autosave("session-old-1") is None
     assert store.load_autosave("session-new-1") is not None
