@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from ui import autosave, memory, share, state
+from ui import autosave, bootstrap, memory, share, state
 from ui.sidebar import render_sidebar
 
 st.set_page_config(
@@ -78,6 +78,7 @@ PAGES = [
 page = st.navigation(PAGES)
 autosave.show_status()
 render_sidebar(state.get_table(), state.get_data_type())
-page.run()
+with bootstrap.app_run():
+    page.run()
 # The first complete run has imported everything: make the after-run GC cheap.
 memory.freeze_startup_objects()
