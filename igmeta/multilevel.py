@@ -29,13 +29,20 @@ from dataclasses import dataclass
 from itertools import product
 
 import numpy as np
+import pandas as pd
 from scipy import linalg, stats
 
 from igmeta.kernel import normalise_level
 from igmeta.profile_ci import likelihood_bounds
 from igmeta.warnings import BoundaryWarning, ConvergenceWarning, SmallSampleWarning, warn
 
-__all__ = ["MultilevelResult", "predict_mv", "rma_mv", "sigma2_profile_ci"]
+__all__ = [
+    "MultilevelResult",
+    "predict_mv",
+    "rma_mv",
+    "sigma2_profile_ci",
+    "variance_components_frame",
+]
 
 #: Step size below which the Fisher-scoring polish stops.
 _STEP_TOL = 1e-11
@@ -618,3 +625,32 @@ def sigma2_profile_ci(res: MultilevelResult, level: float | None = None) -> dict
                 None,
             )
     return {"estimate": res.sigma2.copy(), "ci_lb": lb, "ci_ub": ub, "ub_at_limit": limit}
+
+
+def variance_components_frame(res: MultilevelResult, ci: dict[str, np.ndarray]) -> pd.DataFrame:
+    """One row per level: sigma^2 with its profile-likelihood CI, sigma, units and I^2.
+
+    Parameters
+    ----------
+    res : MultilevelResult
+    ci : dict
+        The output of :func:`sigma2_profile_ci` for ``res``.
+
+    Returns
+    -------
+    DataFrame
+        Columns ``level``, ``n_units``, ``sigma2``, ``ci_lb``, ``ci_ub``, ``ub_at_limit``,
+        ``sigma``, ``I2`` (percent).
+    """
+    return pd.DataFrame(
+        {
+            "level": list(res.level_names),
+            "n_units": res.n_levels.astype(int),
+            "sigma2": res.sigma2,
+            "ci_lb": ci["ci_lb"],
+            "ci_ub": ci["ci_ub"],
+            "ub_at_limit": ci["ub_at_limit"],
+            "sigma": np.sqrt(res.sigma2),
+            "I2": res.I2,
+        }
+    )
