@@ -403,10 +403,10 @@ def rma_mv(
         structure = "known V"
     n_levels = np.array([z.shape[1] for z in Z])
     n_par = p + len(Z)
-    if k <= n_par - 1 or k - p < len(Z):
+    if k <= n_par:
         raise ValueError(
             f"Too few estimates for this model: k = {k}, but the model has {p} "
-            f"coefficient(s) and {len(Z)} variance component(s); it needs k > {n_par - 1}."
+            f"coefficient(s) and {len(Z)} variance component(s); it needs k > {n_par}."
         )
     if n_levels[0] < 2:
         raise ValueError("The model needs at least two clusters.")
