@@ -108,3 +108,10 @@ def test_a_model_that_cannot_be_fitted_is_explained():
     at = _toggle_on(_app(table))
     errors = " ".join(e.value for e in at.error)
     assert "cannot be fitted" in errors and "single study" in errors
+
+
+def test_panel_shows_the_r_lines_of_the_model():
+    at = _toggle_on(_app(_table()))
+    code = " ".join(c.value for c in at.code)
+    assert "rma.mv(yi, vi, random = ~ 1 | cluster/es_id" in code
+    assert 'method = "REML", test = "z"' in code

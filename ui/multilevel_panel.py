@@ -10,6 +10,7 @@ import pandas as pd
 import streamlit as st
 
 from igmeta.analysis import AnalysisBundle
+from igmeta.codegen import r_three_level
 from igmeta.formatting import format_ci, format_number, format_percent, format_pvalue
 from igmeta.multilevel import predict_mv, rma_mv, sigma2_profile_ci, variance_components_frame
 from igmeta.schema import CLUSTER_COLUMN
@@ -143,3 +144,6 @@ def multilevel_panel(bundle: AnalysisBundle, table: pd.DataFrame) -> None:
     )
     st.dataframe(shown, hide_index=True, width="stretch")
     st.caption(_note(frame))
+    with st.expander("R code of this model (metafor rma.mv)"):
+        st.caption("Runs after the exported R script (Scenarios & sharing), which defines dat.")
+        st.code("\n".join(r_three_level(bundle, table)), language="r")
