@@ -89,8 +89,17 @@ cases <- list(
                     method = "ML")),
        b98, V98, b98$trial, NULL, "known V, ML")
 )
+# robust() for rma.uni: REML random-effects model of the 56 schools, clustered by district.
+uni <- rma(yi, vi, data = k11, method = "REML", control = list(threshold = 1e-12, maxiter = 1000))
+rob_uni <- robust(uni, cluster = k11$district, adjust = TRUE)
+robust_uni <- list(
+  call = "robust(rma(yi, vi, data = k11, method = \"REML\"), cluster = k11$district, adjust = TRUE)",
+  input = list(yi = as.vector(uni$yi), vi = uni$vi, cluster = k11$district),
+  expected = list(beta = as.vector(uni$beta), tau2 = uni$tau2, se = rob_uni$se,
+                  zval = rob_uni$zval, pval = rob_uni$pval, ci_lb = rob_uni$ci.lb,
+                  ci_ub = rob_uni$ci.ub, ddf = rob_uni$ddf[[1]], n_clusters = rob_uni$n))
 out <- list(source = paste0("R ", getRversion(), ", metafor ", packageVersion("metafor"),
                             ", metadat ", packageVersion("metadat"), ", clubSandwich ",
                             packageVersion("clubSandwich")),
-            cases = cases)
+            cases = cases, robust_rma_uni = robust_uni)
 cat(toJSON(out, digits = NA, auto_unbox = TRUE, null = "null", na = "null", pretty = TRUE))
