@@ -213,3 +213,12 @@ def test_three_level_with_zero_cluster_variance_matches_two_level_reml():
     _close(res.sigma2[1], uni.tau2)
     _close(res.beta[0], uni.estimate)
     _close(res.ll, uni.loglik_reml)
+
+
+@pytest.mark.parametrize("header", ["cluster", "Cluster", "Cluster ID", "cluster_id"])
+def test_cluster_column_is_recognised_on_upload(header):
+    from igmeta.schema import CLUSTER_COLUMN, COLUMN_DESCRIPTIONS, guess_mapping
+
+    mapping = guess_mapping(["Study", "yi", "vi", header], "generic")
+    assert mapping[header] == CLUSTER_COLUMN
+    assert "three-level" in COLUMN_DESCRIPTIONS[CLUSTER_COLUMN]
