@@ -146,45 +146,65 @@ def _membership(labels: np.ndarray) -> np.ndarray:
 class _Likelihood:
     """ML/REML log-likelihood of ``y ~ N(X b, V + sum s_j Z_j Z_j')`` and its derivatives."""
 
-    def __init__(self, y, V, X, ZZ, restricted):
-        self.y, self.V, self.X, self.ZZ, self.restricted = y, V, X, ZZ, restricted
+    def __init__(self, y, V, X, Z, restricted):
+        self.y, self.V, self.X, self.Z, self.restricted = y, V, X, Z, restricted
+        self.ZZ = [z @ z.T for z in Z]
         k, p = X.shape
         self.k, self.p = k, p
         self.const = -0.5 * (k - p if restricted else k) * np.log(2 * np.pi)
         if restricted:
             self.const += 0.5 * np.linalg.slogdet(X.T @ X)[1]
 
-    def parts(self, s2):
+    def _solved(self, s2):
+        """Cholesky solves at ``s2``: (loglik, beta, vb, cho, M^-1 X, M^-1 r)."""
         M = self.V + sum(s * zz for s, zz in zip(s2, self.ZZ, strict=True))
         cho = linalg.cho_factor(M, lower=True)
-        Minv = linalg.cho_solve(cho, np.eye(self.k))
         logdet_m = 2.0 * np.sum(np.log(np.diag(cho[0])))
-        xtw = self.X.T @ Minv
-        xtwx = xtw @ self.X
+        winv_x = linalg.cho_solve(cho, self.X)
+        xtwx = self.X.T @ winv_x
         vb = np.linalg.inv(xtwx)
-        beta = vb @ (xtw @ self.y)
-        P = Minv - xtw.T @ vb @ xtw
+        beta = vb @ (winv_x.T @ self.y)
         resid = self.y - self.X @ beta
-        rss = float(resid @ Minv @ resid)
-        ll = self.const - 0.5 * logdet_m - 0.5 * rss
+        winv_r = linalg.cho_solve(cho, resid)
+        ll = self.const - 0.5 * logdet_m - 0.5 * float(resid @ winv_r)
         if self.restricted:
             ll -= 0.5 * np.linalg.slogdet(xtwx)[1]
+        return ll, beta, vb, cho, winv_x, winv_r
+
+    def parts(self, s2):
+        """(loglik, beta, vb, P, M^-1) with the full k x k matrices."""
+        ll, beta, vb, cho, winv_x, _ = self._solved(s2)
+        Minv = linalg.cho_solve(cho, np.eye(self.k))
+        P = Minv - winv_x @ vb @ winv_x.T
         return ll, beta, vb, P, Minv
 
     def loglik(self, s2) -> float:
         try:
-            return float(self.parts(s2)[0])
+            return float(self._solved(s2)[0])
         except (linalg.LinAlgError, np.linalg.LinAlgError):
             return -np.inf
 
     def score_info(self, s2):
-        """Gradient and expected information with respect to the variance components."""
-        _, _, _, P, Minv = self.parts(s2)
-        A = P if self.restricted else Minv
-        Py = P @ self.y
-        grad = np.array([-0.5 * np.sum(A * zz) + 0.5 * Py @ zz @ Py for zz in self.ZZ])
-        AZ = [A @ zz for zz in self.ZZ]
-        info = np.array([[0.5 * np.sum(a * b.T) for b in AZ] for a in AZ])
+        """Gradient and expected information with respect to the variance components.
+
+        ``A`` is ``P`` (REML) or ``M^-1`` (ML) and ``P y = M^-1 r``; the traces use
+        ``tr(A Z_i Z_i' A Z_j Z_j') = ||Z_i' A Z_j||^2``, so only k x (levels) solves are
+        needed, never a k x k inverse.
+        """
+        _, _, vb, cho, winv_x, py = self._solved(s2)
+        AZ = []
+        for z in self.Z:
+            winv_z = linalg.cho_solve(cho, z)
+            if self.restricted:
+                winv_z = winv_z - winv_x @ (vb @ (winv_x.T @ z))
+            AZ.append(winv_z)
+        grad = np.array(
+            [
+                -0.5 * np.sum(z * az) + 0.5 * np.sum((z.T @ py) ** 2)
+                for z, az in zip(self.Z, AZ, strict=True)
+            ]
+        )
+        info = np.array([[0.5 * np.sum((zi.T @ az) ** 2) for az in AZ] for zi in self.Z])
         return grad, info
 
 
@@ -425,8 +445,7 @@ def rma_mv(
             "Every cluster holds a single study: the two variance components cannot be "
             "separated. Fit a two-level model instead (no cluster column)."
         )
-    ZZ = [z @ z.T for z in Z]
-    lik = _Likelihood(y, V, X, ZZ, method == "REML")
+    lik = _Likelihood(y, V, X, Z, method == "REML")
     scale = max(float(np.var(y, ddof=1)) / len(Z), 1e-4 * float(np.mean(np.diag(V))), 1e-8)
     s2, ll, converged = _fit_components(lik, scale)
     if not converged:
@@ -590,7 +609,7 @@ def sigma2_profile_ci(res: MultilevelResult, level: float | None = None) -> dict
     """
     level = res.level if level is None else normalise_level(level)
     cutoff = float(stats.chi2.ppf(level, 1))
-    lik = _Likelihood(res.yi, res.V, res.X, [z @ z.T for z in res.Z], res.method == "REML")
+    lik = _Likelihood(res.yi, res.V, res.X, list(res.Z), res.method == "REML")
     m = res.sigma2.size
     lb, ub, limit = np.zeros(m), np.zeros(m), np.zeros(m, dtype=bool)
     for j in range(m):
