@@ -430,6 +430,11 @@ def rma_mv(
         )
     if n_levels[0] < 2:
         raise ValueError("The model needs at least two clusters.")
+    if structure == "three-level" and n_levels[1] == n_levels[0]:
+        raise ValueError(
+            "Every cluster holds a single study: the two variance components cannot be "
+            "separated. Fit a two-level model instead (no cluster column)."
+        )
     sizes = Z[0].sum(axis=0)
     if structure == "three-level" and np.any(sizes == 1):
         single = int(np.sum(sizes == 1))
@@ -439,11 +444,6 @@ def rma_mv(
             f"study-within-cluster variance cannot be told apart; the split rests on the "
             f"other clusters.",
             notes,
-        )
-    if structure == "three-level" and n_levels[1] == n_levels[0]:
-        raise ValueError(
-            "Every cluster holds a single study: the two variance components cannot be "
-            "separated. Fit a two-level model instead (no cluster column)."
         )
     lik = _Likelihood(y, V, X, Z, method == "REML")
     scale = max(float(np.var(y, ddof=1)) / len(Z), 1e-4 * float(np.mean(np.diag(V))), 1e-8)

@@ -161,7 +161,8 @@ def test_too_few_estimates_is_a_clear_error():
 
 def test_every_cluster_with_one_study_is_a_clear_error():
     yi, vi, _, st = _small()
-    with pytest.raises(ValueError, match="single study"):
+    with pytest.raises(ValueError, match="single study"), warnings.catch_warnings():
+        warnings.simplefilter("error")  # the error comes first, without a warning
         rma_mv(yi, vi, st, st)
 
 
