@@ -44,8 +44,8 @@ __all__ = [
     "variance_components_frame",
 ]
 
-#: Step size below which the Fisher-scoring polish stops.
-_STEP_TOL = 1e-11
+#: Relative step (to the largest free component) below which Fisher scoring stops.
+_STEP_TOL = 1e-10
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -240,7 +240,7 @@ def _maximise(lik: _Likelihood, fixed: dict[int, float], start):
             return s2, ll, False
         moved = float(np.max(np.abs(new[free] - s2[free])))
         s2, ll = new, ll_new
-        if moved < _STEP_TOL * max(1.0, float(np.max(s2[free]))):
+        if moved <= _STEP_TOL * float(np.max(s2[free])):
             return s2, ll, True
     return s2, ll, False
 
@@ -259,8 +259,10 @@ def _fit_components(lik: _Likelihood, scale: float):
     s2, ll, ok = best
     grad, _ = lik.score_info(s2)
     interior = s2 > 0
-    tol = 1e-6 * max(1.0, abs(ll))
-    gradient_ok = np.all(np.abs(grad[interior]) < tol) and np.all(grad[~interior] < tol)
+    # Scale-free checks: d ll / d log(sigma2) inside, the slope over a typical step at 0.
+    gradient_ok = np.all(np.abs(grad[interior] * s2[interior]) < 1e-6) and np.all(
+        grad[~interior] * scale < 1e-6
+    )
     return s2, ll, bool(ok and gradient_ok)
 
 
@@ -611,6 +613,9 @@ def sigma2_profile_ci(res: MultilevelResult, level: float | None = None) -> dict
     cutoff = float(stats.chi2.ppf(level, 1))
     lik = _Likelihood(res.yi, res.V, res.X, list(res.Z), res.method == "REML")
     m = res.sigma2.size
+    # Roots to 1e-11 of the largest component (absolute 1e-13 when all are 0): the same
+    # relative precision whatever the units of yi.
+    xtol = 1e-11 * float(np.max(res.sigma2)) if np.max(res.sigma2) > 0 else 1e-13
     lb, ub, limit = np.zeros(m), np.zeros(m), np.zeros(m, dtype=bool)
     for j in range(m):
         others = [i for i in range(m) if i != j]
@@ -628,7 +633,7 @@ def sigma2_profile_ci(res: MultilevelResult, level: float | None = None) -> dict
             return -2.0 * (profile(t) - res.ll) - cutoff
 
         upper = max(1.0, 50 * res.sigma2[j], 10 * float(np.var(res.yi, ddof=1)))
-        lb[j], ub[j], limit[j], ok = likelihood_bounds(excess, res.sigma2[j], 0.0, upper)
+        lb[j], ub[j], limit[j], ok = likelihood_bounds(excess, res.sigma2[j], 0.0, upper, xtol=xtol)
         if limit[j]:
             warn(
                 BoundaryWarning,

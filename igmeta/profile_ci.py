@@ -53,7 +53,7 @@ def _check_model(res) -> tuple[int, int, bool]:
 
 
 def likelihood_bounds(
-    excess, estimate: float, lower: float, upper: float
+    excess, estimate: float, lower: float, upper: float, *, xtol: float = _XTOL
 ) -> tuple[float, float, bool, bool]:
     """Both roots of a profile-likelihood excess function around its minimum.
 
@@ -66,6 +66,8 @@ def likelihood_bounds(
         The maximum-likelihood value of the parameter (``excess(estimate) < 0``).
     lower, upper : float
         Ends of the search interval (``lower <= estimate <= upper``).
+    xtol : float, default 1e-13
+        Absolute tolerance of the roots.
 
     Returns
     -------
@@ -76,14 +78,14 @@ def likelihood_bounds(
 
     Notes
     -----
-    Brent's method to an absolute tolerance of 1e-13.
+    Brent's method (``scipy.optimize.brentq``).
     """
     converged = True
 
     def root(lo: float, hi: float) -> float:
         nonlocal converged
         value, info = optimize.brentq(
-            excess, lo, hi, xtol=_XTOL, maxiter=1000, full_output=True, disp=False
+            excess, lo, hi, xtol=xtol, maxiter=1000, full_output=True, disp=False
         )
         converged &= bool(info.converged)
         return float(value)

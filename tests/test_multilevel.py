@@ -223,3 +223,22 @@ def test_cluster_column_is_recognised_on_upload(header):
     mapping = guess_mapping(["Study", "yi", "vi", header], "generic")
     assert mapping[header] == CLUSTER_COLUMN
     assert "three-level" in COLUMN_DESCRIPTIONS[CLUSTER_COLUMN]
+
+
+@pytest.mark.parametrize("factor", [1e-3, 1e3])
+def test_changing_the_units_of_yi_scales_the_variances(factor):
+    """Convergence and root tolerances are relative: yi in other units gives sigma2 and its
+    profile bounds times factor^2, to 1e-10."""
+    case, res, ci, _ = _fitted("konstantopoulos_REML")
+    given = case["input"]
+    scaled = rma_mv(
+        np.array(given["yi"]) * factor,
+        np.array(given["V"]) * factor**2,
+        given["cluster"],
+        given["study"],
+    )
+    assert scaled.converged
+    scaled_ci = sigma2_profile_ci(scaled)
+    np.testing.assert_allclose(scaled.sigma2, res.sigma2 * factor**2, rtol=1e-10)
+    np.testing.assert_allclose(scaled_ci["ci_lb"], ci["ci_lb"] * factor**2, rtol=1e-10)
+    np.testing.assert_allclose(scaled_ci["ci_ub"], ci["ci_ub"] * factor**2, rtol=1e-10)
