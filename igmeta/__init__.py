@@ -34,10 +34,12 @@ from igmeta.glmm import GLMM_MODELS, meta_analysis_glmm
 from igmeta.gosh import decode_members, gosh
 from igmeta.heterogeneity import HeterogeneityCI, heterogeneity_ci
 from igmeta.mantel_haenszel import meta_analysis_mh, meta_analysis_peto
+from igmeta.multilevel import MultilevelResult, predict_mv, rma_mv, sigma2_profile_ci
 from igmeta.permutation import PermutationResult, permutation_test
 from igmeta.pooling import meta_analysis, meta_regression
 from igmeta.progress import Cancelled
 from igmeta.results import MetaRegressionResult, MetaResult
+from igmeta.robust import RobustResult, robust
 from igmeta.sensitivity import cumulative, influence, leave_one_out
 from igmeta.subgroups import SubgroupResult, subgroup_analysis
 from igmeta.warnings import (
@@ -115,4 +117,10 @@ __all__ = [
     "meta_analysis",
     "meta_regression",
     "measure_info",
+    "MultilevelResult",
+    "RobustResult",
+    "predict_mv",
+    "rma_mv",
+    "robust",
+    "sigma2_profile_ci",
 ]

@@ -40,6 +40,7 @@ from igmeta.effects import (
     measure_info,
 )
 from igmeta.scenarios import settings_to_json, table_to_json
+from igmeta.schema import CLUSTER_COLUMN
 from igmeta.tables import model_label
 
 __all__ = [
@@ -54,6 +55,7 @@ __all__ = [
     "python_script",
     "r_script",
     "r_string",
+    "r_three_level",
     "result_values",
 ]
 
@@ -344,6 +346,7 @@ def r_script(
     bundle: AnalysisBundle | None = None,
     *,
     plots: bool = True,
+    three_level: bool = False,
 ) -> str:
     """The analysis as an R script for metafor 3.8-1.
 
@@ -357,6 +360,9 @@ def r_script(
     plots : bool, default True
         Also draw the forest plot and the funnel plot into the PDF files
         :data:`FOREST_PDF` and :data:`FUNNEL_PDF` (see :func:`_r_forest`, :func:`_r_funnel`).
+    three_level : bool, default False
+        Also fit the three-level model of the table's ``cluster`` column
+        (:func:`r_three_level`) and report it (names ``ml_*``).
 
     Raises
     ------
@@ -448,6 +454,8 @@ def r_script(
         lines.append("names(sub) <- lv")
         lines.append("print(sub)")
         lines += _r_subgroup_test(bundle)
+    if three_level:
+        lines += ["", *r_three_level(bundle, table)]
     if plots:
         lines += [
             "",
@@ -494,8 +502,80 @@ def r_script(
             'report("subgroup_test_stat", subgroup_test_stat)',
             'report("subgroup_test_pval", subgroup_test_pval, "%.10e")',
         ]
+    if three_level:
+        lines += [
+            'report("ml_k", res_ml$k)',
+            'report("ml_estimate", pred_ml$pred)',
+            'report("ml_se", pred_ml$se)',
+            'report("ml_ci_lb", pred_ml$ci.lb)',
+            'report("ml_ci_ub", pred_ml$ci.ub)',
+            'report("ml_pi_lb", pred_ml$pi.lb)',
+            'report("ml_pi_ub", pred_ml$pi.ub)',
+            'report("ml_pval", res_ml$pval, "%.10e")',
+            "for (j in 1:2) {",
+            '  report(sprintf("ml_sigma2_%d", j), res_ml$sigma2[j], "%.12e")',
+            '  report(sprintf("ml_sigma2_%d_lb", j), ci_ml[[j]]$random[1, 2], "%.12e")',
+            '  report(sprintf("ml_sigma2_%d_ub", j), ci_ml[[j]]$random[1, 3], "%.12e")',
+            "}",
+        ]
     lines.append(f'cat("{END}\\n")')
     return "\n".join(lines) + "\n"
+
+
+def r_three_level(bundle: AnalysisBundle, table: pd.DataFrame) -> list[str]:
+    """R lines fitting the three-level model ``rma.mv(yi, vi, random = ~ 1 | cluster/es_id)``.
+
+    They follow the lines of :func:`r_script` (the data frame ``dat`` of the analysed rows)
+    and define ``res_ml``, ``ci_ml`` (profile-likelihood CIs) and ``pred_ml``, with the
+    settings of the dashboard's three-level panel: REML (ML when the sidebar's estimator is
+    ML), t-tests under Hartung-Knapp, rows without a cluster left out.
+
+    Parameters
+    ----------
+    bundle : AnalysisBundle
+    table : DataFrame
+        The study table with a ``cluster`` column.
+
+    Returns
+    -------
+    list of str
+
+    Raises
+    ------
+    CodegenError
+        When the table has no ``cluster`` column or there are no per-study estimates.
+    """
+    if CLUSTER_COLUMN not in table.columns or bundle.effects is None:
+        raise CodegenError(
+            f"The three-level model needs a '{CLUSTER_COLUMN}' column and per-study estimates."
+        )
+    s = bundle.settings
+    method = "ML" if s.tau2_method == "ML" else "REML"
+    test = "t" if s.test == "knha" else "z"
+    raw = table[CLUSTER_COLUMN].iloc[bundle.used_rows]
+    clusters = [None if pd.isna(v) or str(v).strip() == "" else str(v).strip() for v in raw]
+    lines = ["# Three-level model: estimates (rows) within clusters (metafor's rma.mv)."]
+    mh_peto = s.analysis == "comparison" and s.pooling in ("MH", "PETO")
+    if mh_peto:
+        lines += [
+            "# Per-study estimates as igmeta computed them for this model.",
+            f"dat$yi <- {_r_vector(np.asarray(bundle.effects.yi, float).tolist())}",
+            f"dat$vi <- {_r_vector(np.asarray(bundle.effects.vi, float).tolist())}",
+        ]
+    lines += [
+        f"dat$cluster <- {_r_vector(clusters, strings=True)}",
+        "dat$es_id <- seq_len(nrow(dat))",
+        "res_ml <- rma.mv(yi, vi, random = ~ 1 | cluster/es_id, data = dat,",
+        f'                 subset = !is.na(cluster), method = "{method}", test = "{test}",',
+        f"                 level = {_level(s)})",
+        "print(res_ml)",
+        "# Profile-likelihood CIs of both variances (uniroot tightened from its default).",
+        "ci_ml <- confint(res_ml, control = list(tol = 1e-10))",
+        "print(ci_ml)",
+        "pred_ml <- predict(res_ml)",
+        "print(pred_ml)",
+    ]
+    return lines
 
 
 def _r_subgroup_test(bundle: AnalysisBundle) -> list[str]:

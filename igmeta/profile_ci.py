@@ -24,7 +24,7 @@ from igmeta.kernel import normalise_level
 from igmeta.results import MetaRegressionResult, MetaResult
 from igmeta.warnings import BoundaryWarning, ConvergenceWarning, warn
 
-__all__ = ["profile_tau2_ci"]
+__all__ = ["likelihood_bounds", "profile_tau2_ci"]
 
 _XTOL = 1e-13
 
@@ -50,6 +50,50 @@ def _check_model(res) -> tuple[int, int, bool]:
     if np.any(np.asarray(res.vi, float) <= 0):
         raise ValueError("The profile-likelihood interval needs positive sampling variances.")
     return k, p, method == "REML"
+
+
+def likelihood_bounds(
+    excess, estimate: float, lower: float, upper: float, *, xtol: float = _XTOL
+) -> tuple[float, float, bool, bool]:
+    """Both roots of a profile-likelihood excess function around its minimum.
+
+    Parameters
+    ----------
+    excess : callable
+        ``excess(t) = -2 (ll(t) - ll(estimate)) - chi2_level(1)``: negative inside the
+        interval, positive outside.
+    estimate : float
+        The maximum-likelihood value of the parameter (``excess(estimate) < 0``).
+    lower, upper : float
+        Ends of the search interval (``lower <= estimate <= upper``).
+    xtol : float, default 1e-13
+        Absolute tolerance of the roots.
+
+    Returns
+    -------
+    tuple of (float, float, bool, bool)
+        Lower bound, upper bound, whether the upper bound is only the search limit
+        (``excess(upper) < 0``), and whether every root search converged. The lower bound
+        is ``lower`` when ``excess(lower) < 0``.
+
+    Notes
+    -----
+    Brent's method (``scipy.optimize.brentq``).
+    """
+    converged = True
+
+    def root(lo: float, hi: float) -> float:
+        nonlocal converged
+        value, info = optimize.brentq(
+            excess, lo, hi, xtol=xtol, maxiter=1000, full_output=True, disp=False
+        )
+        converged &= bool(info.converged)
+        return float(value)
+
+    lb = lower if excess(lower) < 0 else root(lower, estimate)
+    at_limit = bool(excess(upper) < 0)
+    ub = upper if at_limit else root(estimate, upper)
+    return lb, ub, at_limit, converged
 
 
 def profile_tau2_ci(
@@ -125,20 +169,10 @@ def profile_tau2_ci(
         return -2.0 * (loglik(t) - ll_hat) - objective
 
     notes: list[str] = []
-    converged = True
     lb_sign = ub_sign = ""
-
-    def root(lo: float, hi: float) -> float:
-        nonlocal converged
-        value, info = optimize.brentq(
-            excess, lo, hi, xtol=_XTOL, maxiter=1000, full_output=True, disp=False
-        )
-        converged &= bool(info.converged)
-        return float(value)
-
-    tau2_lb = tau2_min if excess(tau2_min) < 0 else root(tau2_min, tau2_hat)
-    if excess(tau2_max) < 0:
-        tau2_ub, ub_sign = tau2_max, ">"
+    tau2_lb, tau2_ub, at_limit, converged = likelihood_bounds(excess, tau2_hat, tau2_min, tau2_max)
+    if at_limit:
+        ub_sign = ">"
         warn(
             BoundaryWarning,
             f"The likelihood is so flat that no upper confidence bound for tau\u00b2 was "
@@ -147,8 +181,6 @@ def profile_tau2_ci(
             f"tau\u00b2 poorly determined.",
             notes,
         )
-    else:
-        tau2_ub = root(tau2_hat, tau2_max)
     if not converged:
         warn(
             ConvergenceWarning,

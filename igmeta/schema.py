@@ -40,6 +40,7 @@ __all__ = [
     "STUDY_COLUMN",
     "SYNONYMS",
     "YEAR_COLUMN",
+    "CLUSTER_COLUMN",
     "apply_mapping",
     "detect_data_type",
     "guess_mapping",
@@ -54,6 +55,9 @@ STUDY_COLUMN = "study"
 INCLUDE_COLUMN = "include"
 GROUP_COLUMN = "design"
 YEAR_COLUMN = "year"
+#: Optional cluster of each row (e.g. a research group or a trial with several outcomes):
+#: its presence offers the three-level model (igmeta.multilevel).
+CLUSTER_COLUMN = "cluster"
 #: Columns every data type shares (label, include flag, grouping, year).
 COMMON_COLUMNS = (STUDY_COLUMN, INCLUDE_COLUMN, GROUP_COLUMN, YEAR_COLUMN)
 
@@ -98,6 +102,10 @@ COLUMN_DESCRIPTIONS: dict[str, str] = {
     "include": "TRUE to use the study, FALSE to set it aside; blank means TRUE.",
     "design": "Optional grouping for subgroup analysis, e.g. 'RCT' or 'open-label'.",
     "year": "Optional publication year; it orders the cumulative analysis.",
+    "cluster": (
+        "Optional cluster of the row (e.g. the research group or the trial when it "
+        "reports several estimates); offers the three-level model."
+    ),
     "ai": "Number of events in group 1, the treatment group.",
     "bi": "Number of non-events in group 1; an alternative to n1i.",
     "n1i": "Number of participants in group 1, the treatment group.",
@@ -196,6 +204,7 @@ _COMMON_SYNONYMS: dict[str, tuple[str, ...]] = {
     "include": ("include", "included", "use", "selected", "keep"),
     "design": ("design", "subgroup", "group", "studydesign", "byvar", "category", "type"),
     "year": ("year", "yr", "pubyear", "publicationyear", "yearofpublication"),
+    "cluster": ("cluster", "clusterid", "clusterlabel", "clustername"),
     # Risk of bias (optional text columns, igmeta.risk_of_bias): "D1", "Overall", ...
     **ROB_SYNONYMS,
 }

@@ -8,6 +8,7 @@ from ui import compute, state
 from ui.bootstrap import require_app
 from ui.charts import plotly_chart
 from ui.components import engine_messages, headline, provenance_banner
+from ui.multilevel_panel import multilevel_panel
 from ui.panels import heterogeneity_panel, nnt_panel, subgroup_panel, zero_cell_panel
 from ui.published_strip import published_strip
 
@@ -80,3 +81,4 @@ if bundle.result is not None:
     with right:
         subgroup_panel(bundle)
         zero_cell_panel(bundle, table)
+    multilevel_panel(bundle, table)
