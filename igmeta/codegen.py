@@ -80,8 +80,9 @@ _CONTINUOUS_MEASURES = CONTINUOUS_MEASURES
 #: Measures whose escalc call takes add and to (counts), and those that also take drop00.
 _CORRECTED = (*BINARY_MEASURES, *PROPORTION_MEASURES, *RATE_MEASURES, *RATE_PAIR_MEASURES)
 _DROP00 = (*BINARY_MEASURES, *RATE_PAIR_MEASURES)
-_ESTIMATORS = ("REML", "ML", "DL", "PM", "EB", "SJ", "HE", "HS", "FE")
-_ITERATIVE = ("REML", "ML", "PM", "EB")
+#: HSk and PMM run through run_analysis (metafor 3.8-1 has both); GENQ needs user weights.
+_ESTIMATORS = ("REML", "ML", "DL", "PM", "EB", "SJ", "HE", "HS", "HSk", "PMM", "FE")
+_ITERATIVE = ("REML", "ML", "PM", "PMM", "EB")
 _TARGETS = ("only0", "all", "if0all", "none")
 _R_TRANSFORMS = {
     "none": None,
@@ -422,9 +423,9 @@ def r_script(
     lines.append("")
     if s.method in _ITERATIVE and not mh_peto:
         control = "threshold = 1e-10, maxiter = 1000"
-        if s.method in ("PM", "EB"):
+        if s.method in ("PM", "PMM", "EB"):
             control += ", tol = 1e-12"
-            lines.append("# tol: precision of the root finding behind the PM/EB estimators.")
+            lines.append("# tol: precision of the root finding behind the PM/PMM/EB estimators.")
         lines.append(f"ctrl <- list({control})")
     if mh_peto:
         if s.zero_cells == "revman":

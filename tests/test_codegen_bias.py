@@ -12,7 +12,14 @@ import pandas as pd
 import pytest
 
 from igmeta.analysis import PUBLISHED_COMPARISON, AnalysisSettings, run_analysis
-from igmeta.codegen import bias_values, compare_values, parse_results, r_bias_section, r_script
+from igmeta.codegen import (
+    bias_values,
+    compare_values,
+    parse_results,
+    r_bias_section,
+    r_script,
+    result_values,
+)
 from igmeta.datasets import load_ig_pnp_canonical
 from tests.test_codegen import ATOL, RTOL, _run, rscript  # noqa: F401 (fixture)
 
@@ -87,3 +94,18 @@ def test_bias_section_is_optional():
     script = r_script(BCG, AnalysisSettings(), bundle, publication_bias=True)
     assert 'selmodel(res, type = "beta", alternative = "less")' in script
     assert "steps = c(0.025, 1)" in script
+
+
+@pytest.mark.parametrize("method", ["HSk", "PMM"])
+def test_r_script_newer_tau2_estimators(method, rscript, tmp_path):  # noqa: F811
+    # HSk and PMM run through run_analysis (not yet in the sidebar's choices): the export
+    # writes metafor's own method code and reproduces the pooled result.
+    settings = AnalysisSettings(tau2_method=method)
+    bundle = run_analysis(BCG, settings)
+    assert bundle.result is not None and bundle.result.tau2 > 0
+    script = r_script(BCG, settings, bundle, plots=False)
+    assert f'method = "{method}"' in script
+    (tmp_path / "analysis.R").write_text(script, encoding="utf-8")
+    got = parse_results(_run([rscript, "--vanilla", str(tmp_path / "analysis.R")], tmp_path))
+    expected = result_values(bundle)
+    assert compare_values(expected, got, rtol=RTOL, atol=ATOL) == []
