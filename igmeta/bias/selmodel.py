@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import optimize, stats
+from scipy import optimize, special, stats
 
 from igmeta.bias._common import check_result, finite_studies
 from igmeta.results import MetaResult
@@ -38,6 +38,9 @@ _TAU2_ZERO = 10 * np.finfo(float).eps
 _BETA_PVAL_MIN = 1e-5
 _BETA_DELTA_MIN = 1e-5
 _BETA_NODES = 96
+_SQRT_2PI = float(np.sqrt(2 * np.pi))
+#: z = y / sqrt(v_i) where the one-sided p-value reaches pval.min.
+_BETA_EDGE = float(stats.norm.isf(_BETA_PVAL_MIN))
 
 
 @dataclass(frozen=True, slots=True)
@@ -259,26 +262,27 @@ def _beta_loglik(mu, tau2, delta, yi, vi, log_p, log_1mp, nodes) -> float:
     weight = np.exp((d1 - 1) * node_logp + (d2 - 1) * node_log1mp)
     sei = np.sqrt(vi)
     # Effect sizes between the clamped p-values, on the scale z = y / sqrt(v_i).
-    dens = stats.norm.pdf((sei[:, None] * x[None, :] - mu) / sd[:, None]) * (sei / sd)[:, None]
-    middle = dens @ (wx * weight)
-    edge = stats.norm.isf(_BETA_PVAL_MIN)
+    z = (sei[:, None] * x[None, :] - mu) / sd[:, None]
+    middle = (np.exp(-0.5 * z * z) @ (wx * weight)) * sei / (sd * _SQRT_2PI)
+    edge = _BETA_EDGE
     w_small_p = _BETA_PVAL_MIN ** (d1 - 1) * (1 - _BETA_PVAL_MIN) ** (d2 - 1)
     w_large_p = (1 - _BETA_PVAL_MIN) ** (d1 - 1) * _BETA_PVAL_MIN ** (d2 - 1)
     a_i = (
         middle
-        + w_small_p * stats.norm.sf((edge * sei - mu) / sd)
-        + w_large_p * stats.norm.cdf((-edge * sei - mu) / sd)
+        + w_small_p * special.ndtr((mu - edge * sei) / sd)
+        + w_large_p * special.ndtr((-edge * sei - mu) / sd)
     )
     log_w = (d1 - 1) * log_p + (d2 - 1) * log_1mp
-    return float(np.sum(log_w + stats.norm.logpdf(yi, mu, sd) - np.log(a_i)))
+    resid = (yi - mu) / sd
+    log_dens = -0.5 * resid * resid - np.log(sd * _SQRT_2PI)
+    return float(np.sum(log_w + log_dens - np.log(a_i)))
 
 
 def _beta_nodes(n: int = _BETA_NODES):
     """Gauss-Legendre nodes on ``|z| <= isf(pval_min)`` with the logs of p and 1 - p there."""
-    edge = stats.norm.isf(_BETA_PVAL_MIN)
     t, w = np.polynomial.legendre.leggauss(n)
-    x = edge * t
-    return x, edge * w, stats.norm.logsf(x), stats.norm.logcdf(x)
+    x = _BETA_EDGE * t
+    return x, _BETA_EDGE * w, stats.norm.logsf(x), stats.norm.logcdf(x)
 
 
 def beta_selection_model(
