@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import math
 
-import pandas as pd
 import pytest
 
 from igmeta.analysis import PUBLISHED_COMPARISON, AnalysisSettings, run_analysis
@@ -22,18 +21,10 @@ from igmeta.codegen import (
 )
 from igmeta.datasets import load_ig_pnp_canonical
 from tests.test_codegen import ATOL, RTOL, _run, rscript  # noqa: F401 (fixture)
+from tests.test_metareg import BCG as METAREG_BCG
 
-#: BCG vaccine trials (Colditz et al. 1994; metafor's dat.bcg): tpos, tpos + tneg, cpos,
-#: cpos + cneg.
-BCG = pd.DataFrame(
-    {
-        "study": [f"trial {i}" for i in range(1, 14)],
-        "ai": [4, 6, 3, 62, 33, 180, 8, 505, 29, 17, 186, 5, 27],
-        "n1i": [123, 306, 231, 13598, 5069, 1541, 2545, 88391, 7499, 1716, 50634, 2498, 16913],
-        "ci": [11, 29, 11, 248, 47, 372, 10, 499, 45, 65, 141, 3, 29],
-        "n2i": [139, 303, 220, 12867, 5808, 1451, 629, 88391, 7277, 1665, 27338, 2341, 17854],
-    }
-)
+#: BCG vaccine trials (metafor's dat.bcg), the table of tests/test_metareg.py.
+BCG = METAREG_BCG[["study", "ai", "n1i", "ci", "n2i"]]
 #: Iterative fits (selection models, trim-and-fill) at the iterative tolerance.
 ITERATIVE = (
     "trimfill_estimate",
