@@ -23,12 +23,20 @@ from __future__ import annotations
 
 import datetime as _dt
 import math
+import warnings
 from collections.abc import Iterable
 
 import numpy as np
 import pandas as pd
 
 from igmeta.analysis import AnalysisBundle, AnalysisSettings, run_analysis
+from igmeta.bias import (
+    beta_selection_model,
+    egger_test,
+    pet_peese,
+    step_selection_model,
+    trim_and_fill,
+)
 from igmeta.effects import (
     BINARY_MEASURES,
     CONTINUOUS_MEASURES,
@@ -45,14 +53,17 @@ from igmeta.tables import model_label
 
 __all__ = [
     "BEGIN",
+    "BIAS_STEPS",
     "END",
     "FOREST_PDF",
     "FUNNEL_PDF",
     "CodegenError",
+    "bias_values",
     "compare_values",
     "escalc_call",
     "parse_results",
     "python_script",
+    "r_bias_section",
     "r_script",
     "r_string",
     "r_three_level",
@@ -71,8 +82,9 @@ _CONTINUOUS_MEASURES = CONTINUOUS_MEASURES
 #: Measures whose escalc call takes add and to (counts), and those that also take drop00.
 _CORRECTED = (*BINARY_MEASURES, *PROPORTION_MEASURES, *RATE_MEASURES, *RATE_PAIR_MEASURES)
 _DROP00 = (*BINARY_MEASURES, *RATE_PAIR_MEASURES)
-_ESTIMATORS = ("REML", "ML", "DL", "PM", "EB", "SJ", "HE", "HS", "FE")
-_ITERATIVE = ("REML", "ML", "PM", "EB")
+#: HSk and PMM run through run_analysis (metafor 3.8-1 has both); GENQ needs user weights.
+_ESTIMATORS = ("REML", "ML", "DL", "PM", "EB", "SJ", "HE", "HS", "HSk", "PMM", "FE")
+_ITERATIVE = ("REML", "ML", "PM", "PMM", "EB")
 _TARGETS = ("only0", "all", "if0all", "none")
 _R_TRANSFORMS = {
     "none": None,
@@ -347,6 +359,7 @@ def r_script(
     *,
     plots: bool = True,
     three_level: bool = False,
+    publication_bias: bool = False,
 ) -> str:
     """The analysis as an R script for metafor 3.8-1.
 
@@ -363,6 +376,9 @@ def r_script(
     three_level : bool, default False
         Also fit the three-level model of the table's ``cluster`` column
         (:func:`r_three_level`) and report it (names ``ml_*``).
+    publication_bias : bool, default False
+        Also run the Publication bias page's analyses (:func:`r_bias_section`); their
+        numbers are in :func:`bias_values`.
 
     Raises
     ------
@@ -413,9 +429,9 @@ def r_script(
     lines.append("")
     if s.method in _ITERATIVE and not mh_peto:
         control = "threshold = 1e-10, maxiter = 1000"
-        if s.method in ("PM", "EB"):
+        if s.method in ("PM", "PMM", "EB"):
             control += ", tol = 1e-12"
-            lines.append("# tol: precision of the root finding behind the PM/EB estimators.")
+            lines.append("# tol: precision of the root finding behind the PM/PMM/EB estimators.")
         lines.append(f"ctrl <- list({control})")
     if mh_peto:
         if s.zero_cells == "revman":
@@ -466,6 +482,8 @@ def r_script(
         ]
         lines += _r_forest(bundle, groups, levels)
         lines += _r_funnel(bundle)
+    if publication_bias:
+        lines += r_bias_section(bundle)
     lines += [
         "",
         'report <- function(name, value, digits = "%.10f")',
@@ -518,6 +536,8 @@ def r_script(
             '  report(sprintf("ml_sigma2_%d_ub", j), ci_ml[[j]]$random[1, 3], "%.12e")',
             "}",
         ]
+    if publication_bias:
+        lines += _r_bias_report(bundle)
     lines.append(f'cat("{END}\\n")')
     return "\n".join(lines) + "\n"
 
@@ -875,6 +895,134 @@ def python_script(table: pd.DataFrame, settings: AnalysisSettings) -> str:
         begin=BEGIN,
         end=END,
     )
+
+
+# ------------------------------------------------------------------ publication bias
+
+#: Cut points of the step-function selection model on the Publication bias page.
+BIAS_STEPS = (0.025, 1.0)
+
+
+def _bias_direction(bundle: AnalysisBundle) -> str:
+    """Significant = in the direction of the pooled effect (the page's ``alternative``)."""
+    return "less" if bundle.result.estimate < 0 else "greater"
+
+
+def r_bias_section(bundle: AnalysisBundle, trimfill_estimator: str = "L0") -> list[str]:
+    """R lines fitting the Publication bias page's analyses (reported as :func:`bias_values`).
+
+    Egger's test (``regtest``, meta-regression and classical ``lm`` forms), trim-and-fill
+    (``trimfill``), PET and PEESE (weighted ``lm`` on ``sqrt(vi)`` and ``vi``, as
+    :func:`igmeta.bias.pet_peese`), and the step-function and beta selection models
+    (``selmodel``). Each runs inside ``tryCatch`` so that one that cannot be fitted
+    reports ``NA`` and the script goes on. Inverse-variance models only (the page
+    explains why the others have no such analyses): an empty list otherwise.
+    """
+    if bundle.settings.analysis == "comparison" and bundle.settings.pooling in ("MH", "PETO"):
+        return []
+    alternative = r_string(_bias_direction(bundle))
+    steps = _r_vector(BIAS_STEPS)
+    return [
+        "",
+        "# Publication bias (the Publication bias page). An analysis that cannot be",
+        "# fitted reports NA. selmodel() refits the model by maximum likelihood; the beta",
+        "# model's numbers can differ from igmeta's in the 3rd-4th digit because metafor",
+        "# integrates with rel.tol = .Machine$double.eps^0.25 (igmeta integrates exactly).",
+        "try_na <- function(expr) tryCatch(expr, error = function(e) {",
+        '  message("Not estimable: ", conditionMessage(e)); NULL })',
+        "eg <- try_na(regtest(res))",
+        'eg_lm <- try_na(regtest(res, model = "lm"))',
+        f"tf <- try_na(trimfill(res, estimator = {r_string(trimfill_estimator)}))",
+        "dat_b <- data.frame(yi = as.numeric(res$yi), vi = res$vi)",
+        "pet <- try_na(summary(lm(yi ~ sqrt(vi), weights = 1 / vi, data = dat_b)))",
+        "peese <- try_na(summary(lm(yi ~ vi, weights = 1 / vi, data = dat_b)))",
+        'sel_step <- try_na(selmodel(res, type = "stepfun", '
+        f"steps = {steps}, alternative = {alternative}))",
+        f'sel_beta <- try_na(selmodel(res, type = "beta", alternative = {alternative}))',
+        "print(list(eg, eg_lm, tf, pet, peese, sel_step, sel_beta))",
+    ]
+
+
+def _r_bias_report(bundle: AnalysisBundle) -> list[str]:
+    """The machine-readable lines of :func:`r_bias_section` (inside the results block)."""
+    if not r_bias_section(bundle):
+        return []
+    return [
+        "or_na <- function(x) if (is.null(x) || length(x) == 0) NA_real_ else x",
+        'report("egger_stat", or_na(eg$zval))',
+        'report("egger_pval", or_na(eg$pval), "%.10e")',
+        'report("egger_lm_stat", or_na(eg_lm$zval))',
+        'report("egger_lm_pval", or_na(eg_lm$pval), "%.10e")',
+        'report("trimfill_k0", or_na(tf$k0))',
+        'report("trimfill_estimate", or_na(tf$beta))',
+        'report("trimfill_se", or_na(tf$se))',
+        'report("pet_estimate", or_na(pet$coefficients[1, 1]))',
+        'report("pet_se", or_na(pet$coefficients[1, 2]))',
+        'report("peese_estimate", or_na(peese$coefficients[1, 1]))',
+        'report("peese_se", or_na(peese$coefficients[1, 2]))',
+        'report("selmodel_step_estimate", or_na(sel_step$beta))',
+        'report("selmodel_step_se", or_na(sel_step$se))',
+        'report("selmodel_step_delta2", or_na(sel_step$delta[2]))',
+        'report("selmodel_step_lrt_pval", or_na(sel_step$LRTp), "%.10e")',
+        'report("selmodel_beta_estimate", or_na(sel_beta$beta))',
+        'report("selmodel_beta_se", or_na(sel_beta$se))',
+        'report("selmodel_beta_delta1", or_na(sel_beta$delta[1]))',
+        'report("selmodel_beta_delta2", or_na(sel_beta$delta[2]))',
+        'report("selmodel_beta_lrt_pval", or_na(sel_beta$LRTp), "%.10e")',
+    ]
+
+
+def bias_values(bundle: AnalysisBundle, trimfill_estimator: str = "L0") -> dict[str, float]:
+    """The Publication bias page's numbers under the names :func:`r_bias_section` prints.
+
+    An analysis the engine refuses (``ValueError``) is NaN, as the script's ``NA``.
+    """
+    res = bundle.result
+    if res is None or not r_bias_section(bundle):
+        return {}
+    direction = _bias_direction(bundle)
+
+    def attempt(func):
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                return func()
+        except ValueError:
+            return None
+
+    eg = attempt(lambda: egger_test(res))
+    eg_lm = attempt(lambda: egger_test(res, model="lm"))
+    tf = attempt(lambda: trim_and_fill(res, estimator=trimfill_estimator))
+    pp = attempt(lambda: pet_peese(res))
+    step = attempt(lambda: step_selection_model(res, steps=BIAS_STEPS, alternative=direction))
+    beta = attempt(lambda: beta_selection_model(res, alternative=direction))
+    nan = float("nan")
+
+    def get(obj, read):
+        return float(read(obj)) if obj is not None else nan
+
+    return {
+        "egger_stat": get(eg, lambda r: r.zval),
+        "egger_pval": get(eg, lambda r: r.pval),
+        "egger_lm_stat": get(eg_lm, lambda r: r.zval),
+        "egger_lm_pval": get(eg_lm, lambda r: r.pval),
+        "trimfill_k0": get(tf, lambda r: r.k0),
+        "trimfill_estimate": get(tf, lambda r: r.estimate),
+        "trimfill_se": get(tf, lambda r: r.model.se),
+        "pet_estimate": get(pp, lambda r: r.pet.beta[0]),
+        "pet_se": get(pp, lambda r: r.pet.se[0]),
+        "peese_estimate": get(pp, lambda r: r.peese.beta[0]),
+        "peese_se": get(pp, lambda r: r.peese.se[0]),
+        "selmodel_step_estimate": get(step, lambda r: r.estimate),
+        "selmodel_step_se": get(step, lambda r: r.se),
+        "selmodel_step_delta2": get(step, lambda r: r.delta[1]),
+        "selmodel_step_lrt_pval": get(step, lambda r: r.lrt_pval),
+        "selmodel_beta_estimate": get(beta, lambda r: r.estimate),
+        "selmodel_beta_se": get(beta, lambda r: r.se),
+        "selmodel_beta_delta1": get(beta, lambda r: r.delta[0]),
+        "selmodel_beta_delta2": get(beta, lambda r: r.delta[1]),
+        "selmodel_beta_lrt_pval": get(beta, lambda r: r.lrt_pval),
+    }
 
 
 # --------------------------------------------------------------------------- checking

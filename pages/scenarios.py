@@ -30,6 +30,7 @@ from igmeta.scenarios import (
     ScenarioError,
     comparison_frame,
 )
+from igmeta.schema import CLUSTER_COLUMN
 from ui import compute, share, state
 from ui.bootstrap import require_app
 
@@ -306,10 +307,22 @@ if bundle.result is None:
     st.info("There is no pooled result for the current settings, so nothing to export.")
 else:
     try:
-        r_code = r_script(table, settings, bundle)
+        # With the Publication bias page's analyses (inverse-variance models) and, for a
+        # table with a cluster column, the three-level model of the Analysis page.
+        r_code = r_script(
+            table,
+            settings,
+            bundle,
+            publication_bias=True,
+            three_level=CLUSTER_COLUMN in table.columns,
+        )
     except CodegenError as exc:
-        r_code = None
-        st.warning(f"No R script: {share.plain(exc)}")
+        try:  # the three-level part cannot be written: the rest still can
+            r_code = r_script(table, settings, bundle, publication_bias=True)
+            st.caption(f"R script without the three-level model: {share.plain(exc)}")
+        except CodegenError as again:
+            r_code = None
+            st.warning(f"No R script: {share.plain(again)}")
     py_code = python_script(table, settings)
     c1, c2, c3 = st.columns(3)
     if r_code:

@@ -21,7 +21,14 @@ from streamlit.runtime.pages_manager import PagesManager
 from streamlit.testing.v1 import AppTest
 
 from igmeta.analysis import AnalysisSettings, run_analysis
-from igmeta.bias import begg_test, egger_test, pet_peese, step_selection_model, trim_and_fill
+from igmeta.bias import (
+    begg_test,
+    beta_selection_model,
+    egger_test,
+    pet_peese,
+    step_selection_model,
+    trim_and_fill,
+)
 from igmeta.datasets import load_ig_pnp_canonical
 from igmeta.effects import measure_info
 from igmeta.formatting import format_ci, format_number, format_percent, format_pvalue
@@ -295,8 +302,17 @@ def test_bias_page_pet_peese_twelve_studies(twelve):
     assert f"adjusted for that would be {interval}" in text
     assert f"non-significant studies: {format_number(sel.delta[1])}" in text
     assert format_pvalue(sel.lrt_pval) in text
-    # tau^2 is 0 here: the engine's warning reaches the page.
-    assert "Selection model: tau\u00b2 of the selection model is estimated as 0" in text
+    # tau^2 is 0 here: the engine's warning reaches the page once, naming both models.
+    assert (
+        "Selection model and Beta selection model: tau\u00b2 of the selection model is "
+        "estimated as 0"
+    ) in text
+    beta = beta_selection_model(res, alternative="less" if res.estimate < 0 else "greater")
+    assert _metrics(at)["Beta-model adjusted estimate"] == format_number(math.exp(beta.estimate))
+    ci = format_ci(math.exp(beta.estimate), math.exp(beta.ci_lower), math.exp(beta.ci_upper))
+    assert f"adjusted for that would be {ci} (95% CI; beta selection model)" in text
+    assert f"delta1 = {format_number(beta.delta[0])}" in text
+    assert f"Likelihood-ratio test of no selection (2 df): {format_pvalue(beta.lrt_pval)}" in text
 
 
 def test_bias_page_selection_model_three_studies(ig):
@@ -305,6 +321,9 @@ def test_bias_page_selection_model_three_studies(ig):
     sel = _selection(res)
     assert _metrics(at)["Selection-adjusted estimate"] == format_number(math.exp(sel.estimate))
     assert "Caution: with 3 studies (fewer than 10) the selection model" in _texts(at)
+    # The beta model has four parameters (effect, tau^2, delta1, delta2): not with 3 studies.
+    assert "Beta-model adjusted estimate" not in _metrics(at)
+    assert "Beta selection model: The selection model has 4 parameters" in _texts(at)
 
 
 def test_bias_funnel_trimfill_toggle_and_log_axis(ig):

@@ -1,4 +1,4 @@
-"""Step-function selection model (igmeta.bias.step_selection_model) against metafor 3.8-1.
+"""Selection models (igmeta.bias step_selection_model, beta_selection_model) against metafor 3.8-1.
 
 metafor's ``selmodel`` maximises the likelihood with ``optim`` (BFGS, relative tolerance
 1e-8) and takes the Hessian from numDeriv, so estimates are compared at rtol 1e-5 (the
@@ -11,9 +11,10 @@ import warnings
 
 import numpy as np
 import pytest
+from scipy import integrate, stats
 
 import igmeta as im
-from igmeta.bias import SelectionModelResult, step_selection_model
+from igmeta.bias import SelectionModelResult, beta_selection_model, selmodel, step_selection_model
 from tests.test_bias_petpeese import read_reference
 
 REF = read_reference()
@@ -133,3 +134,119 @@ def test_tau2_on_the_boundary():
     np.testing.assert_allclose(sel.ll0, ref[12], rtol=1e-8)
     np.testing.assert_allclose(sel.lrt_pval, ref[10], atol=5e-4)
     assert any("estimated as 0" in w for w in sel.warnings)
+
+
+# Beta selection model. metafor integrates each study's normalising constant with
+# integrate(rel.tol = .Machine$double.eps^0.25), so its log-likelihood is off by ~1e-5 per
+# study (2.5e-4 in total on dat.hackshaw1998) and its optimum and numerical Hessian move
+# with that tolerance (its SE of mu is 0.482 at the default, 0.459 at rel.tol = 1e-6).
+# igmeta integrates to machine precision; its likelihood is checked against metafor's own
+# likelihood function at rel.tol = 1e-10 (rtol 1e-8), and its fit against metafor's default
+# fit at the tolerances that integration error allows.
+BETA_RTOL = {"estimate": 1e-3, "se": 1e-2}
+
+
+def _compare_beta(sel: SelectionModelResult, ref: np.ndarray) -> None:
+    beta, se, _, pval, _, _, tau2, se_tau2, lrt, lrt_df, lrt_p, ll, ll0 = ref[:13]
+    delta, se_delta = ref[13:15], ref[15:17]
+    est, sd = BETA_RTOL["estimate"], BETA_RTOL["se"]
+    np.testing.assert_allclose(sel.estimate, beta, rtol=est)
+    np.testing.assert_allclose(sel.delta, delta, rtol=est)
+    np.testing.assert_allclose(sel.tau2, tau2, rtol=est, atol=1e-5)
+    np.testing.assert_allclose(sel.se, se, rtol=sd)
+    np.testing.assert_allclose(sel.se_delta, se_delta, rtol=sd)
+    if np.isfinite(se_tau2) and sel.tau2 > 0:
+        np.testing.assert_allclose(sel.se_tau2, se_tau2, rtol=sd)
+    np.testing.assert_allclose(sel.pval, pval, atol=2e-3)
+    # ll0 needs no integral (no selection): as tight as the ML random-effects model.
+    np.testing.assert_allclose(sel.ll0, ll0, rtol=1e-8)
+    np.testing.assert_allclose(sel.ll, ll, atol=5e-4)
+    np.testing.assert_allclose([sel.lrt, sel.lrt_pval], [lrt, lrt_p], rtol=1e-3)
+    assert sel.lrt_df == lrt_df == 2
+    assert sel.model_type == "beta" and sel.steps == () and sel.k_per_interval == ()
+    z = stats.norm.isf((1 - sel.level) / 2)
+    np.testing.assert_allclose([sel.ci_lower, sel.ci_upper], sel.estimate + np.r_[-z, z] * sel.se)
+
+
+@pytest.mark.parametrize(
+    ("case", "method", "key", "alternative"),
+    [
+        ("hackshaw", "ML", "SELB_ML", "greater"),
+        ("hackshaw", "REML", "SELB_REML", "greater"),
+        ("hackshaw", "FE", "SELB_FE", "greater"),
+        ("bcg", "REML", "SELB_REML_less", "less"),
+    ],
+)
+def test_beta_model_matches_metafor(case, method, key, alternative):
+    sel = beta_selection_model(_fit(case, method), alternative=alternative)
+    _compare_beta(sel, REF[case][key])
+    assert sel.common_effect is (method == "FE")
+    assert not sel.warnings
+
+
+def test_beta_model_tau2_on_the_boundary_baskerville():
+    # metafor stops at tau^2 = 2.5e-6 (optimising log tau^2); here tau^2 = 0 exactly and
+    # its SE is not defined there (the warning says so).
+    ref = REF["baskerville"]["SELB_REML"]
+    sel = beta_selection_model(_fit("baskerville", "REML"))
+    assert ref[6] < 1e-5 and sel.tau2 == 0 and np.isnan(sel.se_tau2)
+    _compare_beta(sel, ref)
+    assert any("estimated as 0" in w for w in sel.warnings)
+
+
+@pytest.mark.parametrize(("case", "method"), [("hackshaw", "ML"), ("baskerville", "REML")])
+def test_beta_likelihood_matches_metafor_accurately_integrated(case, method):
+    mu, tau2, d1, d2, ll = REF[case][f"SELB_{method}_LL"]
+    yi, vi = REF[case]["yi"], REF[case]["vi"]
+    p = np.clip(stats.norm.sf(yi / np.sqrt(vi)), 1e-5, 1 - 1e-5)
+    args = (yi, vi, np.log(p), np.log1p(-p))
+    ours = selmodel._beta_loglik(mu, tau2, (d1, d2), *args, selmodel._beta_nodes())
+    np.testing.assert_allclose(ours, ll, rtol=1e-8)
+    # The quadrature has converged: four times the nodes changes nothing.
+    fine = selmodel._beta_loglik(mu, tau2, (d1, d2), *args, selmodel._beta_nodes(384))
+    np.testing.assert_allclose(ours, fine, rtol=1e-12)
+    # The maximum found is at least as high as metafor's estimates on the same likelihood.
+    assert beta_selection_model(_fit(case, method)).ll >= ll - 1e-9
+
+
+def test_beta_likelihood_with_extreme_weights_matches_adaptive_quadrature():
+    # Steep weights (delta near its bounds) against scipy's adaptive quadrature of the
+    # integrand exactly as metafor writes it (clamped p-values over the whole line).
+    yi, vi = REF["hackshaw"]["yi"][:5], REF["hackshaw"]["vi"][:5]
+    p = np.clip(stats.norm.sf(yi / np.sqrt(vi)), 1e-5, 1 - 1e-5)
+    for mu, tau2, d1, d2 in [(0.2, 0.05, 0.05, 1.0), (0.1, 0.0, 1.0, 60.0), (-0.3, 0.4, 20, 0.3)]:
+        ours = selmodel._beta_loglik(
+            mu, tau2, (d1, d2), yi, vi, np.log(p), np.log1p(-p), selmodel._beta_nodes()
+        )
+        a_i = []
+        for v in vi:
+
+            def integrand(y, v=v, mu=mu, tau2=tau2, d1=d1, d2=d2):
+                q = np.clip(stats.norm.sf(y / np.sqrt(v)), 1e-5, 1 - 1e-5)
+                return (
+                    q ** (d1 - 1) * (1 - q) ** (d2 - 1) * stats.norm.pdf(y, mu, np.sqrt(v + tau2))
+                )
+
+            edge = 5 * np.sqrt(v)
+            a_i.append(
+                sum(
+                    integrate.quad(integrand, lo, hi, epsabs=0, epsrel=1e-13, limit=200)[0]
+                    for lo, hi in [(-np.inf, -edge), (-edge, edge), (edge, np.inf)]
+                )
+            )
+        direct = np.sum(
+            (d1 - 1) * np.log(p)
+            + (d2 - 1) * np.log1p(-p)
+            + stats.norm.logpdf(yi, mu, np.sqrt(vi + tau2))
+            - np.log(a_i)
+        )
+        np.testing.assert_allclose(ours, direct, rtol=1e-9)
+
+
+def test_beta_model_too_few_studies_like_metafor():
+    assert "too small" in REF["tiny"]["SELB_ML_ERROR"]
+    res = im.meta_analysis(yi=REF["small_peese"]["yi"][[0, 3]], vi=REF["small_peese"]["vi"][[0, 3]])
+    with pytest.raises(ValueError, match="needs at least as many studies"):
+        beta_selection_model(res)
+    with pytest.raises(ValueError, match="alternative"):
+        beta_selection_model(_fit("hackshaw", "ML"), alternative="two.sided")

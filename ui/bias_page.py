@@ -318,10 +318,16 @@ def _pet_peese(results: BiasResults, label: str, k: int) -> None:
 
 
 def _selection_model(results: BiasResults, label: str, k: int) -> None:
-    """The step-function selection model's adjusted estimate."""
+    """The step-function and beta selection models' adjusted estimates."""
     sel = _panel("Selection model", results.selection)
-    if sel is None:
-        return
+    if sel is not None:
+        _step_selection_model(results, sel, label)
+    _beta_selection_model(results, label)
+    if sel is not None or results.selection_beta.ok:
+        _caution(k, "the selection model is barely identified")
+
+
+def _step_selection_model(results: BiasResults, sel, label: str) -> None:
     interval = results.selection_interval
     st.metric(
         "Selection-adjusted estimate",
@@ -339,7 +345,30 @@ def _selection_model(results: BiasResults, label: str, k: int) -> None:
         "the direction of the pooled estimate). "
         f"Likelihood-ratio test of no selection: {format_pvalue(sel.lrt_pval)}."
     )
-    _caution(k, "the selection model is barely identified")
+
+
+def _beta_selection_model(results: BiasResults, label: str) -> None:
+    """The beta selection model's adjusted estimate, below the step function's."""
+    outcome = results.selection_beta
+    if not outcome.ok:
+        if outcome.error != results.selection.error:  # the same reason is shown once
+            st.caption(f"Beta selection model: {plain(outcome.error or 'not estimable.')}")
+        return
+    sel, interval = outcome.value, results.selection_beta_interval
+    st.metric(
+        "Beta-model adjusted estimate",
+        format_number(interval["estimate"]),
+        help="Beta selection model (Citkowicz and Vevea 2017; metafor selmodel, type "
+        "'beta'): the publication probability varies smoothly with the one-sided p-value "
+        "as p^(delta1-1) (1-p)^(delta2-1).",
+    )
+    st.caption(_adjusted_sentence(label, interval, "beta selection model"))
+    st.caption(
+        f"Beta weight function: delta1 = {format_number(sel.delta[0])}, delta2 = "
+        f"{format_number(sel.delta[1])} (both 1 = no selection; delta1 below 1 = studies "
+        "with small p-values are more likely to be published). "
+        f"Likelihood-ratio test of no selection (2 df): {format_pvalue(sel.lrt_pval)}."
+    )
 
 
 def _test_warnings(results: BiasResults) -> None:
@@ -352,6 +381,7 @@ def _test_warnings(results: BiasResults) -> None:
         ("Trim-and-fill", results.trimfill),
         ("PET-PEESE", results.petpeese),
         ("Selection model", results.selection),
+        ("Beta selection model", results.selection_beta),
     ):
         for message in outcome.warnings:
             names = by_message.setdefault(message, [])

@@ -25,6 +25,7 @@ import streamlit as st
 from igmeta.analysis import AnalysisBundle
 from igmeta.bias import (
     begg_test,
+    beta_selection_model,
     egger_test,
     funnel_frame,
     pet_peese,
@@ -166,6 +167,10 @@ class BiasResults:
         The step-function selection model (:func:`igmeta.bias.step_selection_model`).
     selection_interval : dict or None
         Its adjusted estimate on the display scale, same keys as ``adjusted``.
+    selection_beta : Outcome
+        The beta selection model (:func:`igmeta.bias.beta_selection_model`).
+    selection_beta_interval : dict or None
+        Its adjusted estimate on the display scale, same keys as ``adjusted``.
     """
 
     k: int
@@ -182,6 +187,8 @@ class BiasResults:
     pet_peese_limits: dict = field(default_factory=dict)
     selection: Outcome = field(default_factory=Outcome)
     selection_interval: dict | None = None
+    selection_beta: Outcome = field(default_factory=Outcome)
+    selection_beta_interval: dict | None = None
 
 
 _NO_NULL_SELECTION = (
@@ -285,13 +292,14 @@ def bias_results(table: pd.DataFrame, settings: dict, options: dict) -> BiasResu
         # Significant = in the direction of the pooled effect (metafor's ``alternative``).
         direction = "less" if res.estimate < 0 else "greater"
         selection = _attempt(lambda: step_selection_model(res, alternative=direction))
+        selection_beta = _attempt(lambda: beta_selection_model(res, alternative=direction))
     else:
-        selection = Outcome(error=_NO_NULL_SELECTION)
-    sel = selection.value
-    selection_interval = (
+        selection = selection_beta = Outcome(error=_NO_NULL_SELECTION)
+    selection_interval, selection_beta_interval = (
         _display_interval(sel.estimate, sel.ci_lower, sel.ci_upper, transform, ni, sel.level, "z")
         if sel is not None
         else None
+        for sel in (selection.value, selection_beta.value)
     )
     k = int((funnel["included"] & ~funnel["filled"]).sum())
     return BiasResults(
@@ -309,6 +317,8 @@ def bias_results(table: pd.DataFrame, settings: dict, options: dict) -> BiasResu
         pet_peese_limits=pet_peese_limits,
         selection=selection,
         selection_interval=selection_interval,
+        selection_beta=selection_beta,
+        selection_beta_interval=selection_beta_interval,
     )
 
 

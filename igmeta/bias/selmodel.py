@@ -1,10 +1,12 @@
-"""Step-function selection model (Vevea & Hedges 1995), as metafor's ``selmodel``.
+"""Selection models as metafor's ``selmodel``: step function (Vevea & Hedges 1995) and beta.
 
 The observed effects follow the random-effects model weighted by the relative probability
 that a study with its one-sided p-value is published: ``delta_j`` in the j-th interval of
 p-values, with ``delta_1 = 1`` for the first (most significant) interval. All parameters
 are estimated by maximum likelihood, as ``selmodel(fit, type = "stepfun", steps = ...)``
-in metafor 3.8-1 (``alternative = "greater"``).
+in metafor 3.8-1 (``alternative = "greater"``). The beta model (Citkowicz & Vevea 2017)
+weights by ``p^(delta1-1) (1-p)^(delta2-1)`` instead, as ``selmodel(fit, type = "beta")``.
+Both share the optimiser, the Hessian, the likelihood-ratio test and the result type.
 """
 
 from __future__ import annotations
@@ -12,12 +14,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import optimize, stats
+from scipy import optimize, special, stats
 
 from igmeta.bias._common import check_result, finite_studies
 from igmeta.results import MetaResult
 
-__all__ = ["DEFAULT_STEPS", "SelectionModelResult", "step_selection_model"]
+__all__ = [
+    "DEFAULT_STEPS",
+    "SelectionModelResult",
+    "beta_selection_model",
+    "step_selection_model",
+]
 
 #: metafor's cut points of the one-sided p-values in its usual example (significant at
 #: two-sided 5% in the expected direction, or not).
@@ -26,20 +33,29 @@ DEFAULT_STEPS = (0.025, 1.0)
 _DELTA_MAX = 100.0
 #: tau^2 below this is 0 (metafor: ``10 * .Machine$double.eps``).
 _TAU2_ZERO = 10 * np.finfo(float).eps
+#: Beta model: metafor's ``pval.min`` (p-values are clamped to [pval.min, 1 - pval.min]) and
+#: ``delta.min``; Gauss-Legendre nodes of the integral between the clamped p-values.
+_BETA_PVAL_MIN = 1e-5
+_BETA_DELTA_MIN = 1e-5
+_BETA_NODES = 96
+_SQRT_2PI = float(np.sqrt(2 * np.pi))
+#: z = y / sqrt(v_i) where the one-sided p-value reaches pval.min.
+_BETA_EDGE = float(stats.norm.isf(_BETA_PVAL_MIN))
 
 
 @dataclass(frozen=True, slots=True)
 class SelectionModelResult:
-    """A step-function selection model.
+    """A selection model: step function or beta (``model_type``).
 
     Attributes
     ----------
     steps : tuple of float
-        Upper bounds of the intervals of one-sided p-values (the last is 1).
+        Upper bounds of the intervals of one-sided p-values (the last is 1); empty for the
+        beta model.
     k : int
         Number of studies.
     k_per_interval : tuple of int
-        Studies whose p-value lies in each interval.
+        Studies whose p-value lies in each interval (empty for the beta model).
     estimate, se, zval, pval, ci_lower, ci_upper : float
         The pooled effect adjusted for selection, with Wald z inference (metafor).
     level : float
@@ -49,17 +65,20 @@ class SelectionModelResult:
     tau2, se_tau2 : float
         Heterogeneity and its standard error (0 and NaN for a common-effect model).
     delta, se_delta : ndarray
-        Selection weights of the intervals (the first fixed at 1, its SE NaN).
+        Step function: selection weights of the intervals (the first fixed at 1, its SE
+        NaN). Beta model: ``delta1``, ``delta2`` of ``p^(delta1-1) (1-p)^(delta2-1)``.
     delta_ci_lower, delta_ci_upper : ndarray
         Wald intervals of the weights, truncated at 0.
     ll, ll0 : float
         Maximised log-likelihoods with and without selection (``delta = 1``).
     lrt, lrt_df, lrt_pval : float
-        Likelihood-ratio test of no selection (all ``delta_j = 1``).
+        Likelihood-ratio test of no selection (all estimated ``delta_j = 1``).
     common_effect : bool
         True when tau^2 is fixed at 0 (the model was a common-effect model).
     warnings : tuple of str
         Plain-English warnings.
+    model_type : str
+        ``"stepfun"`` or ``"beta"`` (metafor's ``type``).
     """
 
     steps: tuple[float, ...]
@@ -86,6 +105,7 @@ class SelectionModelResult:
     lrt_pval: float
     common_effect: bool
     warnings: tuple[str, ...] = ()
+    model_type: str = "stepfun"
 
 
 def _loglik(mu, tau2, delta, yi, vi, group, cuts) -> float:
@@ -182,11 +202,6 @@ def step_selection_model(
     Viechtbauer W (2022). metafor ``selmodel`` documentation, version 3.8-1.
     """
     check_result(res, "The selection model")
-    if res.method in ("MH", "PETO"):
-        raise ValueError(
-            "The selection model needs an inverse-variance model; refit with method='FE' "
-            "or a random-effects estimator."
-        )
     steps_arr = np.asarray(steps, dtype=float)
     if (
         steps_arr.ndim != 1
@@ -196,21 +211,7 @@ def step_selection_model(
         or steps_arr[0] <= 0
     ):
         raise ValueError("steps must be increasing p-values in (0, 1] ending with 1.")
-    level = res.level if level is None else (level / 100 if level > 1 else level)
-    if alternative not in ("greater", "less"):
-        raise ValueError(f"alternative must be 'greater' or 'less', got {alternative!r}")
-    sign = 1.0 if alternative == "greater" else -1.0
-    yi, vi, _ = finite_studies(res)
-    yi = sign * yi
-    k = len(yi)
-    common = res.method in ("FE", "EE", "CE")
-    n_delta = len(steps_arr) - 1
-    n_par = 1 + (0 if common else 1) + n_delta
-    if k < n_par:
-        raise ValueError(
-            f"The selection model has {n_par} parameters to estimate and needs at least "
-            f"as many studies; this analysis has {k}."
-        )
+    yi, vi, common, level, sign = _prepare(res, level, alternative, len(steps_arr) - 1)
     pvals = stats.norm.sf(yi / np.sqrt(vi))
     group = np.searchsorted(steps_arr, pvals, side="left")
     counts = np.bincount(group, minlength=len(steps_arr))
@@ -227,27 +228,209 @@ def step_selection_model(
         )
     cuts = np.sqrt(vi)[:, None] * stats.norm.isf(steps_arr)[None, :]
 
+    def loglik(mu, tau2, free):
+        return _loglik(mu, tau2, np.r_[1.0, free], yi, vi, group, cuts)
+
+    n_free = len(steps_arr) - 1
+    return _fit_selection(
+        res,
+        yi=yi,
+        vi=vi,
+        sign=sign,
+        common=common,
+        level=level,
+        alternative=alternative,
+        loglik=loglik,
+        bounds=(np.zeros(n_free), np.full(n_free, _DELTA_MAX)),
+        delta_null=np.ones(n_free),
+        fixed_delta=(1.0,),
+        model_type="stepfun",
+        steps=tuple(float(s) for s in steps_arr),
+        k_per_interval=tuple(int(c) for c in counts),
+    )
+
+
+def _beta_loglik(mu, tau2, delta, yi, vi, log_p, log_1mp, nodes) -> float:
+    """Log-likelihood of the beta selection model (metafor's ``.selmodel.ll.cont``).
+
+    ``log_p``/``log_1mp`` are the logs of each study's clamped one-sided p-value and of
+    its complement; ``nodes`` the quadrature of :func:`_beta_nodes`.
+    """
+    d1, d2 = delta
+    sd = np.sqrt(vi + tau2)
+    x, wx, node_logp, node_log1mp = nodes
+    weight = np.exp((d1 - 1) * node_logp + (d2 - 1) * node_log1mp)
+    sei = np.sqrt(vi)
+    # Effect sizes between the clamped p-values, on the scale z = y / sqrt(v_i).
+    z = (sei[:, None] * x[None, :] - mu) / sd[:, None]
+    middle = (np.exp(-0.5 * z * z) @ (wx * weight)) * sei / (sd * _SQRT_2PI)
+    edge = _BETA_EDGE
+    w_small_p = _BETA_PVAL_MIN ** (d1 - 1) * (1 - _BETA_PVAL_MIN) ** (d2 - 1)
+    w_large_p = (1 - _BETA_PVAL_MIN) ** (d1 - 1) * _BETA_PVAL_MIN ** (d2 - 1)
+    a_i = (
+        middle
+        + w_small_p * special.ndtr((mu - edge * sei) / sd)
+        + w_large_p * special.ndtr((-edge * sei - mu) / sd)
+    )
+    log_w = (d1 - 1) * log_p + (d2 - 1) * log_1mp
+    resid = (yi - mu) / sd
+    log_dens = -0.5 * resid * resid - np.log(sd * _SQRT_2PI)
+    return float(np.sum(log_w + log_dens - np.log(a_i)))
+
+
+def _beta_nodes(n: int = _BETA_NODES):
+    """Gauss-Legendre nodes on ``|z| <= isf(pval_min)`` with the logs of p and 1 - p there."""
+    t, w = np.polynomial.legendre.leggauss(n)
+    x = _BETA_EDGE * t
+    return x, _BETA_EDGE * w, stats.norm.logsf(x), stats.norm.logcdf(x)
+
+
+def beta_selection_model(
+    res: MetaResult,
+    level: float | None = None,
+    alternative: str = "greater",
+) -> SelectionModelResult:
+    """Fit the beta selection model (metafor ``selmodel(type = "beta")``).
+
+    Parameters
+    ----------
+    res : MetaResult
+        A pooled model. Its ``yi`` and ``vi`` are used; a common-effect model keeps
+        tau^2 = 0, any random-effects model is refitted by maximum likelihood (as metafor
+        does, whatever the tau^2 estimator).
+    level : float, optional
+        Confidence level (default: the model's).
+    alternative : {"greater", "less"}
+        Direction of the one-sided p-values, as for :func:`step_selection_model`.
+
+    Returns
+    -------
+    SelectionModelResult
+        With ``model_type = "beta"``, ``delta = (delta1, delta2)``, no steps, and the
+        likelihood-ratio test of ``delta1 = delta2 = 1`` on 2 df.
+
+    Raises
+    ------
+    ValueError
+        Too few studies (fewer than the number of parameters: effect, tau^2 and the two
+        deltas), the optimiser not converging, a singular Hessian.
+
+    Notes
+    -----
+    The relative probability that a study with one-sided p-value ``p`` is published is
+    ``w(p) = p^(delta1 - 1) (1 - p)^(delta2 - 1)`` (Citkowicz & Vevea 2017), with ``p``
+    clamped to ``[1e-5, 1 - 1e-5]`` (metafor's ``pval.min``) so that the weight stays
+    finite. With ``s_i = sqrt(v_i + tau^2)`` the log-likelihood is
+    ``sum_i [log w(p_i) + log phi((y_i - mu)/s_i) - log s_i - log A_i]``, where
+    ``A_i = int w(p(y)) phi((y - mu)/s_i)/s_i dy`` and ``p(y) = 1 - Phi(y/sqrt(v_i))``.
+    Beyond the clamped p-values the weight is constant, so those two tails of ``A_i``
+    are normal probabilities; the rest, ``|y|/sqrt(v_i) <= Phi^-1(1 - 1e-5)``, is a
+    96-point Gauss-Legendre rule (the integrand is smooth there; metafor uses
+    ``integrate`` over the whole line). The deltas are bounded to ``[1e-5, 100]``
+    (metafor's ``delta.min``, ``delta.max``); standard errors, z-tests and the
+    likelihood-ratio test are as for :func:`step_selection_model`.
+
+    References
+    ----------
+    Citkowicz M, Vevea JL (2017). A parsimonious weight function for modeling publication
+    bias. Psychological Methods 22:28-41. doi:10.1037/met0000119
+    Viechtbauer W (2022). metafor ``selmodel`` documentation, version 3.8-1.
+    """
+    check_result(res, "The selection model")
+    yi, vi, common, level, sign = _prepare(res, level, alternative, 2)
+    pvals = np.clip(stats.norm.sf(yi / np.sqrt(vi)), _BETA_PVAL_MIN, 1 - _BETA_PVAL_MIN)
+    log_p, log_1mp = np.log(pvals), np.log1p(-pvals)
+    nodes = _beta_nodes()
+
+    def loglik(mu, tau2, free):
+        return _beta_loglik(mu, tau2, free, yi, vi, log_p, log_1mp, nodes)
+
+    return _fit_selection(
+        res,
+        yi=yi,
+        vi=vi,
+        sign=sign,
+        common=common,
+        level=level,
+        alternative=alternative,
+        loglik=loglik,
+        bounds=(np.full(2, _BETA_DELTA_MIN), np.full(2, _DELTA_MAX)),
+        delta_null=np.ones(2),
+        fixed_delta=(),
+        model_type="beta",
+        steps=(),
+        k_per_interval=(),
+    )
+
+
+def _prepare(res: MetaResult, level, alternative: str, n_delta: int):
+    """Check the model and direction; the studies' effects (negated for ``"less"``)."""
+    if res.method in ("MH", "PETO"):
+        raise ValueError(
+            "The selection model needs an inverse-variance model; refit with method='FE' "
+            "or a random-effects estimator."
+        )
+    level = res.level if level is None else (level / 100 if level > 1 else level)
+    if alternative not in ("greater", "less"):
+        raise ValueError(f"alternative must be 'greater' or 'less', got {alternative!r}")
+    sign = 1.0 if alternative == "greater" else -1.0
+    yi, vi, _ = finite_studies(res)
+    common = res.method in ("FE", "EE", "CE")
+    n_par = 1 + (0 if common else 1) + n_delta
+    if len(yi) < n_par:
+        raise ValueError(
+            f"The selection model has {n_par} parameters to estimate and needs at least "
+            f"as many studies; this analysis has {len(yi)}."
+        )
+    return sign * yi, vi, common, level, sign
+
+
+def _fit_selection(
+    res: MetaResult,
+    *,
+    yi,
+    vi,
+    sign,
+    common,
+    level,
+    alternative,
+    loglik,
+    bounds,
+    delta_null,
+    fixed_delta,
+    model_type,
+    steps,
+    k_per_interval,
+) -> SelectionModelResult:
+    """Maximise ``loglik(mu, tau2, deltas)`` and assemble the result (both models).
+
+    The estimated deltas are mapped into ``bounds`` by a scaled logistic function, tau^2
+    by ``exp`` (as metafor); ``fixed_delta`` are the weights reported before them (the
+    step function's reference interval, 1).
+    """
+    lo, hi = (np.asarray(b, dtype=float) for b in bounds)
+    n_delta = len(lo)
+    k = len(yi)
+
     def unpack(theta, delta_fixed):
         mu = theta[0]
         tau2 = 0.0 if common else float(np.exp(theta[1]))
         tau2 = 0.0 if tau2 < _TAU2_ZERO else tau2
         if delta_fixed:
-            delta = np.ones(len(steps_arr))
+            delta = delta_null
         else:
-            raw = theta[1 if common else 2 :]
-            delta = np.r_[1.0, _DELTA_MAX / (1 + np.exp(-raw))]
+            delta = lo + (hi - lo) / (1 + np.exp(-theta[1 if common else 2 :]))
         return mu, tau2, delta
 
     def fit(delta_fixed: bool):
         def nll(theta):
-            mu, tau2, delta = unpack(theta, delta_fixed)
-            return -_loglik(mu, tau2, delta, yi, vi, group, cuts)
+            return -loglik(*unpack(theta, delta_fixed))
 
         start = [sign * float(res.estimate)]
         if not common:
             start.append(float(np.log(max(res.tau2, 0.0) + 0.01)))
         if not delta_fixed:
-            start += [float(np.log(1 / (_DELTA_MAX - 1)))] * n_delta  # delta = 1
+            start += list(np.log((delta_null - lo) / (hi - delta_null)))
         opt = optimize.minimize(nll, np.array(start), method="BFGS", options={"gtol": 1e-9})
         polish = optimize.minimize(
             nll, opt.x, method="Nelder-Mead", options={"xatol": 1e-12, "fatol": 1e-14}
@@ -264,12 +447,11 @@ def step_selection_model(
     mu = sign * mu
     _, ll0 = fit(True)
     collected: list[str] = []
-    if np.any(delta[1:] <= np.finfo(float).eps ** 0.25) or np.any(
-        delta[1:] >= _DELTA_MAX - 100 * np.finfo(float).eps ** 0.25
-    ):
+    eps = np.finfo(float).eps ** 0.25
+    if np.any(delta <= lo + eps) or np.any(delta >= hi - 100 * eps):
         collected.append(
-            "A selection weight is at the edge of its range (0 or 100): treat the "
-            "selection model with caution."
+            f"A selection weight is at the edge of its range ({lo.min():g} or "
+            f"{hi.max():g}): treat the selection model with caution."
         )
 
     # tau^2 on the boundary (0) is held fixed for the standard errors: the likelihood
@@ -283,10 +465,9 @@ def step_selection_model(
 
     def nll_raw(x):
         t2 = x[1] if free_tau2 else 0.0
-        d = np.r_[1.0, x[2 if free_tau2 else 1 :]]
-        return -_loglik(x[0], t2, d, yi, vi, group, cuts)
+        return -loglik(x[0], t2, x[2 if free_tau2 else 1 :])
 
-    x_hat = np.r_[sign * mu, [tau2] if free_tau2 else [], delta[1:]]
+    x_hat = np.r_[sign * mu, [tau2] if free_tau2 else [], delta]
     try:
         cov = np.linalg.inv(_hessian(nll_raw, x_hat))
     except np.linalg.LinAlgError as exc:
@@ -304,12 +485,13 @@ def step_selection_model(
     crit = float(stats.norm.isf((1 - level) / 2))
     se = float(sd[0])
     se_tau2 = float(sd[1]) if free_tau2 else float("nan")
-    se_delta = np.r_[np.nan, sd[2 if free_tau2 else 1 :]]
+    all_delta = np.r_[fixed_delta, delta]
+    se_delta = np.r_[[np.nan] * len(fixed_delta), sd[2 if free_tau2 else 1 :]]
     lrt = max(2 * (ll - ll0), 0.0)
     return SelectionModelResult(
-        steps=tuple(float(s) for s in steps_arr),
+        steps=steps,
         k=k,
-        k_per_interval=tuple(int(c) for c in counts),
+        k_per_interval=k_per_interval,
         estimate=float(mu),
         se=se,
         zval=float(mu / se),
@@ -320,10 +502,10 @@ def step_selection_model(
         level=level,
         tau2=float(tau2),
         se_tau2=se_tau2,
-        delta=delta,
+        delta=all_delta,
         se_delta=se_delta,
-        delta_ci_lower=np.maximum(delta - crit * se_delta, 0.0),
-        delta_ci_upper=delta + crit * se_delta,
+        delta_ci_lower=np.maximum(all_delta - crit * se_delta, 0.0),
+        delta_ci_upper=all_delta + crit * se_delta,
         ll=float(ll),
         ll0=float(ll0),
         lrt=float(lrt),
@@ -331,4 +513,5 @@ def step_selection_model(
         lrt_pval=float(stats.chi2.sf(lrt, n_delta)),
         common_effect=common,
         warnings=tuple(collected),
+        model_type=model_type,
     )

@@ -63,3 +63,40 @@ boundary <- data.frame(
 cat("boundary yi", g(boundary$yi), "\n")
 cat("boundary vi", g(boundary$vi), "\n")
 sel("boundary", boundary, "REML", c(0.025, 1), "SEL_REML")
+# Beta selection model (Citkowicz & Vevea 2017): "<case> SELB_<method>[_less]" followed by the same
+# numbers as SEL_ (the deltas are delta1 delta2 of the weight p^(delta1-1) (1-p)^(delta2-1)) of
+# selmodel(rma(yi, vi, method = <method>), type = "beta"[, alternative = "less"]); or
+# "<case> SELB_<method>_ERROR <message>".
+selb <- function(name, d, method, tag, alternative = "greater") {
+  r <- tryCatch(selmodel(rma(yi, vi, data = d, method = method), type = "beta",
+                         alternative = alternative),
+                error = function(e) { cat(name, paste0(tag, "_ERROR"), conditionMessage(e), "\n"); NULL })
+  if (!is.null(r))
+    cat(name, tag, g(c(r$beta, r$se, r$zval, r$pval, r$ci.lb, r$ci.ub, r$tau2, r$se.tau2, r$LRT,
+                       r$LRTdf, r$LRTp, r$ll, r$ll0, r$delta, r$se.delta)), "\n")
+}
+for (method in c("ML", "REML", "FE")) selb("hackshaw", hack, method, paste0("SELB_", method))
+selb("bcg", bcg, "REML", "SELB_REML_less", alternative = "less")
+selb("tiny", small_peese[c(1, 4), ], "ML", "SELB_ML")
+bask <- data.frame(yi = dat.baskerville2012$smd, vi = dat.baskerville2012$se^2)
+cat("baskerville yi", g(bask$yi), "\n")
+cat("baskerville vi", g(bask$vi), "\n")
+selb("baskerville", bask, "REML", "SELB_REML")
+# metafor integrates with rel.tol = .Machine$double.eps^0.25, which leaves its log-likelihood
+# off by ~1e-5 per study. "<case> SELB_<method>_LL" holds mu tau2 delta1 delta2 (metafor's
+# estimates) and metafor's own log-likelihood function evaluated there with rel.tol = 1e-10.
+selb_ll <- function(name, d, method, tag) {
+  r <- selmodel(rma(yi, vi, data = d, method = method), type = "beta")
+  pv <- pmin(pmax(pnorm(d$yi / sqrt(d$vi), lower.tail = FALSE), 1e-5), 1 - 1e-5)
+  k <- nrow(d)
+  ll <- -metafor:::.selmodel.ll.cont(c(r$beta, r$tau2, r$delta), yi = d$yi, vi = d$vi,
+    X = cbind(rep(1, k)), preci = rep(1, k), k = k, pX = 1, pvals = pv, deltas = 2,
+    delta.val = c(NA, NA), delta.transf = FALSE, mapfun = c(NA, NA), delta.min = r$delta.min,
+    delta.max = r$delta.max, tau2.val = NA, tau2.transf = FALSE, tau2.max = Inf, beta.val = NA,
+    wi.fun = r$wi.fun, steps = NA, pgrp = NA, alternative = "greater", pval.min = 1e-5,
+    intCtrl = list(lower = -Inf, upper = Inf, subdivisions = 100L, rel.tol = 1e-10),
+    verbose = FALSE, digits = 4)
+  cat(name, tag, g(c(r$beta, r$tau2, r$delta, ll)), "\n")
+}
+selb_ll("hackshaw", hack, "ML", "SELB_ML_LL")
+selb_ll("baskerville", bask, "REML", "SELB_REML_LL")
