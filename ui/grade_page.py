@@ -258,12 +258,16 @@ def render_grade(table: pd.DataFrame, bundle: AnalysisBundle) -> GradeInputs:
         icon=":material/download:",
     )
 
+    # Read the session now: the download's callable runs later, outside the script run,
+    # where st.session_state cannot be read.
+    source = state.get_source()
+
     def _report() -> str:
         return report_html(
             table,
             bundle.settings,
             bundle=bundle,
-            source=state.get_source(),
+            source=source,
             baseline_risk=inputs.baseline_risk,
             grade=(frame, notes),
         )
