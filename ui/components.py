@@ -51,7 +51,7 @@ def headline(bundle: AnalysisBundle) -> None:
     label = measure_info(bundle.settings.measure).label
     # Widths in proportion to the longest values ("16.25 [1.04, 254.98]", "< 0.0001"), so
     # that none is cut in the 820 px main column of a 1280 px window.
-    cols = st.columns([3.1, 1.45, 0.85, 0.95, 1.1])
+    cols = st.columns([2.9, 1.45, 0.8, 1.15, 1.1])
     cols[0].metric(
         f"Pooled {label[:1].lower()}{label[1:]}",
         format_ci(bt["estimate"], bt["ci_lower"], bt["ci_upper"]),
