@@ -615,8 +615,9 @@ def r_three_level(bundle: AnalysisBundle, table: pd.DataFrame) -> list[str]:
     ]
     robust_args = _ROBUST.get(s.robust)
     if robust_args:
+        needs = " (needs the R package clubSandwich)" if s.robust == "CR2" else ""
         lines += [
-            f"# Cluster-robust tests ({s.robust}) of the three-level model, clusters as above.",
+            f"# Cluster-robust tests ({s.robust}) of the three-level model{needs}.",
             f"rob_ml <- robust(res_ml, cluster = cluster, {robust_args})",
             "print(rob_ml)",
         ]
