@@ -43,6 +43,7 @@ def test_matches_metafor(case):
         (res.i2, "I2"),
         (res.h2, "H2"),
         (res.loglik_ml, "logLik"),
+        (res.loglik_reml, "logLik_REML"),
         (res.extra["MH"], "MH"),
         (res.extra["MHp"], "MHp"),
     ]:
