@@ -22,11 +22,13 @@ step 5 "creating $IGMETA_VENV (the project virtual environment)"
 make_venv
 step 5 "installing the test requirements (requirements-dev.txt)"
 install_requirements requirements-dev.txt
-step 5 "checking Debian packages: chromium, R and metafor, PostgreSQL, nginx"
+step 5 "checking Debian packages: chromium, R with metafor and clubSandwich, PostgreSQL, nginx"
 need_apt=()
 find_chromium || need_apt+=(chromium)
 command -v Rscript >/dev/null 2>&1 || need_apt+=(r-base-core)
 Rscript -e 'library(metafor)' >/dev/null 2>&1 || need_apt+=(r-cran-metafor r-cran-metadat)
+# clubSandwich: the exported R script's robust(..., clubSandwich = TRUE) (CR2 tests)
+Rscript -e 'library(clubSandwich)' >/dev/null 2>&1 || need_apt+=(r-cran-clubsandwich)
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need_apt+=(postgresql)
 command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || need_apt+=(nginx)
 if [ ${#need_apt[@]} -gt 0 ]; then
