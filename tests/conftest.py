@@ -13,7 +13,6 @@ from pathlib import Path
 
 import pytest
 
-
 #: Set to the store path this file chose (not one the user gave), so that an xdist worker,
 #: which inherits the controller's environment, knows it may choose its own.
 _CHOSEN = "_IGMETA_TESTS_DB_PATH"
