@@ -26,6 +26,13 @@ def pytest_configure(config):
         os.environ["IGMETA_DB_PATH"] = os.environ[_CHOSEN] = str(folder / "igmeta.sqlite3")
 
 
+def pytest_collection_modifyitems(config, items):
+    """Files with a ``slow`` test first (in their collected order), so that pytest-xdist
+    hands them out at the start rather than leaving one running alone at the end."""
+    slow = {item.path for item in items if item.get_closest_marker("slow")}
+    items.sort(key=lambda item: item.path not in slow)
+
+
 @pytest.fixture()
 def navigation_mode(monkeypatch):
     """Run ``app.py`` in AppTest as a live server does once ``st.navigation`` has run
@@ -41,5 +48,11 @@ def navigation_mode(monkeypatch):
     monkeypatch.setattr(PagesManager, "__init__", init)
 
 
-# The store back ends (SQLite, and a throwaway PostgreSQL server started on first use).
+# Under pytest-xdist, one line per finished test file (file_progress.py); the store back
+# ends (SQLite, and a throwaway PostgreSQL server started on first use).
+from file_progress import (  # noqa: E402, F401
+    pytest_runtest_logreport,
+    pytest_sessionstart,
+    pytest_xdist_node_collection_finished,
+)
 from store_backends import postgres_server, store_backend  # noqa: E402, F401
