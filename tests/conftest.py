@@ -26,13 +26,6 @@ def pytest_configure(config):
         os.environ["IGMETA_DB_PATH"] = os.environ[_CHOSEN] = str(folder / "igmeta.sqlite3")
 
 
-def pytest_collection_modifyitems(config, items):
-    """Files with a ``slow`` test first (in their collected order), so that pytest-xdist
-    hands them out at the start rather than leaving one running alone at the end."""
-    slow = {item.path for item in items if item.get_closest_marker("slow")}
-    items.sort(key=lambda item: item.path not in slow)
-
-
 @pytest.fixture()
 def navigation_mode(monkeypatch):
     """Run ``app.py`` in AppTest as a live server does once ``st.navigation`` has run
