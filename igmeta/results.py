@@ -360,6 +360,9 @@ class MetaResult:
     extra : Mapping
         Method-specific results (e.g. Mantel-Haenszel's Cochran-Mantel-Haenszel and
         Breslow-Day tests).
+    user_weights : ndarray or None
+        The user weights ``a`` of the fitted studies (metafor's ``weights =``; then
+        ``weights`` are ``100 a / sum a``); None for inverse-variance weights.
     """
 
     measure: str
@@ -400,6 +403,7 @@ class MetaResult:
     warnings: tuple[str, ...] = ()
     effects: EffectSizes | None = None
     extra: Mapping[str, Any] = field(default_factory=dict)
+    user_weights: np.ndarray | None = None
 
     @property
     def tau(self) -> float:
