@@ -104,7 +104,8 @@ def _model_line(res: MetaResult) -> str:
     if res.method == "GLMM":
         model = res.extra.get("model_description") or res.extra.get("model", "")
         return f"Generalized linear mixed model (k = {res.k}):\n{model}"
-    return f"Random-effects model (k = {res.k}; tau\u00b2 estimator: {res.method})"
+    weights = "; user weights" if getattr(res, "user_weights", None) is not None else ""
+    return f"Random-effects model (k = {res.k}; tau\u00b2 estimator: {res.method}{weights})"
 
 
 def _heterogeneity_lines(res, residual: bool = False) -> list[str]:

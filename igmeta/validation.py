@@ -741,7 +741,13 @@ _CHECKS = {
 }
 
 
-def validate_table(frame: pd.DataFrame, data_type: str, *, decimal: str = ".") -> ValidationReport:
+def validate_table(
+    frame: pd.DataFrame,
+    data_type: str,
+    *,
+    decimal: str = ".",
+    weights_column: str | None = None,
+) -> ValidationReport:
     """Check a canonical study table and read its numbers.
 
     Parameters
@@ -753,6 +759,9 @@ def validate_table(frame: pd.DataFrame, data_type: str, *, decimal: str = ".") -
         One of :data:`igmeta.schema.DATA_TYPES`.
     decimal : {".", ","}
         Decimal mark of text cells, usually :attr:`igmeta.io.ReadResult.decimal`.
+    weights_column : str, optional
+        A column of user weights (the GENQ estimator's ``weights``): read as numbers,
+        and a missing, non-numeric or negative weight is an error of its row.
 
     Returns
     -------
@@ -774,7 +783,7 @@ def validate_table(frame: pd.DataFrame, data_type: str, *, decimal: str = ".") -
     """
     frame = frame if isinstance(frame, pd.DataFrame) else pd.DataFrame(frame)
     try:
-        return _validate(frame, data_type, decimal)
+        return _validate(frame, data_type, decimal, weights_column)
     except Exception as exc:  # the last line of defence: user data must never crash the app
         return _failed_report(frame, data_type, exc)
 
@@ -796,7 +805,37 @@ def _failed_report(frame: pd.DataFrame, data_type: str, exc: Exception) -> Valid
     )
 
 
-def _validate(frame: pd.DataFrame, data_type: str, decimal: str) -> ValidationReport:
+def _check_weights(log: _IssueLog, table: _Table, name: str) -> None:
+    """User weights: present, numbers, not missing, not negative (errors of the row)."""
+    if _first_column(table.frame, name) is None:
+        log.table(
+            name,
+            "error",
+            f"The weights column '{name}' chosen for the GENQ estimator is not in the table; "
+            "choose another column or another tau\u00b2 estimator.",
+        )
+        return
+    cells = table.read(name)
+    log.rows(
+        cells.missing,
+        name,
+        "error",
+        "the weight is missing (the GENQ estimator needs a weight for every study).",
+    )
+    with np.errstate(invalid="ignore"):
+        negative = cells.values < 0
+    log.rows(
+        negative,
+        name,
+        "error",
+        "a weight cannot be negative ({value}); the GENQ estimator needs weights >= 0.",
+        value=cells.values,
+    )
+
+
+def _validate(
+    frame: pd.DataFrame, data_type: str, decimal: str, weights_column: str | None = None
+) -> ValidationReport:
     """:func:`validate_table` without the safety net."""
     names, named, labels = _study_labels(frame)
     log = _IssueLog(labels, named)
@@ -826,6 +865,8 @@ def _validate(frame: pd.DataFrame, data_type: str, decimal: str) -> ValidationRe
         table = _Table(frame, log, decimal)
         comparison, derived = _CHECKS[data_type](table) if size else (comparison, {})
         table.read(YEAR_COLUMN)
+        if weights_column and size:
+            _check_weights(log, table, weights_column)
         _check_risk_of_bias(log, frame)
         for name, cells in table.cells.items():
             if cells.present:

@@ -13,7 +13,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from igmeta.bias import beta_selection_model, egger_test, step_selection_model, trim_and_fill
 from igmeta.pooling import meta_analysis, meta_regression
+from igmeta.sensitivity import cumulative, influence, leave_one_out
 
 REF = json.loads((Path(__file__).parent / "data" / "weighted_fit_metafor.json").read_text())
 CLOSED = {"rtol": 1e-10, "atol": 1e-12}
@@ -147,3 +149,43 @@ def test_weights_follow_the_studies_that_are_kept():
         res = meta_analysis(yi=yi, vi=data["vi"], method="GENQ", weights=a)
     ref = meta_analysis(yi=data["yi"][1:], vi=data["vi"][1:], method="GENQ", weights=a[1:])
     np.testing.assert_allclose(res.estimate, ref.estimate, **CLOSED)
+
+
+def _bcg_genq():
+    _, data, a = _case("bcg_GENQ_z")
+    return meta_analysis(yi=data["yi"], vi=data["vi"], method="GENQ", weights=a)
+
+
+def test_refits_keep_the_user_weights_as_metafor():
+    """leave1out, cumul and regtest of a GENQ fit refit with the weights of their studies."""
+    ref = REF["refits"]
+    res = _bcg_genq()
+    loo = leave_one_out(res)
+    np.testing.assert_allclose(loo["estimate"], ref["leave1out_estimate"], **CLOSED)
+    np.testing.assert_allclose(loo["se"], ref["leave1out_se"], **CLOSED)
+    np.testing.assert_allclose(loo["tau2"], ref["leave1out_tau2"], **CLOSED)
+    cum = cumulative(res)
+    np.testing.assert_allclose(cum["estimate"], ref["cumul_estimate"], **CLOSED)
+    np.testing.assert_allclose(cum["se"], ref["cumul_se"], **CLOSED)
+    egger = egger_test(res)
+    np.testing.assert_allclose(egger.zval, ref["regtest_zval"], **CLOSED)
+    np.testing.assert_allclose(egger.pval, ref["regtest_pval"], **CLOSED)
+    np.testing.assert_allclose(egger.est, ref["regtest_est"], **CLOSED)
+
+
+@pytest.mark.parametrize(
+    "method",
+    [
+        lambda res: trim_and_fill(res),
+        lambda res: step_selection_model(res, steps=[0.025, 1.0]),
+        lambda res: beta_selection_model(res),
+    ],
+)
+def test_methods_without_user_weights_say_so(method):
+    with pytest.raises(ValueError, match="not available for a fit with user weights"):
+        method(_bcg_genq())
+
+
+def test_influence_of_a_weighted_fit_says_it_is_not_available():
+    with pytest.raises(ValueError, match="influence analysis is not available"):
+        influence(_bcg_genq())

@@ -53,10 +53,23 @@ add("norm_GENQ_sqrt", "norm", "1 / sqrt(vi)", "GENQ", "knha")
 add("flat_GENQ_z", "flat", "a", "GENQ", "z")
 add("bcg_ablat_GENQ_z", "bcg", "ni", "GENQ", "z", mods = "~ ablat")
 add("bcg_ablat_GENQ_knha", "bcg", "ni", "GENQ", "knha", mods = "~ ablat")
+# Refits of a weighted fit: Egger's test (regtest keeps the weights), leave-one-out, cumulative.
+wfit <- rma(yi, vi, weights = ni, data = bcg, method = "GENQ")
+eg <- regtest(wfit)
+l1o <- leave1out(wfit)
+cu <- cumul(wfit)
+refits <- list(
+  call = "wfit <- rma(yi, vi, weights = ni, data = bcg, method = \"GENQ\"); regtest(wfit); leave1out(wfit); cumul(wfit)",
+  regtest_zval = eg$zval, regtest_pval = eg$pval, regtest_est = unname(eg$est),
+  leave1out_estimate = unname(l1o$estimate), leave1out_se = unname(l1o$se),
+  leave1out_tau2 = unname(l1o$tau2),
+  cumul_estimate = unname(cu$estimate), cumul_se = unname(cu$se)
+)
 data <- list(
   bcg = list(yi = c(bcg$yi), vi = c(bcg$vi), ni = bcg$ni, ablat = bcg$ablat),
   norm = list(yi = c(norm$yi), vi = c(norm$vi), ni = norm$ni),
   flat = as.list(flat)
 )
-cat(toJSON(list(metafor = as.character(packageVersion("metafor")), data = data, cases = cases),
+cat(toJSON(list(metafor = as.character(packageVersion("metafor")), data = data, cases = cases,
+                refits = refits),
            digits = NA, auto_unbox = TRUE, na = "null", pretty = TRUE))
