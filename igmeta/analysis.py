@@ -468,7 +468,12 @@ def run_analysis(table: pd.DataFrame, settings: AnalysisSettings) -> AnalysisBun
     AnalysisBundle
         Never raises for problems in the data: ``error`` explains a missing result.
     """
-    report = validate_table(table, settings.data_type, weights_column=settings.weights_column)
+    report = validate_table(
+        table,
+        settings.data_type,
+        weights_column=settings.weights_column,
+        weights_comparison_only=settings.analysis == "comparison",
+    )
     display = _display_rows(table, report, settings)
     rows = display[np.asarray(report.included, bool)[display]]
     base = dict(settings=settings, validation=report, used_rows=rows, display_rows=display)

@@ -747,6 +747,7 @@ def validate_table(
     *,
     decimal: str = ".",
     weights_column: str | None = None,
+    weights_comparison_only: bool = False,
 ) -> ValidationReport:
     """Check a canonical study table and read its numbers.
 
@@ -762,6 +763,9 @@ def validate_table(
     weights_column : str, optional
         A column of user weights (the GENQ estimator's ``weights``): read as numbers,
         and a missing, non-numeric or negative weight is an error of its row.
+    weights_comparison_only : bool
+        Check the weights only in rows with a two-group comparison (a two-group analysis
+        does not use the single-arm rows, so their weights do not matter).
 
     Returns
     -------
@@ -783,7 +787,7 @@ def validate_table(
     """
     frame = frame if isinstance(frame, pd.DataFrame) else pd.DataFrame(frame)
     try:
-        return _validate(frame, data_type, decimal, weights_column)
+        return _validate(frame, data_type, decimal, weights_column, weights_comparison_only)
     except Exception as exc:  # the last line of defence: user data must never crash the app
         return _failed_report(frame, data_type, exc)
 
@@ -805,8 +809,9 @@ def _failed_report(frame: pd.DataFrame, data_type: str, exc: Exception) -> Valid
     )
 
 
-def _check_weights(log: _IssueLog, table: _Table, name: str) -> None:
-    """User weights: present, numbers, not missing, not negative (errors of the row)."""
+def _check_weights(log: _IssueLog, table: _Table, name: str, where: np.ndarray) -> None:
+    """User weights: present, numbers, not missing, not negative (errors of the rows
+    ``where``)."""
     if _first_column(table.frame, name) is None:
         log.table(
             name,
@@ -817,13 +822,13 @@ def _check_weights(log: _IssueLog, table: _Table, name: str) -> None:
         return
     cells = table.read(name)
     log.rows(
-        cells.missing,
+        cells.missing & where,
         name,
         "error",
         "the weight is missing (the GENQ estimator needs a weight for every study).",
     )
     with np.errstate(invalid="ignore"):
-        negative = cells.values < 0
+        negative = (cells.values < 0) & where
     log.rows(
         negative,
         name,
@@ -834,7 +839,11 @@ def _check_weights(log: _IssueLog, table: _Table, name: str) -> None:
 
 
 def _validate(
-    frame: pd.DataFrame, data_type: str, decimal: str, weights_column: str | None = None
+    frame: pd.DataFrame,
+    data_type: str,
+    decimal: str,
+    weights_column: str | None = None,
+    weights_comparison_only: bool = False,
 ) -> ValidationReport:
     """:func:`validate_table` without the safety net."""
     names, named, labels = _study_labels(frame)
@@ -866,7 +875,8 @@ def _validate(
         comparison, derived = _CHECKS[data_type](table) if size else (comparison, {})
         table.read(YEAR_COLUMN)
         if weights_column and size:
-            _check_weights(log, table, weights_column)
+            where = comparison if weights_comparison_only else np.ones(size, dtype=bool)
+            _check_weights(log, table, weights_column, where)
         _check_risk_of_bias(log, frame)
         for name, cells in table.cells.items():
             if cells.present:
