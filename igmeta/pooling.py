@@ -69,7 +69,13 @@ def _kept_weights(weights, k: int, kept: np.ndarray) -> np.ndarray | None:
     a = np.asarray(weights, dtype=float).reshape(-1)
     if a.size != k:
         raise ValueError(f"Weights need one value per study: got {a.size} weights for {k} studies.")
-    return a[kept]
+    a = a[kept]
+    if a.size and np.all(np.isfinite(a)) and not a.sum() > 0:
+        raise ValueError(
+            "The weights of the studies are all 0, so nothing can be pooled: give at "
+            "least one study a positive weight."
+        )
+    return a
 
 
 def _default_transform(es: EffectSizes, transform: str | None) -> str:

@@ -236,6 +236,7 @@ def test_r_script_reproduces_the_dashboard(name, rscript, tmp_path):
         "peto_or",
         "subgroups_mh_revman_rr",
         "generic_or_from_ci",
+        "genq_subgroups_odd_column_name",
     ],
 )
 def test_python_script_reproduces_the_dashboard(name, tmp_path):

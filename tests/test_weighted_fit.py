@@ -189,3 +189,9 @@ def test_methods_without_user_weights_say_so(method):
 def test_influence_of_a_weighted_fit_says_it_is_not_available():
     with pytest.raises(ValueError, match="influence analysis is not available"):
         influence(_bcg_genq())
+
+
+def test_weights_all_zero_are_a_clear_error():
+    _, data, _ = _case("bcg_GENQ_z")
+    with pytest.raises(ValueError, match="all 0"):
+        meta_analysis(yi=data["yi"], vi=data["vi"], method="GENQ", weights=np.zeros(13))
