@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 from igmeta.bias import beta_selection_model, egger_test, step_selection_model, trim_and_fill
+from igmeta.gosh import gosh
 from igmeta.pooling import meta_analysis, meta_regression
 from igmeta.sensitivity import cumulative, influence, leave_one_out
 
@@ -195,3 +196,14 @@ def test_weights_all_zero_are_a_clear_error():
     _, data, _ = _case("bcg_GENQ_z")
     with pytest.raises(ValueError, match="all 0"):
         meta_analysis(yi=data["yi"], vi=data["vi"], method="GENQ", weights=np.zeros(13))
+
+
+def test_gosh_of_a_weighted_fit_matches_metafor():
+    ref = REF["refits"]
+    _, data, a = _case("norm_GENQ_z")
+    res = meta_analysis(yi=data["yi"], vi=data["vi"], method="GENQ", weights=a)
+    frame = gosh(res)
+    assert len(frame) == 2**9 - 1
+    np.testing.assert_allclose(frame["estimate"].mean(), ref["gosh_mean_estimate"], **CLOSED)
+    np.testing.assert_allclose(frame["tau2"].mean(), ref["gosh_mean_tau2"], **CLOSED)
+    np.testing.assert_allclose(frame["i2"].mean(), ref["gosh_mean_I2"], **CLOSED)

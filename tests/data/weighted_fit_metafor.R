@@ -65,6 +65,13 @@ refits <- list(
   leave1out_tau2 = unname(l1o$tau2),
   cumul_estimate = unname(cu$estimate), cumul_se = unname(cu$se)
 )
+# GOSH of a weighted fit: all 511 subsets of the 9 studies of dat.normand1999.
+gfit <- rma(yi, vi, weights = ni, data = norm, method = "GENQ")
+g <- gosh(gfit, progbar = FALSE)
+refits$gosh_call <- "gosh(rma(yi, vi, weights = ni, data = norm, method = \"GENQ\"))"
+refits$gosh_mean_estimate <- mean(g$res$estimate)
+refits$gosh_mean_tau2 <- mean(g$res$tau2)
+refits$gosh_mean_I2 <- mean(g$res$I2)
 data <- list(
   bcg = list(yi = c(bcg$yi), vi = c(bcg$vi), ni = bcg$ni, ablat = bcg$ablat),
   norm = list(yi = c(norm$yi), vi = c(norm$vi), ni = norm$ni),
