@@ -15,6 +15,7 @@ import pytest
 
 from igmeta.bias import beta_selection_model, egger_test, step_selection_model, trim_and_fill
 from igmeta.gosh import gosh
+from igmeta.permutation import permutation_test
 from igmeta.pooling import meta_analysis, meta_regression
 from igmeta.sensitivity import cumulative, influence, leave_one_out
 
@@ -207,3 +208,10 @@ def test_gosh_of_a_weighted_fit_matches_metafor():
     np.testing.assert_allclose(frame["estimate"].mean(), ref["gosh_mean_estimate"], **CLOSED)
     np.testing.assert_allclose(frame["tau2"].mean(), ref["gosh_mean_tau2"], **CLOSED)
     np.testing.assert_allclose(frame["i2"].mean(), ref["gosh_mean_I2"], **CLOSED)
+
+
+def test_exact_permutation_test_of_a_weighted_fit_matches_metafor():
+    _, data, a = _case("norm_GENQ_z")
+    res = meta_analysis(yi=data["yi"], vi=data["vi"], method="GENQ", weights=a)
+    pval = np.ravel(permutation_test(res, exact=True).pval)[0]
+    np.testing.assert_allclose(pval, REF["refits"]["permutest_pval"], **CLOSED)

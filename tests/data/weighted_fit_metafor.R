@@ -72,6 +72,9 @@ refits$gosh_call <- "gosh(rma(yi, vi, weights = ni, data = norm, method = \"GENQ
 refits$gosh_mean_estimate <- mean(g$res$estimate)
 refits$gosh_mean_tau2 <- mean(g$res$tau2)
 refits$gosh_mean_I2 <- mean(g$res$I2)
+# Exact permutation test of the same weighted fit (all 2^9 sign flips).
+refits$permutest_call <- "permutest(gfit, exact = TRUE)"
+refits$permutest_pval <- permutest(gfit, exact = TRUE, progbar = FALSE)$pval
 data <- list(
   bcg = list(yi = c(bcg$yi), vi = c(bcg$vi), ni = bcg$ni, ablat = bcg$ablat),
   norm = list(yi = c(norm$yi), vi = c(norm$vi), ni = norm$ni),
