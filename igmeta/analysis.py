@@ -1,7 +1,7 @@
 """One analysis = (study table, settings): the pure pipeline behind every page.
 
 :class:`AnalysisSettings` holds every choice a user can make; :func:`run_analysis` turns a
-study table (canonical column names, see :mod:`igmeta.schema`) and the settings into an
+study table (canonical column names, see :mod:`igmeta.app.intake.schema`) and the settings into an
 :class:`AnalysisBundle`: validation report, effect sizes, pooled result, subgroup
 results and plain-English warnings. It never raises on user data: problems become
 messages, and rows that cannot be analysed stay in the table, flagged.
@@ -19,13 +19,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from igmeta.app.intake.validation import ValidationReport, validate_table
 from igmeta.effects import EffectSizes, author_year_label, effect_sizes, measure_info
 from igmeta.glmm import meta_analysis_glmm
 from igmeta.mantel_haenszel import meta_analysis_mh, meta_analysis_peto
 from igmeta.pooling import meta_analysis
 from igmeta.results import MetaResult, subgroup_text
 from igmeta.subgroups import SubgroupResult, SubgroupTest, separate_tau2_test, subgroup_analysis
-from igmeta.validation import ValidationReport, validate_table
 from igmeta.warnings import MetaAnalysisWarning
 
 __all__ = [

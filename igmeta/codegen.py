@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 
 from igmeta.analysis import AnalysisBundle, AnalysisSettings, run_analysis
+from igmeta.app.intake.schema import CLUSTER_COLUMN
 from igmeta.bias import (
     beta_selection_model,
     egger_test,
@@ -48,7 +49,6 @@ from igmeta.effects import (
     measure_info,
 )
 from igmeta.scenarios import settings_to_json, table_to_json
-from igmeta.schema import CLUSTER_COLUMN
 from igmeta.tables import model_label
 
 __all__ = [

@@ -24,12 +24,12 @@ import pandas as pd
 from scipy import special
 
 from igmeta.analysis import AnalysisBundle
+from igmeta.app.intake.schema import CANONICAL_COLUMNS, INCLUDE_COLUMN, STUDY_COLUMN
 from igmeta.codegen import _r_vector, r_string
 from igmeta.effects import measure_info
 from igmeta.estimators import ESTIMATORS, ITERATIVE_METHODS
 from igmeta.pooling import design_matrix, meta_regression
 from igmeta.results import MetaRegressionResult
-from igmeta.schema import CANONICAL_COLUMNS, INCLUDE_COLUMN, STUDY_COLUMN
 
 __all__ = [
     "ModeratorFit",

@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
+from igmeta.app.intake.schema import CLUSTER_COLUMN
 from igmeta.codegen import CodegenError, python_script, r_script
 from igmeta.exports import (
     FIGURE_FORMATS,
@@ -30,7 +31,6 @@ from igmeta.scenarios import (
     ScenarioError,
     comparison_frame,
 )
-from igmeta.schema import CLUSTER_COLUMN
 from ui import compute, share, state
 from ui.bootstrap import require_app
 

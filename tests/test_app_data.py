@@ -20,11 +20,11 @@ from streamlit.runtime.pages_manager import PagesManager
 from streamlit.testing.v1 import AppTest
 
 from igmeta.analysis import run_analysis
+from igmeta.app.intake.io import MAX_UPLOAD_BYTES
+from igmeta.app.intake.schema import DATA_TYPES, template_csv_bytes
 from igmeta.datasets import load_ig_pnp_canonical
 from igmeta.effects import measure_info
 from igmeta.formatting import format_ci
-from igmeta.io import MAX_UPLOAD_BYTES
-from igmeta.schema import DATA_TYPES, template_csv_bytes
 from ui import data_page, state
 from ui.data_page import (
     STATUS_COLUMN,

@@ -115,7 +115,7 @@ _CORE_ONLY = textwrap.dedent(
 
     sys.meta_path.insert(0, Block())
     import igmeta
-    from igmeta.io import read_table
+    from igmeta.app.intake.io import read_table
 
     table = igmeta.datasets.load_ig_pnp()
     es = igmeta.effect_sizes("RR", ai=[7, 12, 13], n1i=[11, 30, 19], ci=[1, 9, 2],

@@ -12,6 +12,7 @@ import pytest
 from plotly.utils import PlotlyJSONEncoder
 
 from igmeta.analysis import AnalysisSettings, run_analysis
+from igmeta.app.intake.schema import template_frame
 from igmeta.exports import forest_for
 from igmeta.plots.risk_of_bias import (
     legend_lines,
@@ -19,7 +20,6 @@ from igmeta.plots.risk_of_bias import (
     traffic_light_figure,
 )
 from igmeta.risk_of_bias import NOT_ASSESSED, ROB2, ROB_COLUMNS, ROBINS_I, weighted_summary
-from igmeta.schema import template_frame
 
 ATTACK = '<img src=x onerror="alert(1)">'
 

@@ -6,7 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from igmeta.io import read_table
+from igmeta.app.intake.io import read_table
+from igmeta.app.intake.schema import apply_mapping, guess_mapping, template_frame
+from igmeta.app.intake.validation import validate_table
 from igmeta.risk_of_bias import (
     NOT_ASSESSED,
     ROB2,
@@ -24,8 +26,6 @@ from igmeta.risk_of_bias import (
 )
 from igmeta.safe_export import to_excel_bytes, to_safe_csv_bytes
 from igmeta.scenarios import table_from_json, table_to_json
-from igmeta.schema import apply_mapping, guess_mapping, template_frame
-from igmeta.validation import validate_table
 
 
 def _table(**rob) -> pd.DataFrame:

@@ -3,7 +3,7 @@
 * No code path unpickles, evaluates or executes anything (AST scan of ``igmeta/``, ``ui/``,
   ``pages/`` and ``app.py``); every ``unsafe_allow_html=True`` / ``st.html`` gets a
   module-level string constant, never user text.
-* Upload limits: ``igmeta.io.MAX_UPLOAD_BYTES`` equals ``server.maxUploadSize``; bigger
+* Upload limits: ``igmeta.app.intake.io.MAX_UPLOAD_BYTES`` equals ``server.maxUploadSize``; bigger
   files are refused before parsing; XSRF protection is on (``.streamlit/config.toml``).
 * The Docker image runs as a non-root user and has a health check.
 * Hostile study names, subgroup labels and column names (``tests/corpus/hostile_names.csv``)
@@ -34,9 +34,9 @@ import pandas as pd
 import pytest
 
 from igmeta.analysis import AnalysisSettings, run_analysis
-from igmeta.io import MAX_UPLOAD_BYTES, read_table
+from igmeta.app.intake.io import MAX_UPLOAD_BYTES, read_table
+from igmeta.app.intake.schema import apply_mapping, detect_data_type, guess_mapping
 from igmeta.safe_export import FORMULA_PREFIXES, to_excel_bytes, to_safe_csv_bytes
-from igmeta.schema import apply_mapping, detect_data_type, guess_mapping
 
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = ROOT / "tests" / "corpus"

@@ -20,11 +20,8 @@ import pandas as pd
 import streamlit as st
 from pandas.io.formats.style import Styler
 
-from igmeta.datasets import is_reconstructed
-from igmeta.io import MAX_UPLOAD_BYTES, ReadResult, parse_numbers, read_table
-from igmeta.risk_of_bias import ROB_COLUMNS
-from igmeta.safe_export import to_excel_bytes, to_safe_csv_bytes
-from igmeta.schema import (
+from igmeta.app.intake.io import MAX_UPLOAD_BYTES, ReadResult, parse_numbers, read_table
+from igmeta.app.intake.schema import (
     CANONICAL_COLUMNS,
     COLUMN_DESCRIPTIONS,
     COMMON_COLUMNS,
@@ -42,7 +39,10 @@ from igmeta.schema import (
     template_csv_bytes,
     template_frame,
 )
-from igmeta.validation import ValidationReport, is_missing_cell, validate_table
+from igmeta.app.intake.validation import ValidationReport, is_missing_cell, validate_table
+from igmeta.datasets import is_reconstructed
+from igmeta.risk_of_bias import ROB_COLUMNS
+from igmeta.safe_export import to_excel_bytes, to_safe_csv_bytes
 from ui import revman_import, state
 from ui.text import plain
 
@@ -123,7 +123,7 @@ def numeric_targets(data_type: str) -> tuple[str, ...]:
 
 @st.cache_data(**_CACHE)
 def validate_cached(table: pd.DataFrame, data_type: str) -> ValidationReport:
-    """Cached :func:`igmeta.validation.validate_table` (decimal point)."""
+    """Cached :func:`igmeta.app.intake.validation.validate_table` (decimal point)."""
     return validate_table(table, data_type)
 
 

@@ -14,10 +14,16 @@ from pathlib import PurePath
 
 import streamlit as st
 
+from igmeta.app.intake.io import ReadResult
+from igmeta.app.intake.revman import (
+    RevManOutcome,
+    RevManReview,
+    outcome_table,
+    read_rm5,
+    revman_settings,
+)
+from igmeta.app.intake.schema import DATA_TYPE_LABELS
 from igmeta.effects import measure_info
-from igmeta.io import ReadResult
-from igmeta.revman import RevManOutcome, RevManReview, outcome_table, read_rm5, revman_settings
-from igmeta.schema import DATA_TYPE_LABELS
 from ui import data_page, state
 from ui.sidebar import ESTIMATORS, MODELS, POOLING
 from ui.text import plain

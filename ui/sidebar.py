@@ -17,7 +17,7 @@ from igmeta.analysis import (
     PUBLISHED_SINGLE_ARM,
     AnalysisSettings,
 )
-from igmeta.schema import CANONICAL_COLUMNS
+from igmeta.app.intake.schema import CANONICAL_COLUMNS
 from ui import state
 
 MEASURES = {

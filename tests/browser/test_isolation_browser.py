@@ -24,9 +24,9 @@ from test_nothing_lost_browser import (
 )
 
 from igmeta.analysis import AnalysisSettings, run_analysis
+from igmeta.app.intake.io import read_table
+from igmeta.app.intake.schema import apply_mapping, guess_mapping
 from igmeta.formatting import format_ci
-from igmeta.io import read_table
-from igmeta.schema import apply_mapping, guess_mapping
 
 pytestmark = pytest.mark.browser
 

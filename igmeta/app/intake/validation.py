@@ -12,9 +12,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from igmeta.io import parse_numbers
-from igmeta.risk_of_bias import invalid_judgements
-from igmeta.schema import (
+from igmeta.app.intake.io import parse_numbers
+from igmeta.app.intake.schema import (
     CANONICAL_COLUMNS,
     COLUMN_DESCRIPTIONS,
     DATA_TYPES,
@@ -23,6 +22,7 @@ from igmeta.schema import (
     YEAR_COLUMN,
     missing_required_columns,
 )
+from igmeta.risk_of_bias import invalid_judgements
 
 __all__ = [
     "FAILURE_MESSAGE",
@@ -747,12 +747,12 @@ def validate_table(frame: pd.DataFrame, data_type: str, *, decimal: str = ".") -
     Parameters
     ----------
     frame : pandas.DataFrame
-        A table in canonical column names (see :func:`igmeta.schema.apply_mapping`),
+        A table in canonical column names (see :func:`igmeta.app.intake.schema.apply_mapping`),
         cells as read or already numeric.
     data_type : str
-        One of :data:`igmeta.schema.DATA_TYPES`.
+        One of :data:`igmeta.app.intake.schema.DATA_TYPES`.
     decimal : {".", ","}
-        Decimal mark of text cells, usually :attr:`igmeta.io.ReadResult.decimal`.
+        Decimal mark of text cells, usually :attr:`igmeta.app.intake.io.ReadResult.decimal`.
 
     Returns
     -------

@@ -10,15 +10,15 @@ A data row names its study by ``STUDY_ID``; the study's name and year are the ``
 ``STUDIES_AND_REFERENCES/STUDIES/INCLUDED_STUDIES``.
 
 :func:`read_rm5` lists the outcomes; :func:`outcome_table` turns one into a study table
-with the canonical columns of :mod:`igmeta.schema`, cells kept as RevMan wrote them (text),
-so the usual checks of :func:`igmeta.validation.validate_table` flag bad cells by row and
-column and nothing is dropped. Generic inverse-variance and individual-patient-data
-outcomes (``IV_OUTCOME``, ``IPD_OUTCOME``) are listed as skipped.
+with the canonical columns of :mod:`igmeta.app.intake.schema`, cells kept as RevMan wrote
+them (text), so the usual checks of :func:`igmeta.app.intake.validation.validate_table` flag
+bad cells by row and column and nothing is dropped. Generic inverse-variance and
+individual-patient-data outcomes (``IV_OUTCOME``, ``IPD_OUTCOME``) are listed as skipped.
 
 Security: the file is parsed with :mod:`xml.parsers.expat` directly. A document type
 declaration (``<!DOCTYPE``), and with it every entity declaration ("billion laughs",
 external entities), is refused before any entity is read; undeclared entities are a
-parse error. Files larger than :data:`igmeta.io.MAX_UPLOAD_BYTES` are refused unread.
+parse error. Files larger than :data:`igmeta.app.intake.io.MAX_UPLOAD_BYTES` are refused unread.
 
 References
 ----------
@@ -35,8 +35,8 @@ from xml.parsers import expat
 
 import pandas as pd
 
-from igmeta.io import MAX_UPLOAD_BYTES, too_large_message
-from igmeta.schema import GROUP_COLUMN, STUDY_COLUMN, YEAR_COLUMN
+from igmeta.app.intake.io import MAX_UPLOAD_BYTES, too_large_message
+from igmeta.app.intake.schema import GROUP_COLUMN, STUDY_COLUMN, YEAR_COLUMN
 
 __all__ = [
     "OUTCOME_KINDS",
@@ -85,7 +85,7 @@ class RevManOutcome:
     comparison, name : str
         Names of the comparison and of the outcome.
     data_type : str
-        ``"binary"`` or ``"continuous"`` (:data:`igmeta.schema.DATA_TYPES`).
+        ``"binary"`` or ``"continuous"`` (:data:`igmeta.app.intake.schema.DATA_TYPES`).
     effect_measure : str
         RevMan's ``EFFECT_MEASURE`` (e.g. ``"RR"``, ``"OR"``, ``"PETO_OR"``, ``"MD"``).
     method, random : str
