@@ -29,7 +29,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from igmeta.analysis import AnalysisBundle
+from igmeta.app.pipeline.analysis import AnalysisBundle
 
 __all__ = [
     "NNTResult",

@@ -5,7 +5,7 @@ studies as a ``data.frame``, then ``escalc`` and ``rma`` (inverse variance), ``r
 (Mantel-Haenszel) or ``rma.peto`` (Peto) with exactly the dashboard's settings (measure,
 method, test, level, ``add``/``to``/``drop00``, zero-cell convention), the subgroup fits
 and the test for subgroup differences. :func:`python_script` writes the same analysis with
-igmeta's public API (:func:`igmeta.analysis.run_analysis` on the embedded table).
+igmeta's public API (:func:`igmeta.app.pipeline.analysis.run_analysis` on the embedded table).
 
 Both scripts end with a machine-readable block between the lines :data:`BEGIN` and
 :data:`END`, one ``name=value`` per line (values with ``sprintf("%.10f")``; p-values with
@@ -29,8 +29,8 @@ from collections.abc import Iterable
 import numpy as np
 import pandas as pd
 
-from igmeta.analysis import AnalysisBundle, AnalysisSettings, run_analysis
 from igmeta.app.intake.schema import CLUSTER_COLUMN
+from igmeta.app.pipeline.analysis import AnalysisBundle, AnalysisSettings, run_analysis
 from igmeta.bias import (
     beta_selection_model,
     egger_test,
@@ -841,7 +841,7 @@ printed, then repeated in a machine-readable block at the end.
 
 import json
 
-from igmeta.analysis import AnalysisSettings, run_analysis
+from igmeta.app.pipeline.analysis import AnalysisSettings, run_analysis
 from igmeta.scenarios import table_from_json
 
 # The whole study table (including excluded rows) and every setting, as JSON.

@@ -36,7 +36,7 @@ import plotly
 import plotly.graph_objects as go
 
 from igmeta._optional import import_optional
-from igmeta.analysis import AnalysisBundle
+from igmeta.app.pipeline.analysis import AnalysisBundle
 from igmeta.bias import funnel_frame
 from igmeta.effects import measure_info
 from igmeta.plots import forest_spec, funnel_figure

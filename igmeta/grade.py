@@ -47,7 +47,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from igmeta.analysis import AnalysisBundle
+from igmeta.app.pipeline.analysis import AnalysisBundle
 from igmeta.bias import egger_test, trim_and_fill
 from igmeta.clinical import NNT_MEASURES, number_needed_to_treat, pooled_control_risk
 from igmeta.effects import measure_info

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from igmeta.analysis import AnalysisBundle, AnalysisSettings
+from igmeta.app.pipeline.analysis import AnalysisBundle, AnalysisSettings
 from igmeta.effects import measure_info
 
 __all__ = ["REFERENCES", "methods_paragraph"]

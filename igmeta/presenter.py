@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from igmeta.analysis import AnalysisBundle, AnalysisSettings
+from igmeta.app.pipeline.analysis import AnalysisBundle, AnalysisSettings
 from igmeta.clinical import NNTResult
 from igmeta.exports import enlarge_figure, forest_for, funnel_for
 from igmeta.formatting import format_number, format_percent, format_pvalue

@@ -22,7 +22,7 @@ import html
 import pandas as pd
 import plotly.io as pio
 
-from igmeta.analysis import AnalysisSettings
+from igmeta.app.pipeline.analysis import AnalysisSettings
 from igmeta.report_content import (
     Block,
     Code,

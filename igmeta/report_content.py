@@ -23,10 +23,10 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
-from igmeta.analysis import AnalysisBundle, AnalysisSettings, run_analysis
+from igmeta.app.pipeline.analysis import AnalysisBundle, AnalysisSettings, run_analysis
+from igmeta.app.pipeline.coverage import left_out_rows, left_out_sentence
 from igmeta.clinical import nnt_from_bundle
 from igmeta.codegen import CodegenError, r_script
-from igmeta.coverage import left_out_rows, left_out_sentence
 from igmeta.effects import measure_info
 from igmeta.exports import forest_for, funnel_for, result_tables
 from igmeta.formatting import format_ci_column, format_number, format_percent, format_pvalue

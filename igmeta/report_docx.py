@@ -21,7 +21,7 @@ import re
 import pandas as pd
 
 from igmeta._optional import MissingOptionalDependency, import_optional
-from igmeta.analysis import AnalysisSettings
+from igmeta.app.pipeline.analysis import AnalysisSettings
 from igmeta.exports import (
     FIGURE_DEFAULT_HEIGHT,
     FIGURE_DEFAULT_WIDTH,

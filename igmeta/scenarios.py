@@ -1,14 +1,14 @@
 """Saved analyses ("scenarios"): a SQLite store, built-in published analyses, comparisons.
 
 One analysis is fully described by its study table and its :class:`AnalysisSettings`
-(:mod:`igmeta.analysis`), so a scenario stores exactly these two, as JSON:
+(:mod:`igmeta.app.pipeline.analysis`), so a scenario stores exactly these two, as JSON:
 
 * the table in pandas' ``orient="split"`` layout (``columns``, ``index``, ``data``) plus the
   dtype of every column, written with :func:`json.dumps` so that floats round-trip exactly
   (pandas' own ``to_json`` keeps at most 15 significant digits); never pickle, never eval;
 * the settings as :meth:`AnalysisSettings.to_dict`.
 
-Loading a scenario and running :func:`igmeta.analysis.run_analysis` therefore gives the
+Loading a scenario and running :func:`igmeta.app.pipeline.analysis.run_analysis` therefore gives the
 same numbers, bit for bit, in any process.
 
 The store lives in :mod:`igmeta.store`: one interface, two back ends (SQLite, the default,
@@ -44,7 +44,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from igmeta.analysis import (
+from igmeta.app.pipeline.analysis import (
     PUBLISHED_COMPARISON,
     PUBLISHED_SINGLE_ARM,
     AnalysisBundle,
@@ -412,7 +412,7 @@ class Scenario:
         )
 
     def run(self) -> AnalysisBundle:
-        """:func:`igmeta.analysis.run_analysis` on the scenario."""
+        """:func:`igmeta.app.pipeline.analysis.run_analysis` on the scenario."""
         return run_analysis(self.table, self.settings)
 
 

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from igmeta.analysis import AnalysisBundle
+from igmeta.app.pipeline.analysis import AnalysisBundle
 from igmeta.effects import EffectSizes, measure_info
 from igmeta.formatting import format_ci, format_number, format_percent, format_pvalue
 from igmeta.results import MetaResult

@@ -2,8 +2,8 @@
 
 A two-arm trial (``n`` per arm, control risk ``p0``, effect in the analysis's measure) is
 turned into a 2x2 row, appended to the study table, and the *current* analysis is run
-again with :func:`igmeta.analysis.run_analysis` (same settings, same pooling: nothing is
-re-implemented here). From that come the new estimate, CI and p-value, the GRADE
+again with :func:`igmeta.app.pipeline.analysis.run_analysis` (same settings, same pooling: nothing
+is re-implemented here). From that come the new estimate, CI and p-value, the GRADE
 imprecision suggestion, the smallest trial that would flip the significance, and a
 cumulative (trial-sequential style) series of the pooled Z by accumulated participants.
 
@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from igmeta.analysis import AnalysisBundle, AnalysisSettings, run_analysis
+from igmeta.app.pipeline.analysis import AnalysisBundle, AnalysisSettings, run_analysis
 from igmeta.clinical import NNT_MEASURES, pooled_control_risk, treated_risk
 from igmeta.effects import measure_info
 from igmeta.grade import Suggestion, optimal_information_size, suggest_imprecision

@@ -12,7 +12,7 @@ import pandas as pd  # noqa: E402
 import plotly.graph_objects as go  # noqa: E402
 import streamlit as st  # noqa: E402
 
-from igmeta.conventions import (  # noqa: E402
+from igmeta.app.pipeline.conventions import (  # noqa: E402
     FT_N_RATIO,
     MATERIAL_DIFFERENCE_PP,
     PRESETS,

@@ -29,10 +29,10 @@ PRELOAD = (
     "plotly.io",
     "streamlit",
     "igmeta",
-    "igmeta.analysis",
+    "igmeta.app.pipeline.analysis",
     "igmeta.exports",
     "igmeta.plots",
-    "igmeta.published",
+    "igmeta.app.pipeline.published",
     "igmeta.scenarios",
     "igmeta.tables",
 )

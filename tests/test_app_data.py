@@ -19,9 +19,9 @@ import pytest
 from streamlit.runtime.pages_manager import PagesManager
 from streamlit.testing.v1 import AppTest
 
-from igmeta.analysis import run_analysis
 from igmeta.app.intake.io import MAX_UPLOAD_BYTES
 from igmeta.app.intake.schema import DATA_TYPES, template_csv_bytes
+from igmeta.app.pipeline.analysis import run_analysis
 from igmeta.datasets import load_ig_pnp_canonical
 from igmeta.effects import measure_info
 from igmeta.formatting import format_ci

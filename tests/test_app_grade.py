@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from igmeta.analysis import PUBLISHED_COMPARISON, AnalysisSettings, run_analysis
+from igmeta.app.pipeline.analysis import PUBLISHED_COMPARISON, AnalysisSettings, run_analysis
 from igmeta.datasets import load_ig_pnp_canonical
 from igmeta.formatting import format_ci, format_pvalue
 from igmeta.what_if_trial import HypotheticalTrial, what_if

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from igmeta.analysis import AnalysisSettings
+from igmeta.app.pipeline.analysis import AnalysisSettings
 from igmeta.formatting import format_ci, format_number, format_percent
 from ui import state
 

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from igmeta.analysis import (
+from igmeta.app.pipeline.analysis import (
     PUBLISHED_COMPARISON,
     PUBLISHED_SINGLE_ARM,
     AnalysisSettings,

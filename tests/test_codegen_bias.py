@@ -10,7 +10,7 @@ import math
 
 import pytest
 
-from igmeta.analysis import PUBLISHED_COMPARISON, AnalysisSettings, run_analysis
+from igmeta.app.pipeline.analysis import PUBLISHED_COMPARISON, AnalysisSettings, run_analysis
 from igmeta.codegen import (
     bias_values,
     compare_values,

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from igmeta.analysis import AnalysisSettings, run_analysis
+from igmeta.app.pipeline.analysis import AnalysisSettings, run_analysis
 from igmeta.codegen import CodegenError, compare_values, parse_results, r_script, r_three_level
 from igmeta.multilevel import predict_mv, rma_mv, sigma2_profile_ci
 

@@ -17,7 +17,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from igmeta.analysis import PUBLISHED_COMPARISON, AnalysisSettings, run_analysis
+from igmeta.app.pipeline.analysis import PUBLISHED_COMPARISON, AnalysisSettings, run_analysis
 from igmeta.codegen import (
     FOREST_PDF,
     FUNNEL_PDF,

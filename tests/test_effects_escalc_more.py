@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from igmeta.analysis import AnalysisSettings, run_analysis
+from igmeta.app.pipeline.analysis import AnalysisSettings, run_analysis
 from igmeta.codegen import (
     CodegenError,
     compare_values,

@@ -11,7 +11,7 @@ import pandas as pd
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from igmeta.analysis import AnalysisSettings, run_analysis
+from igmeta.app.pipeline.analysis import AnalysisSettings, run_analysis
 from igmeta.formatting import format_ci, format_number
 from igmeta.tables import forest_frame, result_summary_frame
 

@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from igmeta.analysis import (
+from igmeta.app.pipeline.analysis import (
     PUBLISHED_COMPARISON,
     PUBLISHED_SINGLE_ARM,
     AnalysisSettings,

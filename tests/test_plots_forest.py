@@ -530,7 +530,7 @@ def test_log_axis_ticks_are_plain_decimals(frame):
 
 
 def _bcg_bundle(**settings):
-    from igmeta.analysis import AnalysisSettings, run_analysis
+    from igmeta.app.pipeline.analysis import AnalysisSettings, run_analysis
     from tests.test_schema import _uploaded_bcg
 
     table = _uploaded_bcg()
@@ -611,7 +611,7 @@ def test_large_k_draws_the_largest_weights_and_says_so():
 
 
 def test_forest_for_page_figure_has_revman_parts():
-    from igmeta.analysis import PUBLISHED_COMPARISON, run_analysis
+    from igmeta.app.pipeline.analysis import PUBLISHED_COMPARISON, run_analysis
     from igmeta.datasets import load_ig_pnp_canonical
     from igmeta.exports import forest_for
     from igmeta.tables import ForestLabels

@@ -11,8 +11,8 @@ import plotly.graph_objects as go
 import pytest
 from plotly.utils import PlotlyJSONEncoder
 
-from igmeta.analysis import AnalysisSettings, run_analysis
 from igmeta.app.intake.schema import template_frame
+from igmeta.app.pipeline.analysis import AnalysisSettings, run_analysis
 from igmeta.exports import forest_for
 from igmeta.plots.risk_of_bias import (
     legend_lines,

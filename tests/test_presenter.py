@@ -8,7 +8,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from igmeta.analysis import PUBLISHED_COMPARISON, AnalysisSettings, run_analysis
+from igmeta.app.pipeline.analysis import PUBLISHED_COMPARISON, AnalysisSettings, run_analysis
 from igmeta.clinical import nnt_from_bundle
 from igmeta.datasets import load_ig_pnp_canonical
 from igmeta.exports import forest_for

@@ -24,7 +24,7 @@ from streamlit.testing.v1 import AppTest
 
 from igmeta import exports
 from igmeta._optional import MissingOptionalDependency
-from igmeta.analysis import PUBLISHED_COMPARISON, AnalysisSettings, run_analysis
+from igmeta.app.pipeline.analysis import PUBLISHED_COMPARISON, AnalysisSettings, run_analysis
 from igmeta.datasets import load_ig_pnp_canonical
 from igmeta.methods_text import methods_paragraph
 from igmeta.report import report_html

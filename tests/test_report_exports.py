@@ -11,7 +11,7 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from igmeta.analysis import (
+from igmeta.app.pipeline.analysis import (
     PUBLISHED_COMPARISON,
     PUBLISHED_SINGLE_ARM,
     AnalysisSettings,

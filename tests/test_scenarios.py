@@ -19,7 +19,7 @@ import pytest
 
 import igmeta.scenarios as sc
 import igmeta.store.base as store_base
-from igmeta.analysis import (
+from igmeta.app.pipeline.analysis import (
     PUBLISHED_COMPARISON,
     PUBLISHED_SINGLE_ARM,
     AnalysisSettings,
@@ -397,7 +397,7 @@ _RELOAD_SCRIPT = r"""
 import json, sys
 import numpy as np
 from igmeta.store import open_store
-from igmeta.analysis import run_analysis
+from igmeta.app.pipeline.analysis import run_analysis
 store = open_store(sys.argv[1])
 out = {}
 for name, sid in json.loads(sys.argv[2]).items():

@@ -305,7 +305,7 @@ def test_dat_bcg_layout_is_recognised_without_manual_mapping():
 
 
 def test_uploaded_dat_bcg_gives_metafor_rr_and_derived_totals():
-    from igmeta.analysis import AnalysisSettings, run_analysis
+    from igmeta.app.pipeline.analysis import AnalysisSettings, run_analysis
 
     table = _uploaded_bcg()
     bundle = run_analysis(table, AnalysisSettings(subgroup_column=None))

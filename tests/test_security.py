@@ -33,9 +33,9 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from igmeta.analysis import AnalysisSettings, run_analysis
 from igmeta.app.intake.io import MAX_UPLOAD_BYTES, read_table
 from igmeta.app.intake.schema import apply_mapping, detect_data_type, guess_mapping
+from igmeta.app.pipeline.analysis import AnalysisSettings, run_analysis
 from igmeta.safe_export import FORMULA_PREFIXES, to_excel_bytes, to_safe_csv_bytes
 
 ROOT = Path(__file__).resolve().parents[1]

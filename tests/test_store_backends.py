@@ -17,7 +17,11 @@ import pytest
 
 import igmeta.scenarios as sc
 from devtools.local_server import free_port
-from igmeta.analysis import PUBLISHED_COMPARISON, PUBLISHED_SINGLE_ARM, AnalysisSettings
+from igmeta.app.pipeline.analysis import (
+    PUBLISHED_COMPARISON,
+    PUBLISHED_SINGLE_ARM,
+    AnalysisSettings,
+)
 from igmeta.datasets import load_ig_pnp_canonical
 from igmeta.store import SQLiteStore, StoreUnavailable, default_store, open_store, store_target
 from igmeta.store import backup as bk

@@ -33,7 +33,7 @@ from typing import NamedTuple
 import pandas as pd
 import streamlit as st
 
-from igmeta.analysis import ANALYSES, AnalysisSettings
+from igmeta.app.pipeline.analysis import ANALYSES, AnalysisSettings
 from igmeta.scenarios import autosave as store_autosave
 from igmeta.scenarios import load_autosave, settings_to_json
 from igmeta.scenarios import table_digest as _table_digest

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import streamlit as st
 
-from igmeta.analysis import AnalysisBundle
+from igmeta.app.pipeline.analysis import AnalysisBundle
 from igmeta.effects import measure_info
 from igmeta.formatting import format_ci, format_number, format_pvalue
 from igmeta.plots import funnel_figure

@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from igmeta.analysis import AnalysisBundle
+from igmeta.app.pipeline.analysis import AnalysisBundle
 from igmeta.bias import (
     begg_test,
     beta_selection_model,

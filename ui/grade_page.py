@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import pandas as pd
 import streamlit as st
 
-from igmeta.analysis import AnalysisBundle, AnalysisSettings
+from igmeta.app.pipeline.analysis import AnalysisBundle, AnalysisSettings
 from igmeta.clinical import pooled_control_risk
 from igmeta.formatting import format_ci, format_pvalue
 from igmeta.grade import (

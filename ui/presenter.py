@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from igmeta.analysis import AnalysisBundle, AnalysisSettings
+from igmeta.app.pipeline.analysis import AnalysisBundle, AnalysisSettings
 from igmeta.clinical import NNTResult, nnt_from_bundle, pooled_control_risk
 from igmeta.formatting import format_number, format_percent
 from igmeta.methods_text import methods_paragraph

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from igmeta.analysis import AnalysisBundle
+from igmeta.app.pipeline.analysis import AnalysisBundle
 from igmeta.datasets import ROB_DEMO_SOURCE, load_rob_demo
 from igmeta.effects import measure_info
 from igmeta.formatting import format_ci

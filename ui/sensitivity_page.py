@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from igmeta.analysis import AnalysisBundle
+from igmeta.app.pipeline.analysis import AnalysisBundle
 from igmeta.estimators import ITERATIVE_METHODS
 from igmeta.formatting import format_ci_column, format_number, format_percent, format_pvalue
 from igmeta.plots import baujat_figure, cumulative_figure, gosh_figure, leave_one_out_figure

@@ -20,7 +20,7 @@ from urllib.parse import urlsplit, urlunsplit
 import pandas as pd
 import streamlit as st
 
-from igmeta.analysis import AnalysisSettings
+from igmeta.app.pipeline.analysis import AnalysisSettings
 from igmeta.scenarios import (
     Scenario,
     ScenarioError,

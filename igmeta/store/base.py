@@ -22,7 +22,7 @@ from typing import Any, Protocol, TypeVar
 
 import pandas as pd
 
-from igmeta.analysis import AnalysisSettings
+from igmeta.app.pipeline.analysis import AnalysisSettings
 from igmeta.scenarios import (
     BUILTIN_IDS,
     Scenario,

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from igmeta.analysis import AnalysisSettings
+from igmeta.app.pipeline.analysis import AnalysisSettings
 from igmeta.scenarios import Scenario
 from igmeta.store.base import Store, StoreUnavailable
 from igmeta.store.sqlite import SQLiteStore, db_path

@@ -23,9 +23,9 @@ from test_nothing_lost_browser import (
     session_token,
 )
 
-from igmeta.analysis import AnalysisSettings, run_analysis
 from igmeta.app.intake.io import read_table
 from igmeta.app.intake.schema import apply_mapping, guess_mapping
+from igmeta.app.pipeline.analysis import AnalysisSettings, run_analysis
 from igmeta.formatting import format_ci
 
 pytestmark = pytest.mark.browser

@@ -387,8 +387,8 @@ def revman_settings(outcome: RevManOutcome) -> dict[str, str]:
     Returns
     -------
     dict
-        :class:`igmeta.analysis.AnalysisSettings` field -> value, only for what the file
-        states (empty when it states nothing usable): the effect measure, ``pooling``
+        :class:`igmeta.app.pipeline.analysis.AnalysisSettings` field -> value, only for what the
+        file states (empty when it states nothing usable): the effect measure, ``pooling``
         (``"MH"``/``"PETO"`` for a common-effect Mantel-Haenszel/Peto analysis, else
         ``"IV"``), ``model`` and, for random effects, ``tau2_method="DL"``.
 

@@ -77,7 +77,7 @@ import numpy as np
 import pandas as pd
 from scipy import special
 
-from igmeta.analysis import AnalysisSettings, run_analysis
+from igmeta.app.pipeline.analysis import AnalysisSettings, run_analysis
 from igmeta.design import InterceptDesign
 from igmeta.effects import effect_sizes, measure_info
 from igmeta.estimators import Tau2Estimate
@@ -805,7 +805,8 @@ def apply_convention(
     Parameters
     ----------
     table : DataFrame
-        Study table with canonical columns (as for :func:`igmeta.analysis.run_analysis`).
+        Study table with canonical columns (as for
+        :func:`igmeta.app.pipeline.analysis.run_analysis`).
     settings : AnalysisSettings
         The analysis (data type, measure, IV/MH/Peto pooling, common or random effects,
         level and row filters are kept; the preset decides tau^2 estimator, CI and PI

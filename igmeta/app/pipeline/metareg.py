@@ -23,8 +23,8 @@ import numpy as np
 import pandas as pd
 from scipy import special
 
-from igmeta.analysis import AnalysisBundle
 from igmeta.app.intake.schema import CANONICAL_COLUMNS, INCLUDE_COLUMN, STUDY_COLUMN
+from igmeta.app.pipeline.analysis import AnalysisBundle
 from igmeta.codegen import _r_vector, r_string
 from igmeta.effects import measure_info
 from igmeta.estimators import ESTIMATORS, ITERATIVE_METHODS

@@ -19,7 +19,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 import pandas as pd
 
-from igmeta.analysis import (
+from igmeta.app.pipeline.analysis import (
     PUBLISHED_COMPARISON,
     PUBLISHED_SINGLE_ARM,
     AnalysisBundle,

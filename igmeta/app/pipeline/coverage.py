@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from igmeta.analysis import AnalysisBundle
+from igmeta.app.pipeline.analysis import AnalysisBundle
 
 __all__ = ["LEFT_OUT_COLUMNS", "left_out_rows", "left_out_sentence"]
 
