@@ -765,6 +765,6 @@ def summary_of_findings(
 
 def sof_table(frame: pd.DataFrame, notes: Sequence[str]) -> pd.DataFrame:
     """The summary of findings with its numbered footnotes in a ``Footnotes`` column
-    (one table for CSV/Excel export; pass it through :mod:`igmeta.safe_export`)."""
+    (one table for CSV/Excel export; pass it through :mod:`igmeta.app.outputs.safe_export`)."""
     text = " | ".join(f"{i}. {note}" for i, note in enumerate(notes, 1))
     return frame.assign(Footnotes=text)

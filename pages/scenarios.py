@@ -9,8 +9,8 @@ import pandas as pd
 import streamlit as st
 
 from igmeta.app.intake.schema import CLUSTER_COLUMN
-from igmeta.codegen import CodegenError, python_script, r_script
-from igmeta.exports import (
+from igmeta.app.outputs.codegen import CodegenError, python_script, r_script
+from igmeta.app.outputs.exports import (
     FIGURE_FORMATS,
     ExportError,
     analysis_figures,
@@ -20,11 +20,11 @@ from igmeta.exports import (
     tables_csv,
     tables_excel,
 )
+from igmeta.app.outputs.methods_text import methods_paragraph
+from igmeta.app.outputs.report import report_html
+from igmeta.app.outputs.report_docx import DOCX_MIME, report_docx
+from igmeta.app.outputs.safe_export import to_safe_csv_bytes
 from igmeta.formatting import format_ci, format_number, format_percent, format_pvalue
-from igmeta.methods_text import methods_paragraph
-from igmeta.report import report_html
-from igmeta.report_docx import DOCX_MIME, report_docx
-from igmeta.safe_export import to_safe_csv_bytes
 from igmeta.scenarios import (
     BUILTIN_PUBLISHED,
     BUILTIN_PUBLISHED_SINGLE_ARM,

@@ -30,11 +30,11 @@ PRELOAD = (
     "streamlit",
     "igmeta",
     "igmeta.app.pipeline.analysis",
-    "igmeta.exports",
+    "igmeta.app.outputs.exports",
     "igmeta.plots",
     "igmeta.app.pipeline.published",
     "igmeta.scenarios",
-    "igmeta.tables",
+    "igmeta.app.outputs.tables",
 )
 
 

@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from igmeta.app.outputs.tables import forest_frame
 from igmeta.app.pipeline.analysis import (
     PUBLISHED_COMPARISON,
     PUBLISHED_SINGLE_ARM,
@@ -13,7 +14,6 @@ from igmeta.app.pipeline.analysis import (
     run_analysis,
 )
 from igmeta.datasets import load_ig_pnp_canonical
-from igmeta.tables import forest_frame
 
 
 @pytest.fixture()

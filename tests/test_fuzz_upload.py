@@ -24,9 +24,9 @@ from hypothesis import strategies as st
 from igmeta.app.intake.io import read_table
 from igmeta.app.intake.schema import DATA_TYPES, apply_mapping, detect_data_type, guess_mapping
 from igmeta.app.intake.validation import validate_table
+from igmeta.app.outputs.tables import forest_frame, result_summary_frame
 from igmeta.app.pipeline.analysis import ANALYSES, AnalysisSettings, run_analysis
 from igmeta.formatting import format_ci, format_number, format_percent, format_pvalue
-from igmeta.tables import forest_frame, result_summary_frame
 
 FUZZ = settings(
     max_examples=120,

@@ -7,6 +7,8 @@ import re
 
 import pytest
 
+from igmeta.app.outputs.methods_text import methods_paragraph
+from igmeta.app.outputs.report import report_html
 from igmeta.app.pipeline.analysis import (
     PUBLISHED_COMPARISON,
     PUBLISHED_SINGLE_ARM,
@@ -14,8 +16,6 @@ from igmeta.app.pipeline.analysis import (
     run_analysis,
 )
 from igmeta.datasets import load_ig_pnp_canonical
-from igmeta.methods_text import methods_paragraph
-from igmeta.report import report_html
 
 #: Analyses a methods paragraph can name, and how to recognise each in the HTML report.
 NAMED_ANALYSES = {

@@ -145,7 +145,7 @@ def test_core_import_needs_no_plotly_openpyxl_or_streamlit(tmp_path):
 def test_figure_export_without_kaleido_names_the_extra(monkeypatch):
     import plotly.graph_objects as go
 
-    from igmeta import exports
+    from igmeta.app.outputs import exports
 
     if not Path(exports.browser_path()).exists():
         pytest.fail("Chromium is missing: run the README's test command")

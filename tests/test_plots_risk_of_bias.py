@@ -12,8 +12,8 @@ import pytest
 from plotly.utils import PlotlyJSONEncoder
 
 from igmeta.app.intake.schema import template_frame
+from igmeta.app.outputs.exports import forest_for
 from igmeta.app.pipeline.analysis import AnalysisSettings, run_analysis
-from igmeta.exports import forest_for
 from igmeta.plots.risk_of_bias import (
     legend_lines,
     rob_summary_figure,

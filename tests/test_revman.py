@@ -20,9 +20,9 @@ import pytest
 from igmeta.app.intake.io import MAX_UPLOAD_BYTES
 from igmeta.app.intake.revman import RevManOutcome, outcome_table, read_rm5, revman_settings
 from igmeta.app.intake.validation import validate_table
+from igmeta.app.outputs.tables import forest_frame
 from igmeta.app.pipeline.analysis import AnalysisSettings, run_analysis
 from igmeta.effects import author_year_label
-from igmeta.tables import forest_frame
 
 DATA = Path(__file__).resolve().parent / "data" / "revman"
 

@@ -9,6 +9,7 @@ import pytest
 from igmeta.app.intake.io import read_table
 from igmeta.app.intake.schema import apply_mapping, guess_mapping, template_frame
 from igmeta.app.intake.validation import validate_table
+from igmeta.app.outputs.safe_export import to_excel_bytes, to_safe_csv_bytes
 from igmeta.risk_of_bias import (
     NOT_ASSESSED,
     ROB2,
@@ -24,7 +25,6 @@ from igmeta.risk_of_bias import (
     table_tools,
     weighted_summary,
 )
-from igmeta.safe_export import to_excel_bytes, to_safe_csv_bytes
 from igmeta.scenarios import table_from_json, table_to_json
 
 

@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
+from igmeta.app.outputs.tables import display_scale, to_display_scale
 from igmeta.app.pipeline.analysis import AnalysisBundle
 from igmeta.bias import (
     begg_test,
@@ -32,7 +33,6 @@ from igmeta.bias import (
     step_selection_model,
     trim_and_fill,
 )
-from igmeta.tables import display_scale, to_display_scale
 from igmeta.transforms import back_transform, interval_back_transform
 from ui import compute
 

@@ -40,9 +40,9 @@ from igmeta.app.intake.schema import (
     template_frame,
 )
 from igmeta.app.intake.validation import ValidationReport, is_missing_cell, validate_table
+from igmeta.app.outputs.safe_export import to_excel_bytes, to_safe_csv_bytes
 from igmeta.datasets import is_reconstructed
 from igmeta.risk_of_bias import ROB_COLUMNS
-from igmeta.safe_export import to_excel_bytes, to_safe_csv_bytes
 from ui import revman_import, state
 from ui.text import plain
 

@@ -10,6 +10,8 @@ from dataclasses import dataclass
 import pandas as pd
 import streamlit as st
 
+from igmeta.app.outputs.report import report_html
+from igmeta.app.outputs.safe_export import to_safe_csv_bytes
 from igmeta.app.pipeline.analysis import AnalysisBundle, AnalysisSettings
 from igmeta.clinical import pooled_control_risk
 from igmeta.formatting import format_ci, format_pvalue
@@ -24,9 +26,7 @@ from igmeta.grade import (
     summary_of_findings,
 )
 from igmeta.plots.cumulative_z import cumulative_z_figure
-from igmeta.report import report_html
 from igmeta.risk_of_bias import overall_for_grade
-from igmeta.safe_export import to_safe_csv_bytes
 from igmeta.what_if_trial import (
     HypotheticalTrial,
     critical_z,

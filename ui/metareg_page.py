@@ -12,6 +12,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from igmeta.app.outputs.tables import display_scale
 from igmeta.app.pipeline.analysis import AnalysisBundle
 from igmeta.app.pipeline.metareg import (
     ModeratorFit,
@@ -27,7 +28,6 @@ from igmeta.app.pipeline.metareg import (
 from igmeta.formatting import format_number, format_percent
 from igmeta.permutation import permutation_test
 from igmeta.plots.regplot import regplot_figure
-from igmeta.tables import display_scale
 from igmeta.transforms import back_transform
 from ui import state
 from ui.bias_page import measure_label, p_text

@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
+from igmeta.app.outputs.tables import result_summary_frame, subgroup_frame
 from igmeta.app.pipeline.analysis import AnalysisBundle
 from igmeta.formatting import (
     format_ci,
@@ -14,7 +15,6 @@ from igmeta.formatting import (
     format_percent,
     format_pvalue,
 )
-from igmeta.tables import result_summary_frame, subgroup_frame
 from ui import compute, state
 from ui.text import plain
 

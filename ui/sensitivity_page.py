@@ -20,11 +20,11 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
+from igmeta.app.outputs.tables import display_scale
 from igmeta.app.pipeline.analysis import AnalysisBundle
 from igmeta.estimators import ITERATIVE_METHODS
 from igmeta.formatting import format_ci_column, format_number, format_percent, format_pvalue
 from igmeta.plots import baujat_figure, cumulative_figure, gosh_figure, leave_one_out_figure
-from igmeta.tables import display_scale
 from ui import compute_extra, state
 from ui.bias_page import measure_label, p_text
 from ui.compute_extra import Outcome

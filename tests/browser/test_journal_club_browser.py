@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 from conftest import screenshot, start_server, stop_server, wait_for_app
 
+from igmeta.app.outputs.report import report_html
 from igmeta.app.pipeline.analysis import PUBLISHED_COMPARISON, AnalysisSettings
 from igmeta.datasets import load_ig_pnp_canonical
-from igmeta.report import report_html
 from igmeta.scenarios import ScenarioStore, summarise
 
 pytestmark = pytest.mark.browser

@@ -24,8 +24,8 @@ import pandas as pd
 from scipy import special
 
 from igmeta.app.intake.schema import CANONICAL_COLUMNS, INCLUDE_COLUMN, STUDY_COLUMN
+from igmeta.app.outputs.codegen import _r_vector, r_string
 from igmeta.app.pipeline.analysis import AnalysisBundle
-from igmeta.codegen import _r_vector, r_string
 from igmeta.effects import measure_info
 from igmeta.estimators import ESTIMATORS, ITERATIVE_METHODS
 from igmeta.pooling import design_matrix, meta_regression

@@ -5,8 +5,9 @@ subgroups, forest and funnel plots, studies, number needed to treat, warnings, s
 the methods paragraph with its references, the input table, the R script and the
 analysis as JSON -- as a sequence of blocks (:class:`Heading`, :class:`Paragraph`,
 :class:`Metrics`, :class:`Table`, :class:`Figure`, :class:`References`, :class:`Code`).
-The HTML report (:mod:`igmeta.report`) and the Word report (:mod:`igmeta.report_docx`)
-only render these blocks, so both always hold the same content.
+The HTML report (:mod:`igmeta.app.outputs.report`) and the Word report
+(:mod:`igmeta.app.outputs.report_docx`) only render these blocks, so both always hold the same
+content.
 
 Every text in a block is plain text (user text included, unescaped): each renderer
 makes it safe for its format (HTML escaping; Word text runs).
@@ -23,17 +24,17 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
+from igmeta.app.outputs.codegen import CodegenError, r_script
+from igmeta.app.outputs.exports import forest_for, funnel_for, result_tables
+from igmeta.app.outputs.methods_text import methods_paragraph
+from igmeta.app.outputs.tables import result_summary_frame, subgroup_frame
 from igmeta.app.pipeline.analysis import AnalysisBundle, AnalysisSettings, run_analysis
 from igmeta.app.pipeline.coverage import left_out_rows, left_out_sentence
 from igmeta.clinical import nnt_from_bundle
-from igmeta.codegen import CodegenError, r_script
 from igmeta.effects import measure_info
-from igmeta.exports import forest_for, funnel_for, result_tables
 from igmeta.formatting import format_ci_column, format_number, format_percent, format_pvalue
 from igmeta.grade import grade_suggestions, summary_of_findings
-from igmeta.methods_text import methods_paragraph
 from igmeta.scenarios import describe_settings, settings_to_json, summarise, table_to_json
-from igmeta.tables import result_summary_frame, subgroup_frame
 
 __all__ = [
     "Block",

@@ -1,8 +1,9 @@
 """The report of one analysis as a Word document (.docx).
 
-Same content as the HTML report -- both render :func:`igmeta.report_content.report_content`
--- with the forest and funnel plots as PNG images (rendered by :mod:`igmeta.exports` in the
-system Chromium; without a renderer the document says so where the figure would be),
+Same content as the HTML report -- both render
+:func:`igmeta.app.outputs.report_content.report_content`
+-- with the forest and funnel plots as PNG images (rendered by :mod:`igmeta.app.outputs.exports` in
+the system Chromium; without a renderer the document says so where the figure would be),
 tables as Word tables, the methods paragraph with its references, the provenance notes
 and the R script in a monospace block.
 
@@ -21,14 +22,13 @@ import re
 import pandas as pd
 
 from igmeta._optional import MissingOptionalDependency, import_optional
-from igmeta.app.pipeline.analysis import AnalysisSettings
-from igmeta.exports import (
+from igmeta.app.outputs.exports import (
     FIGURE_DEFAULT_HEIGHT,
     FIGURE_DEFAULT_WIDTH,
     ExportError,
     figures_bytes,
 )
-from igmeta.report_content import (
+from igmeta.app.outputs.report_content import (
     Block,
     Code,
     Figure,
@@ -40,6 +40,7 @@ from igmeta.report_content import (
     Table,
     report_content,
 )
+from igmeta.app.pipeline.analysis import AnalysisSettings
 
 __all__ = ["DOCX_MIME", "content_docx", "report_docx"]
 
@@ -280,7 +281,7 @@ def report_docx(table: pd.DataFrame, settings: AnalysisSettings, **options) -> b
     **options
         ``bundle``, ``title``, ``source``, ``scenario_name``, ``link``, ``baseline_risk``,
         ``event_is_good`` and ``generated_at``, as in
-        :func:`igmeta.report_content.report_content`.
+        :func:`igmeta.app.outputs.report_content.report_content`.
 
     Returns
     -------

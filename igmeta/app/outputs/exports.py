@@ -3,7 +3,7 @@
 Figures are rendered by kaleido (1.x) in the system Chromium -- Debian's ``chromium`` at
 ``/usr/bin/chromium``, or the browser named by ``$BROWSER_PATH`` -- with plotly.js from the
 installed plotly package and MathJax disabled, so an export never downloads anything (a
-browser, plotly.js or MathJax). Tables are written with :mod:`igmeta.safe_export`, so
+browser, plotly.js or MathJax). Tables are written with :mod:`igmeta.app.outputs.safe_export`, so
 study names cannot become spreadsheet formulas.
 
 Static PNGs default to slide size: 1920 x 1080 px (16:9) at scale 1, with text and markers
@@ -36,16 +36,8 @@ import plotly
 import plotly.graph_objects as go
 
 from igmeta._optional import import_optional
-from igmeta.app.pipeline.analysis import AnalysisBundle
-from igmeta.bias import funnel_frame
-from igmeta.effects import measure_info
-from igmeta.plots import forest_spec, funnel_figure
-from igmeta.plots.forest import MIN_PLOT_PX, TextColumn
-from igmeta.plots.risk_of_bias import add_rob_block, block_px
-from igmeta.risk_of_bias import table_tools
-from igmeta.safe_export import to_excel_bytes, to_safe_csv_bytes
-from igmeta.scenarios import describe_settings
-from igmeta.tables import (
+from igmeta.app.outputs.safe_export import to_excel_bytes, to_safe_csv_bytes
+from igmeta.app.outputs.tables import (
     MAX_DRAWN_STUDIES,
     ForestLabels,
     display_scale,
@@ -55,6 +47,14 @@ from igmeta.tables import (
     result_summary_frame,
     subgroup_frame,
 )
+from igmeta.app.pipeline.analysis import AnalysisBundle
+from igmeta.bias import funnel_frame
+from igmeta.effects import measure_info
+from igmeta.plots import forest_spec, funnel_figure
+from igmeta.plots.forest import MIN_PLOT_PX, TextColumn
+from igmeta.plots.risk_of_bias import add_rob_block, block_px
+from igmeta.risk_of_bias import table_tools
+from igmeta.scenarios import describe_settings
 
 __all__ = [
     "FIGURE_FORMATS",
@@ -116,7 +116,8 @@ def forest_for(
 
     Arm columns under the ``labels``' arm names, "Favours" labels (comparisons only),
     the heterogeneity / overall-effect footer, and at most ``max_studies`` studies drawn
-    (see :func:`igmeta.tables.drawn_forest_rows`); ``width_px`` and ``text_columns`` as in
+    (see :func:`igmeta.app.outputs.tables.drawn_forest_rows`); ``width_px`` and ``text_columns`` as
+    in
     :func:`igmeta.plots.forest_figure` (default: all columns); ``overall_label`` replaces
     the label of the overall row (which names the model) for narrow screens. With
     ``as_spec`` the plain spec of :func:`igmeta.plots.forest_spec` is returned instead of

@@ -15,15 +15,15 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
+from igmeta.app.outputs.exports import enlarge_figure, forest_for, funnel_for
+from igmeta.app.outputs.tables import ForestLabels
 from igmeta.app.pipeline.analysis import AnalysisBundle, AnalysisSettings
 from igmeta.clinical import NNTResult
-from igmeta.exports import enlarge_figure, forest_for, funnel_for
 from igmeta.formatting import format_number, format_percent, format_pvalue
 from igmeta.plots import DEFAULT_TEXT_COLUMNS
 from igmeta.plots.fit import fit_width
 from igmeta.plots.forest import TextColumn
 from igmeta.scenarios import VARIATIONS, Scenario, ScenarioError, summarise
-from igmeta.tables import ForestLabels
 
 __all__ = [
     "DEFAULT_STEPS",
@@ -231,7 +231,7 @@ def projected_forest(
     """The forest plot for a screen band: enlarged type, laid out for the band's width.
 
     ``labels`` are the arm names and "Favours" labels (as on the Analysis page; default:
-    the generic ones of :class:`igmeta.tables.ForestLabels`).
+    the generic ones of :class:`igmeta.app.outputs.tables.ForestLabels`).
 
     The text columns are dropped (counts, then weights) until the rest fits the band's
     width next to a plot of at least a third of it; then the overall row is labelled just

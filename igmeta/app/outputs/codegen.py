@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 
 from igmeta.app.intake.schema import CLUSTER_COLUMN
+from igmeta.app.outputs.tables import model_label
 from igmeta.app.pipeline.analysis import AnalysisBundle, AnalysisSettings, run_analysis
 from igmeta.bias import (
     beta_selection_model,
@@ -49,7 +50,6 @@ from igmeta.effects import (
     measure_info,
 )
 from igmeta.scenarios import settings_to_json, table_to_json
-from igmeta.tables import model_label
 
 __all__ = [
     "BEGIN",
@@ -801,7 +801,7 @@ def _r_funnel(bundle: AnalysisBundle) -> list[str]:
     """R lines drawing the dashboard's funnel plot into :data:`FUNNEL_PDF`.
 
     Contour-enhanced (90/95/99% significance regions around 0, as
-    :func:`igmeta.exports.funnel_for`) when the measure has a null value; a plain funnel
+    :func:`igmeta.app.outputs.exports.funnel_for`) when the measure has a null value; a plain funnel
     around the estimate for proportions. Ratio measures get ``atransf = exp``. Skipped
     with a comment when no study has a finite effect (the dashboard draws no funnel).
     """

@@ -8,8 +8,9 @@ treat (binary comparisons), every setting, the engine's warnings, the methods pa
 with references, the study table, a provenance note, the R script that reproduces the
 numbers with metafor, and the analysis itself as JSON (to load it again).
 
-The content is :func:`igmeta.report_content.report_content` (shared with the Word report,
-:mod:`igmeta.report_docx`); this module only renders its blocks as HTML. All user text
+The content is :func:`igmeta.app.outputs.report_content.report_content` (shared with the Word
+report,
+:mod:`igmeta.app.outputs.report_docx`); this module only renders its blocks as HTML. All user text
 (study labels, column names, subgroup names, source, titles) goes through
 :func:`html.escape`; figure labels are escaped by the plot builders. Nothing from the
 table becomes markup.
@@ -22,8 +23,7 @@ import html
 import pandas as pd
 import plotly.io as pio
 
-from igmeta.app.pipeline.analysis import AnalysisSettings
-from igmeta.report_content import (
+from igmeta.app.outputs.report_content import (
     Block,
     Code,
     Figure,
@@ -34,6 +34,7 @@ from igmeta.report_content import (
     Table,
     report_content,
 )
+from igmeta.app.pipeline.analysis import AnalysisSettings
 
 __all__ = ["CSP", "report_html"]
 
@@ -166,7 +167,7 @@ def report_html(table: pd.DataFrame, settings: AnalysisSettings, **options) -> s
     **options
         ``bundle``, ``title``, ``source``, ``scenario_name``, ``link``, ``baseline_risk``,
         ``event_is_good``, ``generated_at`` and ``grade``, as in
-        :func:`igmeta.report_content.report_content`.
+        :func:`igmeta.app.outputs.report_content.report_content`.
 
     Returns
     -------
