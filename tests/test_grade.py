@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from igmeta import grade
+from igmeta.app.evidence import grade
 from igmeta.app.pipeline.analysis import PUBLISHED_COMPARISON, AnalysisSettings, run_analysis
 from igmeta.bias import egger_test
 from igmeta.datasets import load_ig_pnp_canonical

@@ -8,6 +8,7 @@ from types import SimpleNamespace
 
 import pytest
 
+from igmeta.app.evidence.clinical import nnt_from_bundle
 from igmeta.app.outputs.exports import forest_for
 from igmeta.app.outputs.presenter import (
     SCREEN_BANDS,
@@ -20,7 +21,6 @@ from igmeta.app.outputs.presenter import (
     step_indicator,
 )
 from igmeta.app.pipeline.analysis import PUBLISHED_COMPARISON, AnalysisSettings, run_analysis
-from igmeta.clinical import nnt_from_bundle
 from igmeta.datasets import load_ig_pnp_canonical
 from igmeta.plots.fit import fit_width
 from igmeta.scenarios import ScenarioNotFound, summarise

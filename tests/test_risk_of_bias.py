@@ -238,8 +238,8 @@ def test_template_has_rob_columns_and_round_trips():
 
 def test_grade_reads_the_overall_judgement_used_including_the_suggested_one():
     """GRADE's risk-of-bias domain counts the user's overall, else the RoB 2 algorithm's."""
+    from igmeta.app.evidence.grade import grade_suggestions
     from igmeta.app.pipeline.analysis import AnalysisSettings, run_analysis
-    from igmeta.grade import grade_suggestions
     from igmeta.risk_of_bias import overall_for_grade
 
     table = pd.DataFrame(

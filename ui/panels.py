@@ -182,7 +182,7 @@ def zero_cell_panel(bundle: AnalysisBundle, table: pd.DataFrame) -> None:
 
 def nnt_panel(bundle: AnalysisBundle) -> None:
     """Number needed to treat at a baseline risk the user chooses (ratio measures and RD)."""
-    from igmeta.clinical import nnt_from_bundle, pooled_control_risk
+    from igmeta.app.evidence.clinical import nnt_from_bundle, pooled_control_risk
 
     if bundle.result is None or bundle.settings.analysis != "comparison":
         return

@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
+from igmeta.app.evidence.clinical import NNTResult, nnt_from_bundle, pooled_control_risk
 from igmeta.app.outputs.methods_text import methods_paragraph
 from igmeta.app.outputs.presenter import (
     DEFAULT_STEPS,
@@ -34,7 +35,6 @@ from igmeta.app.outputs.presenter import (
     step_indicator,
 )
 from igmeta.app.pipeline.analysis import AnalysisBundle, AnalysisSettings
-from igmeta.clinical import NNTResult, nnt_from_bundle, pooled_control_risk
 from igmeta.formatting import format_number, format_percent
 from igmeta.scenarios import (
     BUILTIN_PUBLISHED,

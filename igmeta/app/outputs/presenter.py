@@ -15,10 +15,10 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
+from igmeta.app.evidence.clinical import NNTResult
 from igmeta.app.outputs.exports import enlarge_figure, forest_for, funnel_for
 from igmeta.app.outputs.tables import ForestLabels
 from igmeta.app.pipeline.analysis import AnalysisBundle, AnalysisSettings
-from igmeta.clinical import NNTResult
 from igmeta.formatting import format_number, format_percent, format_pvalue
 from igmeta.plots import DEFAULT_TEXT_COLUMNS
 from igmeta.plots.fit import fit_width

@@ -24,16 +24,16 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
+from igmeta.app.evidence.clinical import nnt_from_bundle
+from igmeta.app.evidence.grade import grade_suggestions, summary_of_findings
 from igmeta.app.outputs.codegen import CodegenError, r_script
 from igmeta.app.outputs.exports import forest_for, funnel_for, result_tables
 from igmeta.app.outputs.methods_text import methods_paragraph
 from igmeta.app.outputs.tables import result_summary_frame, subgroup_frame
 from igmeta.app.pipeline.analysis import AnalysisBundle, AnalysisSettings, run_analysis
 from igmeta.app.pipeline.coverage import left_out_rows, left_out_sentence
-from igmeta.clinical import nnt_from_bundle
 from igmeta.effects import measure_info
 from igmeta.formatting import format_ci_column, format_number, format_percent, format_pvalue
-from igmeta.grade import grade_suggestions, summary_of_findings
 from igmeta.scenarios import describe_settings, settings_to_json, summarise, table_to_json
 
 __all__ = [
@@ -367,7 +367,7 @@ def report_content(
         Time stamp shown (default: now, UTC).
     grade : (DataFrame, list of str), optional
         The GRADE summary of findings and its footnotes as rated by the user
-        (:func:`igmeta.grade.summary_of_findings`); default: built from the data-driven
+        (:func:`igmeta.app.evidence.grade.summary_of_findings`); default: built from the data-driven
         suggestions and labelled as such.
 
     Returns

@@ -21,10 +21,10 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from igmeta.app.evidence.clinical import NNT_MEASURES, pooled_control_risk, treated_risk
+from igmeta.app.evidence.grade import Suggestion, optimal_information_size, suggest_imprecision
 from igmeta.app.pipeline.analysis import AnalysisBundle, AnalysisSettings, run_analysis
-from igmeta.clinical import NNT_MEASURES, pooled_control_risk, treated_risk
 from igmeta.effects import measure_info
-from igmeta.grade import Suggestion, optimal_information_size, suggest_imprecision
 from igmeta.sensitivity import cumulative
 from igmeta.transforms import back_transform
 
@@ -229,7 +229,7 @@ def what_if(
         The current settings (used unchanged).
     trial : HypotheticalTrial
     threshold, control_risk, relative_change
-        Passed to :func:`igmeta.grade.suggest_imprecision` (``control_risk`` is the OIS
+        Passed to :func:`igmeta.app.evidence.grade.suggest_imprecision` (``control_risk`` is the OIS
         risk; default: the pooled control-arm risk of the *current* studies, for both
         suggestions, so that only the data change).
     before : AnalysisBundle, optional

@@ -47,9 +47,9 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from igmeta.app.evidence.clinical import NNT_MEASURES, number_needed_to_treat, pooled_control_risk
 from igmeta.app.pipeline.analysis import AnalysisBundle
 from igmeta.bias import egger_test, trim_and_fill
-from igmeta.clinical import NNT_MEASURES, number_needed_to_treat, pooled_control_risk
 from igmeta.effects import measure_info
 from igmeta.formatting import format_ci, format_number, format_percent
 
@@ -640,8 +640,8 @@ def absolute_effect(
     GRADEpro and GRADE guidelines 12: RR: ``p1 = p0 RR``; OR: the odds ratio is turned
     into ``RR = OR / (1 - p0 (1 - OR))``, i.e. ``p1 = OR p0 / (1 - p0 + OR p0)``; RD:
     ``p1 = p0 + RD``. The CI maps the CI bounds (increasing maps at fixed ``p0``). The
-    arithmetic is :func:`igmeta.clinical.number_needed_to_treat`'s (risks outside 0-1 are
-    capped, with a warning).
+    arithmetic is :func:`igmeta.app.evidence.clinical.number_needed_to_treat`'s (risks outside 0-1
+    are capped, with a warning).
     """
     nnt = number_needed_to_treat(measure, estimate, ci_lower, ci_upper, baseline_risk)
     k = 1000.0
