@@ -342,7 +342,7 @@ def _store_saves(store, threads: int = 8, each: int = 25) -> list[float]:
 
 def run_replicas(args) -> tuple[dict, list[str]]:
     """Run the replica load test; returns (figures, problems)."""
-    from igmeta.store import open_store
+    from igmeta.app.store import open_store
 
     server = PostgresServer()
     server.start()

@@ -24,13 +24,13 @@ from igmeta.app.outputs.methods_text import methods_paragraph
 from igmeta.app.outputs.report import report_html
 from igmeta.app.outputs.report_docx import DOCX_MIME, report_docx
 from igmeta.app.outputs.safe_export import to_safe_csv_bytes
-from igmeta.formatting import format_ci, format_number, format_percent, format_pvalue
-from igmeta.scenarios import (
+from igmeta.app.store.scenarios import (
     BUILTIN_PUBLISHED,
     BUILTIN_PUBLISHED_SINGLE_ARM,
     ScenarioError,
     comparison_frame,
 )
+from igmeta.formatting import format_ci, format_number, format_percent, format_pvalue
 from ui import compute, share, state
 from ui.bootstrap import require_app
 

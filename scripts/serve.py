@@ -33,7 +33,7 @@ PRELOAD = (
     "igmeta.app.outputs.exports",
     "igmeta.plots",
     "igmeta.app.pipeline.published",
-    "igmeta.scenarios",
+    "igmeta.app.store.scenarios",
     "igmeta.app.outputs.tables",
 )
 
@@ -56,8 +56,8 @@ def store_problem() -> str | None:
     process cannot write stops the start with that message, instead of a server whose
     saves fail.
     """
-    from igmeta.scenarios import ScenarioError
-    from igmeta.store import default_store
+    from igmeta.app.store import default_store
+    from igmeta.app.store.scenarios import ScenarioError
 
     try:
         default_store()

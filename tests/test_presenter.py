@@ -21,9 +21,9 @@ from igmeta.app.outputs.presenter import (
     step_indicator,
 )
 from igmeta.app.pipeline.analysis import PUBLISHED_COMPARISON, AnalysisSettings, run_analysis
+from igmeta.app.store.scenarios import ScenarioNotFound, summarise
 from igmeta.datasets import load_ig_pnp_canonical
 from igmeta.plots.fit import fit_width
-from igmeta.scenarios import ScenarioNotFound, summarise
 from ui.keyboard import step_keys_script
 from ui.presenter import headline_html
 from ui.presenter_style import stylesheet

@@ -29,8 +29,8 @@ from igmeta.app.outputs.report import report_html
 from igmeta.app.outputs.report_content import Heading, report_content
 from igmeta.app.outputs.report_docx import DOCX_MIME, FIGURE_SCALE, report_docx
 from igmeta.app.pipeline.analysis import PUBLISHED_COMPARISON, AnalysisSettings, run_analysis
+from igmeta.app.store.scenarios import summarise
 from igmeta.datasets import load_ig_pnp_canonical
-from igmeta.scenarios import summarise
 from ui import state
 
 WHEN = dt.datetime(2026, 12, 7, 20, 0, tzinfo=dt.UTC)

@@ -10,6 +10,7 @@ from igmeta.app.intake.io import read_table
 from igmeta.app.intake.schema import apply_mapping, guess_mapping, template_frame
 from igmeta.app.intake.validation import validate_table
 from igmeta.app.outputs.safe_export import to_excel_bytes, to_safe_csv_bytes
+from igmeta.app.store.scenarios import table_from_json, table_to_json
 from igmeta.risk_of_bias import (
     NOT_ASSESSED,
     ROB2,
@@ -25,7 +26,6 @@ from igmeta.risk_of_bias import (
     table_tools,
     weighted_summary,
 )
-from igmeta.scenarios import table_from_json, table_to_json
 
 
 def _table(**rob) -> pd.DataFrame:

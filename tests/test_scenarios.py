@@ -17,16 +17,16 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import igmeta.scenarios as sc
-import igmeta.store.base as store_base
+import igmeta.app.store.base as store_base
+import igmeta.app.store.scenarios as sc
 from igmeta.app.pipeline.analysis import (
     PUBLISHED_COMPARISON,
     PUBLISHED_SINGLE_ARM,
     AnalysisSettings,
     run_analysis,
 )
+from igmeta.app.store import open_store
 from igmeta.datasets import load_ig_pnp_canonical
-from igmeta.store import open_store
 
 ROOT = Path(__file__).resolve().parents[1]
 EVIL = '<script>alert(1)</script> "q" \\ \u202e\u65e5\u672c =SUM(A1) \U0001f600'
@@ -396,7 +396,7 @@ def test_many_processes_opening_a_new_database_at_once(store_backend):
 _RELOAD_SCRIPT = r"""
 import json, sys
 import numpy as np
-from igmeta.store import open_store
+from igmeta.app.store import open_store
 from igmeta.app.pipeline.analysis import run_analysis
 store = open_store(sys.argv[1])
 out = {}

@@ -557,7 +557,7 @@ def test_r_script_keeps_names_in_string_literals(tmp_path):
 
 
 def test_autosave_storage_is_plain_json(tmp_path):
-    from igmeta.scenarios import ScenarioStore
+    from igmeta.app.store.scenarios import ScenarioStore
 
     store = ScenarioStore(tmp_path / "store.sqlite3")
     settings = AnalysisSettings(subgroup_column=HOSTILE_COLUMN)

@@ -35,8 +35,7 @@ from igmeta.app.outputs.presenter import (
     step_indicator,
 )
 from igmeta.app.pipeline.analysis import AnalysisBundle, AnalysisSettings
-from igmeta.formatting import format_number, format_percent
-from igmeta.scenarios import (
+from igmeta.app.store.scenarios import (
     BUILTIN_PUBLISHED,
     BUILTIN_PUBLISHED_SINGLE_ARM,
     applicable_variations,
@@ -45,6 +44,7 @@ from igmeta.scenarios import (
     study_influence,
     summarise,
 )
+from igmeta.formatting import format_number, format_percent
 from ui import compute, share, state
 from ui.keyboard import step_keys
 from ui.presenter_style import band_key, stylesheet

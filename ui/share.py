@@ -21,7 +21,7 @@ import pandas as pd
 import streamlit as st
 
 from igmeta.app.pipeline.analysis import AnalysisSettings
-from igmeta.scenarios import (
+from igmeta.app.store.scenarios import (
     Scenario,
     ScenarioError,
     ScenarioNotFound,

@@ -32,6 +32,7 @@ import pandas as pd
 from igmeta.app.intake.schema import CLUSTER_COLUMN
 from igmeta.app.outputs.tables import model_label
 from igmeta.app.pipeline.analysis import AnalysisBundle, AnalysisSettings, run_analysis
+from igmeta.app.store.scenarios import settings_to_json, table_to_json
 from igmeta.bias import (
     beta_selection_model,
     egger_test,
@@ -49,7 +50,6 @@ from igmeta.effects import (
     default_add,
     measure_info,
 )
-from igmeta.scenarios import settings_to_json, table_to_json
 
 __all__ = [
     "BEGIN",
@@ -842,7 +842,7 @@ printed, then repeated in a machine-readable block at the end.
 import json
 
 from igmeta.app.pipeline.analysis import AnalysisSettings, run_analysis
-from igmeta.scenarios import table_from_json
+from igmeta.app.store.scenarios import table_from_json
 
 # The whole study table (including excluded rows) and every setting, as JSON.
 TABLE_JSON = {table_json}

@@ -48,13 +48,13 @@ from igmeta.app.outputs.tables import (
     subgroup_frame,
 )
 from igmeta.app.pipeline.analysis import AnalysisBundle
+from igmeta.app.store.scenarios import describe_settings
 from igmeta.bias import funnel_frame
 from igmeta.effects import measure_info
 from igmeta.plots import forest_spec, funnel_figure
 from igmeta.plots.forest import MIN_PLOT_PX, TextColumn
 from igmeta.plots.risk_of_bias import add_rob_block, block_px
 from igmeta.risk_of_bias import table_tools
-from igmeta.scenarios import describe_settings
 
 __all__ = [
     "FIGURE_FORMATS",

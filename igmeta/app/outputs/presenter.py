@@ -2,7 +2,7 @@
 figures sized for a given width of screen.
 
 A talk starts from one analysis and steps through variations of it (see
-:data:`igmeta.scenarios.VARIATIONS`) or saved scenarios. Everything here is a pure
+:data:`igmeta.app.store.scenarios.VARIATIONS`) or saved scenarios. Everything here is a pure
 function of (study table, settings); the dashboard (``ui.presenter``) only draws it.
 """
 
@@ -19,11 +19,11 @@ from igmeta.app.evidence.clinical import NNTResult
 from igmeta.app.outputs.exports import enlarge_figure, forest_for, funnel_for
 from igmeta.app.outputs.tables import ForestLabels
 from igmeta.app.pipeline.analysis import AnalysisBundle, AnalysisSettings
+from igmeta.app.store.scenarios import VARIATIONS, Scenario, ScenarioError, summarise
 from igmeta.formatting import format_number, format_percent, format_pvalue
 from igmeta.plots import DEFAULT_TEXT_COLUMNS
 from igmeta.plots.fit import fit_width
 from igmeta.plots.forest import TextColumn
-from igmeta.scenarios import VARIATIONS, Scenario, ScenarioError, summarise
 
 __all__ = [
     "DEFAULT_STEPS",

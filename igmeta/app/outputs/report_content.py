@@ -32,9 +32,9 @@ from igmeta.app.outputs.methods_text import methods_paragraph
 from igmeta.app.outputs.tables import result_summary_frame, subgroup_frame
 from igmeta.app.pipeline.analysis import AnalysisBundle, AnalysisSettings, run_analysis
 from igmeta.app.pipeline.coverage import left_out_rows, left_out_sentence
+from igmeta.app.store.scenarios import describe_settings, settings_to_json, summarise, table_to_json
 from igmeta.effects import measure_info
 from igmeta.formatting import format_ci_column, format_number, format_percent, format_pvalue
-from igmeta.scenarios import describe_settings, settings_to_json, summarise, table_to_json
 
 __all__ = [
     "Block",

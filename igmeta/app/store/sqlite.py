@@ -2,7 +2,7 @@
 
 Connections use WAL journaling and a busy timeout; every write is one ``BEGIN IMMEDIATE``
 transaction, so several sessions (threads or processes) can write at once. A folder or
-file the process cannot write gives a :class:`~igmeta.store.base.StoreUnavailable` that
+file the process cannot write gives a :class:`~igmeta.app.store.base.StoreUnavailable` that
 names the folder, its owner and the user the process runs as.
 """
 
@@ -15,8 +15,8 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from igmeta.scenarios import ScenarioError
-from igmeta.store.base import Store, StoreUnavailable
+from igmeta.app.store.base import Store, StoreUnavailable
+from igmeta.app.store.scenarios import ScenarioError
 
 __all__ = ["BUSY_TIMEOUT_MS", "DB_ENV", "DEFAULT_DB_PATH", "SQLiteStore", "db_path"]
 

@@ -2,17 +2,17 @@
 
 * :class:`SQLiteStore` (alias :class:`ScenarioStore`, the name it always had): one SQLite
   file beside one app process, the default (``IGMETA_DB_PATH``).
-* :class:`~igmeta.store.postgres.PostgresStore`: PostgreSQL shared by several app replicas
+* :class:`~igmeta.app.store.postgres.PostgresStore`: PostgreSQL shared by several app replicas
   (``IGMETA_DB_URL=postgresql://...``; needs ``psycopg`` and ``psycopg_pool``, imported
   only then).
 
-:func:`default_store` opens the one the environment names (:mod:`igmeta.store.url`);
-:mod:`igmeta.store.backup` copies every scenario to a file and into another store.
+:func:`default_store` opens the one the environment names (:mod:`igmeta.app.store.url`);
+:mod:`igmeta.app.store.backup` copies every scenario to a file and into another store.
 """
 
 from __future__ import annotations
 
-from igmeta.store.base import (
+from igmeta.app.store.base import (
     AUTOSAVE_MAX_AGE_DAYS,
     MAX_TABLE_JSON_CHARS,
     MIGRATIONS,
@@ -20,8 +20,8 @@ from igmeta.store.base import (
     Store,
     StoreUnavailable,
 )
-from igmeta.store.sqlite import BUSY_TIMEOUT_MS, DB_ENV, DEFAULT_DB_PATH, SQLiteStore, db_path
-from igmeta.store.url import (
+from igmeta.app.store.sqlite import BUSY_TIMEOUT_MS, DB_ENV, DEFAULT_DB_PATH, SQLiteStore, db_path
+from igmeta.app.store.url import (
     URL_ENV,
     autosave,
     default_store,

@@ -2,9 +2,9 @@
 
 ::
 
-    python -m igmeta.store.backup export FILE   # the store named by IGMETA_DB_URL / _PATH
-    python -m igmeta.store.backup import FILE   # into an empty store
-    python -m igmeta.store.backup import FILE --db postgresql://user@host/db
+    python -m igmeta.app.store.backup export FILE   # the store named by IGMETA_DB_URL / _PATH
+    python -m igmeta.app.store.backup import FILE   # into an empty store
+    python -m igmeta.app.store.backup import FILE --db postgresql://user@host/db
 
 The file is JSON lines: a header ``{"format": "igmeta-backup/1", "schema_version": N,
 ...}``, then one object per row, ``{"kind": "scenario", ...}`` or ``{"kind": "autosave",
@@ -23,14 +23,14 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from igmeta.scenarios import (
+from igmeta.app.store.base import AUTOSAVE_COLUMNS, SCENARIO_COLUMNS, SCHEMA_VERSION, Store
+from igmeta.app.store.scenarios import (
     ScenarioError,
     is_valid_id,
     settings_from_json,
     table_from_json,
 )
-from igmeta.store.base import AUTOSAVE_COLUMNS, SCENARIO_COLUMNS, SCHEMA_VERSION, Store
-from igmeta.store.url import open_store
+from igmeta.app.store.url import open_store
 
 __all__ = ["FORMAT", "BackupError", "export_store", "import_store", "main", "read_backup"]
 
@@ -154,7 +154,7 @@ def import_store(store: Store, path: str | Path) -> dict[str, int]:
 def main(argv: list[str] | None = None) -> int:
     """Command line: ``export FILE`` / ``import FILE`` [``--db URL_OR_PATH``]."""
     parser = argparse.ArgumentParser(
-        prog="python -m igmeta.store.backup",
+        prog="python -m igmeta.app.store.backup",
         description="Copy every igmeta scenario to a file, or from a file into an empty store.",
     )
     parser.add_argument("action", choices=("export", "import"))

@@ -1,10 +1,10 @@
 """Which store this process uses: ``IGMETA_DB_URL`` or ``IGMETA_DB_PATH``.
 
 * ``IGMETA_DB_URL=postgresql://user:password@host:port/database`` (or ``postgres://``):
-  the shared PostgreSQL store (:class:`~igmeta.store.postgres.PostgresStore`).
+  the shared PostgreSQL store (:class:`~igmeta.app.store.postgres.PostgresStore`).
 * ``IGMETA_DB_URL=sqlite:///path/file.sqlite3`` or a plain path, or ``IGMETA_DB_URL``
   unset or empty: the SQLite file at that path, else at ``$IGMETA_DB_PATH``, else at
-  ``~/.igmeta/igmeta.sqlite3`` (:class:`~igmeta.store.sqlite.SQLiteStore`).
+  ``~/.igmeta/igmeta.sqlite3`` (:class:`~igmeta.app.store.sqlite.SQLiteStore`).
 
 Any other URL scheme is refused with a message saying what is accepted.
 """
@@ -19,9 +19,9 @@ from pathlib import Path
 import pandas as pd
 
 from igmeta.app.pipeline.analysis import AnalysisSettings
-from igmeta.scenarios import Scenario
-from igmeta.store.base import Store, StoreUnavailable
-from igmeta.store.sqlite import SQLiteStore, db_path
+from igmeta.app.store.base import Store, StoreUnavailable
+from igmeta.app.store.scenarios import Scenario
+from igmeta.app.store.sqlite import SQLiteStore, db_path
 
 __all__ = [
     "URL_ENV",
@@ -69,7 +69,7 @@ def open_store(url: str | os.PathLike | None = None) -> Store:
     """Open (and migrate) the store named by ``url`` or by the environment."""
     kind, where = store_target(url)
     if kind == "postgresql":
-        from igmeta.store.postgres import PostgresStore
+        from igmeta.app.store.postgres import PostgresStore
 
         return PostgresStore(where)
     return SQLiteStore(where)

@@ -1,6 +1,6 @@
 """The scenario store's interface and everything its back ends share.
 
-A back end (:mod:`igmeta.store.sqlite`, :mod:`igmeta.store.postgres`) only says how to get
+A back end (:mod:`igmeta.app.store.sqlite`, :mod:`igmeta.app.store.postgres`) only says how to get
 a connection, how to run one transaction and which errors are worth a retry; the SQL, the
 schema and its migrations, the ownership rules and the retry loop are written once, here.
 
@@ -23,7 +23,7 @@ from typing import Any, Protocol, TypeVar
 import pandas as pd
 
 from igmeta.app.pipeline.analysis import AnalysisSettings
-from igmeta.scenarios import (
+from igmeta.app.store.scenarios import (
     BUILTIN_IDS,
     Scenario,
     ScenarioError,

@@ -11,7 +11,7 @@ One analysis is fully described by its study table and its :class:`AnalysisSetti
 Loading a scenario and running :func:`igmeta.app.pipeline.analysis.run_analysis` therefore gives the
 same numbers, bit for bit, in any process.
 
-The store lives in :mod:`igmeta.store`: one interface, two back ends (SQLite, the default,
+The store lives in :mod:`igmeta.app.store`: one interface, two back ends (SQLite, the default,
 one file at ``$IGMETA_DB_PATH``; PostgreSQL, shared by several app replicas, at
 ``$IGMETA_DB_URL``), the same schema migrations and ownership rules on both. Scenario ids
 come from :func:`secrets.token_urlsafe` and are unguessable: a link holding one is the
@@ -55,8 +55,8 @@ from igmeta.datasets import load_ig_pnp_canonical
 from igmeta.effects import measure_info
 from igmeta.formatting import format_ci
 
-if TYPE_CHECKING:  # re-exported from igmeta.store on first use (see __getattr__)
-    from igmeta.store import (
+if TYPE_CHECKING:  # re-exported from igmeta.app.store on first use (see __getattr__)
+    from igmeta.app.store import (
         DEFAULT_DB_PATH,
         MIGRATIONS,
         ScenarioStore,
@@ -120,27 +120,27 @@ _BUILTINS = {
 BUNDLED_SOURCE = "IG for peripheral neuropathic pain (bundled, partly reconstructed)"
 _BUILTIN_TIME = "2022-01-01T00:00:00+00:00"
 
-#: Names that live in :mod:`igmeta.store` and are re-exported here (imported on first use,
+#: Names that live in :mod:`igmeta.app.store` and are re-exported here (imported on first use,
 #: because the store itself builds on this module).
 _STORE_NAMES = {
-    "AUTOSAVE_MAX_AGE_DAYS": "igmeta.store.base",
-    "MAX_TABLE_JSON_CHARS": "igmeta.store.base",
-    "MIGRATIONS": "igmeta.store.base",
-    "SCHEMA_VERSION": "igmeta.store.base",
-    "StoreUnavailable": "igmeta.store.base",
-    "BUSY_TIMEOUT_MS": "igmeta.store.sqlite",
-    "DB_ENV": "igmeta.store.sqlite",
-    "DEFAULT_DB_PATH": "igmeta.store.sqlite",
-    "db_path": "igmeta.store.sqlite",
-    "ScenarioStore": "igmeta.store",
-    "autosave": "igmeta.store.url",
-    "default_store": "igmeta.store.url",
-    "load_autosave": "igmeta.store.url",
+    "AUTOSAVE_MAX_AGE_DAYS": "igmeta.app.store.base",
+    "MAX_TABLE_JSON_CHARS": "igmeta.app.store.base",
+    "MIGRATIONS": "igmeta.app.store.base",
+    "SCHEMA_VERSION": "igmeta.app.store.base",
+    "StoreUnavailable": "igmeta.app.store.base",
+    "BUSY_TIMEOUT_MS": "igmeta.app.store.sqlite",
+    "DB_ENV": "igmeta.app.store.sqlite",
+    "DEFAULT_DB_PATH": "igmeta.app.store.sqlite",
+    "db_path": "igmeta.app.store.sqlite",
+    "ScenarioStore": "igmeta.app.store",
+    "autosave": "igmeta.app.store.url",
+    "default_store": "igmeta.app.store.url",
+    "load_autosave": "igmeta.app.store.url",
 }
 
 
 def __getattr__(name: str) -> Any:
-    """The store's names (:data:`_STORE_NAMES`), from :mod:`igmeta.store`."""
+    """The store's names (:data:`_STORE_NAMES`), from :mod:`igmeta.app.store`."""
     module = _STORE_NAMES.get(name)
     if module is None:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

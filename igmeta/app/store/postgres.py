@@ -7,7 +7,7 @@ serialization failure, 40P01 deadlock) is run again by :meth:`Store._transaction
 that start together migrate one after the other (a session-level advisory lock).
 
 Every problem reaching or using the server becomes a
-:class:`~igmeta.store.base.StoreUnavailable` whose message names the database (without its
+:class:`~igmeta.app.store.base.StoreUnavailable` whose message names the database (without its
 password) and the server's reason, so the dashboard shows a message instead of crashing.
 """
 
@@ -17,7 +17,7 @@ import contextlib
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from igmeta.store.base import Store, StoreUnavailable
+from igmeta.app.store.base import Store, StoreUnavailable
 
 __all__ = ["POOL_MAX_SIZE", "PostgresStore", "safe_location"]
 
