@@ -578,13 +578,13 @@ def test_footer_reports_the_results_own_numbers():
 
 
 def test_weights_keep_significant_digits():
-    from igmeta.app.outputs.tables import _weight_text
+    from igmeta.result_frames import weight_text
 
-    assert _weight_text(35.24) == "35.2%"
-    assert _weight_text(0.01234) == "0.012%"
-    assert _weight_text(0.00012) == "0.00012%"
-    assert _weight_text(0.0) == "0%"
-    assert _weight_text(np.nan) == ""
+    assert weight_text(35.24) == "35.2%"
+    assert weight_text(0.01234) == "0.012%"
+    assert weight_text(0.00012) == "0.00012%"
+    assert weight_text(0.0) == "0%"
+    assert weight_text(np.nan) == ""
 
 
 def test_large_k_draws_the_largest_weights_and_says_so():

@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from igmeta.app.outputs.tables import display_scale, to_display_scale
+from igmeta.app.outputs.tables import display_scale
 from igmeta.app.pipeline.analysis import AnalysisBundle
 from igmeta.bias import (
     begg_test,
@@ -33,6 +33,7 @@ from igmeta.bias import (
     step_selection_model,
     trim_and_fill,
 )
+from igmeta.result_frames import to_display_scale
 from igmeta.transforms import back_transform, interval_back_transform
 from ui import compute
 

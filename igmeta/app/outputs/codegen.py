@@ -30,7 +30,6 @@ import numpy as np
 import pandas as pd
 
 from igmeta.app.intake.schema import CLUSTER_COLUMN
-from igmeta.app.outputs.tables import model_label
 from igmeta.app.pipeline.analysis import AnalysisBundle, AnalysisSettings, run_analysis
 from igmeta.app.store.scenarios import settings_to_json, table_to_json
 from igmeta.bias import (
@@ -50,6 +49,7 @@ from igmeta.effects import (
     default_add,
     measure_info,
 )
+from igmeta.result_frames import model_label
 
 __all__ = [
     "BEGIN",
