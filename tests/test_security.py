@@ -311,7 +311,7 @@ def test_oversized_upload_is_refused_before_parsing():
 
 
 def test_data_page_uploader_uses_the_limit():
-    text = (ROOT / "ui" / "data_page.py").read_text("utf-8")
+    text = (ROOT / "ui" / "upload.py").read_text("utf-8")
     assert "max_upload_size=MAX_UPLOAD_BYTES" in text
 
 

@@ -14,8 +14,9 @@ import streamlit as st
 
 from igmeta.app.intake.paste import rows_from_block
 from igmeta.app.intake.schema import INCLUDE_COLUMN
+from igmeta.app.intake.upload import PROVENANCE_COLUMN
 from ui import state
-from ui.data_page import PROVENANCE_COLUMN, clean_table
+from ui.data_page import clean_table
 from ui.grid import editor_column_order
 from ui.text import plain
 
