@@ -77,6 +77,7 @@ import numpy as np
 import pandas as pd
 from scipy import special
 
+from igmeta import formulas
 from igmeta.app.pipeline.analysis import AnalysisSettings, run_analysis
 from igmeta.design import InterceptDesign
 from igmeta.effects import effect_sizes, measure_info
@@ -131,14 +132,14 @@ def i2_from_q(q: float, df: float) -> float:
     """I^2 (%) from Q (Higgins and Thompson 2002): ``max(0, 100 (Q - df)/Q)``; 0 if df < 1."""
     if df < 1 or not q > 0:
         return 0.0
-    return float(max(0.0, 100.0 * (q - df) / q))
+    return float(formulas.i2_from_q(q, df))
 
 
 def i2_from_tau2(tau2: float, vt: float) -> float:
     """I^2 (%) from tau^2: ``100 tau^2 / (tau^2 + vt)`` with ``vt`` the typical variance."""
     if not np.isfinite(vt) or tau2 + vt <= 0:
         return 0.0
-    return float(100.0 * tau2 / (tau2 + vt))
+    return float(formulas.i2_from_tau2(tau2, vt))
 
 
 def tau2_dl_from_q(q: float, wi) -> float:
@@ -193,7 +194,7 @@ def prediction_interval(
         crit = float(special.stdtrit(df, p))
     else:
         raise ValueError(f"unknown prediction distribution {distribution!r}")
-    half = crit * float(np.sqrt(se**2 + tau2))
+    half = float(formulas.prediction_half_width(crit, se, tau2))
     return estimate - half, estimate + half
 
 

@@ -28,6 +28,7 @@ from igmeta.app.outputs.codegen import _r_vector, r_string
 from igmeta.app.pipeline.analysis import AnalysisBundle
 from igmeta.effects import measure_info
 from igmeta.estimators import ESTIMATORS, ITERATIVE_METHODS
+from igmeta.formulas import prediction_half_width
 from igmeta.pooling import design_matrix, meta_regression
 from igmeta.results import MetaRegressionResult
 
@@ -201,15 +202,15 @@ def predict(res: MetaRegressionResult, X_new: np.ndarray) -> pd.DataFrame:
     se = np.sqrt(np.einsum("ij,jk,ik->i", X_new, res.vb, X_new))
     upper = 0.5 + res.level / 2
     crit = special.stdtrit(res.ddf, upper) if res.test == "knha" else special.ndtri(upper)
-    pi_se = np.sqrt(se**2 + res.tau2)
+    half = prediction_half_width(crit, se, res.tau2)
     return pd.DataFrame(
         {
             "pred": pred,
             "se": se,
             "ci_lower": pred - crit * se,
             "ci_upper": pred + crit * se,
-            "pi_lower": pred - crit * pi_se,
-            "pi_upper": pred + crit * pi_se,
+            "pi_lower": pred - half,
+            "pi_upper": pred + half,
         }
     )
 
