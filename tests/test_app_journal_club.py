@@ -13,7 +13,8 @@ from streamlit.testing.v1 import AppTest
 from igmeta.app.evidence.clinical import nnt_from_bundle
 from igmeta.app.outputs.presenter import headline_items
 from igmeta.app.pipeline.analysis import PUBLISHED_COMPARISON, AnalysisSettings, run_analysis
-from igmeta.app.store.scenarios import BUILTIN_PUBLISHED, ScenarioStore, summarise
+from igmeta.app.store.records import BUILTIN_PUBLISHED
+from igmeta.app.store.scenarios import ScenarioStore, summarise
 from igmeta.datasets import load_ig_pnp_canonical
 from igmeta.formatting import format_ci
 from ui import state

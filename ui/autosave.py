@@ -34,9 +34,9 @@ import pandas as pd
 import streamlit as st
 
 from igmeta.app.pipeline.analysis import ANALYSES, AnalysisSettings
+from igmeta.app.store.records import table_digest as _table_digest
 from igmeta.app.store.scenarios import autosave as store_autosave
 from igmeta.app.store.scenarios import load_autosave, settings_to_json
-from igmeta.app.store.scenarios import table_digest as _table_digest
 from ui import state
 
 __all__ = [

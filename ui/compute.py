@@ -23,7 +23,7 @@ import streamlit as st
 from igmeta.app.outputs.exports import forest_for
 from igmeta.app.outputs.tables import ForestLabels
 from igmeta.app.pipeline.analysis import AnalysisBundle, AnalysisSettings, run_analysis
-from igmeta.app.store.scenarios import table_digest
+from igmeta.app.store.records import table_digest
 from igmeta.plots.text_images import text_columns_as_images
 
 __all__ = [

@@ -35,11 +35,13 @@ from igmeta.app.outputs.presenter import (
     step_indicator,
 )
 from igmeta.app.pipeline.analysis import AnalysisBundle, AnalysisSettings
-from igmeta.app.store.scenarios import (
+from igmeta.app.store.records import (
     BUILTIN_PUBLISHED,
     BUILTIN_PUBLISHED_SINGLE_ARM,
-    applicable_variations,
     builtin_scenario,
+)
+from igmeta.app.store.scenarios import (
+    applicable_variations,
     describe_changes,
     study_influence,
     summarise,

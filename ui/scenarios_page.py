@@ -28,12 +28,12 @@ from igmeta.app.outputs.report import report_html
 from igmeta.app.outputs.report_docx import DOCX_MIME, report_docx
 from igmeta.app.outputs.safe_export import to_safe_csv_bytes
 from igmeta.app.pipeline.analysis import AnalysisBundle, AnalysisSettings
-from igmeta.app.store.scenarios import (
+from igmeta.app.store.records import (
     BUILTIN_PUBLISHED,
     BUILTIN_PUBLISHED_SINGLE_ARM,
     ScenarioError,
-    comparison_frame,
 )
+from igmeta.app.store.scenarios import comparison_frame
 from ui import compute, share, state
 
 __all__ = ["render_scenarios"]

@@ -18,7 +18,8 @@ from conftest import screenshot, wait_for_app
 from igmeta.app.evidence.clinical import nnt_from_bundle
 from igmeta.app.outputs.presenter import DEFAULT_STEPS, build_steps, headline_items
 from igmeta.app.pipeline.analysis import run_analysis
-from igmeta.app.store.scenarios import BUILTIN_PUBLISHED, applicable_variations, builtin_scenario
+from igmeta.app.store.records import BUILTIN_PUBLISHED, builtin_scenario
+from igmeta.app.store.scenarios import applicable_variations
 from ui import state
 
 pytestmark = pytest.mark.browser

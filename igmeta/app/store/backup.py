@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from igmeta.app.store.base import AUTOSAVE_COLUMNS, SCENARIO_COLUMNS, SCHEMA_VERSION, Store
-from igmeta.app.store.scenarios import (
+from igmeta.app.store.records import (
     ScenarioError,
     is_valid_id,
     settings_from_json,

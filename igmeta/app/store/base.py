@@ -23,7 +23,7 @@ from typing import Any, Protocol, TypeVar
 import pandas as pd
 
 from igmeta.app.pipeline.analysis import AnalysisSettings
-from igmeta.app.store.scenarios import (
+from igmeta.app.store.records import (
     BUILTIN_IDS,
     Scenario,
     ScenarioError,

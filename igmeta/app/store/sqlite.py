@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from igmeta.app.store.base import Store, StoreUnavailable
-from igmeta.app.store.scenarios import ScenarioError
+from igmeta.app.store.records import ScenarioError
 
 __all__ = ["BUSY_TIMEOUT_MS", "DB_ENV", "DEFAULT_DB_PATH", "SQLiteStore", "db_path"]
 

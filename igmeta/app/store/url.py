@@ -20,7 +20,7 @@ import pandas as pd
 
 from igmeta.app.pipeline.analysis import AnalysisSettings
 from igmeta.app.store.base import Store, StoreUnavailable
-from igmeta.app.store.scenarios import Scenario
+from igmeta.app.store.records import Scenario
 from igmeta.app.store.sqlite import SQLiteStore, db_path
 
 __all__ = [
