@@ -32,6 +32,7 @@ from igmeta.glmm import GLMM_MODELS, meta_analysis_glmm
 from igmeta.gosh import decode_members, gosh
 from igmeta.heterogeneity import HeterogeneityCI, heterogeneity_ci
 from igmeta.mantel_haenszel import meta_analysis_mh, meta_analysis_peto
+from igmeta.mantel_haenszel_rates import meta_analysis_mh_rates
 from igmeta.multilevel import MultilevelResult, predict_mv, rma_mv, sigma2_profile_ci
 from igmeta.permutation import PermutationResult, permutation_test
 from igmeta.pooling import meta_analysis, meta_regression
@@ -93,6 +94,7 @@ __all__ = [
     "egger_test",
     "funnel_frame",
     "meta_analysis_mh",
+    "meta_analysis_mh_rates",
     "meta_analysis_peto",
     "subgroup_analysis",
     "trim_and_fill",

@@ -9,7 +9,7 @@
 # Creates (or reuses) the project virtual environment .venv and installs
 # requirements-dev.txt into it when that changed. Debian packages (chromium for the browser
 # tests and figure export, R + metafor for the R-script tests, postgresql for the store
-# tests' throwaway server) are installed with apt-get
+# tests' throwaway server, nginx for the deployment's load balancer) are installed with apt-get
 # when running as root (as CI does); otherwise the script says what to install.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -22,12 +22,15 @@ step 5 "creating $IGMETA_VENV (the project virtual environment)"
 make_venv
 step 5 "installing the test requirements (requirements-dev.txt)"
 install_requirements requirements-dev.txt
-step 5 "checking Debian packages: chromium, R and metafor, PostgreSQL"
+step 5 "checking Debian packages: chromium, R with metafor and clubSandwich, PostgreSQL, nginx"
 need_apt=()
 find_chromium || need_apt+=(chromium)
 command -v Rscript >/dev/null 2>&1 || need_apt+=(r-base-core)
 Rscript -e 'library(metafor)' >/dev/null 2>&1 || need_apt+=(r-cran-metafor r-cran-metadat)
+# clubSandwich: the exported R script's robust(..., clubSandwich = TRUE) (CR2 tests)
+Rscript -e 'library(clubSandwich)' >/dev/null 2>&1 || need_apt+=(r-cran-clubsandwich)
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need_apt+=(postgresql)
+command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || need_apt+=(nginx)
 if [ ${#need_apt[@]} -gt 0 ]; then
   if is_root && command -v apt-get >/dev/null 2>&1; then
     echo "      installing with apt-get: ${need_apt[*]}"
@@ -36,7 +39,7 @@ if [ ${#need_apt[@]} -gt 0 ]; then
     fail "the tests need Debian packages that are missing: ${need_apt[*]} (chromium drives \
 the browser tests and figure export; R + metafor run the exported R scripts). Install them \
 with: sudo apt-get install -y ${need_apt[*]}  (or run this script as root; postgresql: the \
-store tests start a throwaway server)."
+store tests start a throwaway server; nginx: the deployment's load balancer is tested)."
   fi
 fi
 find_chromium || fail "chromium was installed but is not on PATH."

@@ -9,7 +9,7 @@ from streamlit.testing.v1 import AppTest
 
 from igmeta.app.pipeline.analysis import PUBLISHED_COMPARISON, AnalysisSettings, run_analysis
 from igmeta.datasets import load_ig_pnp_canonical
-from igmeta.formatting import format_ci
+from igmeta.formatting import format_ci, format_number
 from ui import state
 from ui.state import widget_key
 
@@ -99,6 +99,8 @@ def test_published_preset_reproduces_2_90():
     [
         ("tau2_method", "DL"),
         ("tau2_method", "PM"),
+        ("tau2_method", "HSk"),
+        ("tau2_method", "PMM"),
         ("binary_measure", "OR"),
         ("binary_measure", "RD"),
         ("pooling", "MH"),
@@ -113,6 +115,26 @@ def test_each_control_reruns_with_engine_numbers(field, value):
     assert not at.exception, [e.value for e in at.exception]
     settings = AnalysisSettings().with_changes(**{field: value})
     assert _metric(at, "Pooled") == _expected_headline(settings)
+
+
+@pytest.mark.parametrize("method", ["HSk", "PMM"])
+def test_newer_estimators_with_hartung_knapp_and_the_heterogeneity_table(method):
+    at = _app()
+    at.sidebar.selectbox(key=widget_key("tau2_method")).select(method).run()
+    next(t for t in at.sidebar.toggle if t.label.startswith("Hartung")).set_value(True).run()
+    assert not at.exception, [e.value for e in at.exception]
+    settings = AnalysisSettings(tau2_method=method, test="knha")
+    assert at.session_state[state.SETTINGS] == settings
+    assert _metric(at, "Pooled") == _expected_headline(settings)
+    res = run_analysis(load_ig_pnp_canonical(), settings).result
+    tau2_rows = [
+        row
+        for frame in (d.value for d in at.dataframe)
+        if {"quantity", "estimate", "CI"} <= set(frame.columns)
+        for row in frame.itertuples()
+        if row.quantity == "tau\u00b2"
+    ]
+    assert tau2_rows and tau2_rows[0].estimate == format_number(res.tau2, 4)
 
 
 def test_single_arm_and_rct_only_subgroup():

@@ -88,10 +88,11 @@ def test_bias_section_is_optional():
 
 
 @pytest.mark.parametrize("method", ["HSk", "PMM"])
-def test_r_script_newer_tau2_estimators(method, rscript, tmp_path):  # noqa: F811
-    # HSk and PMM run through run_analysis (not yet in the sidebar's choices): the export
-    # writes metafor's own method code and reproduces the pooled result.
-    settings = AnalysisSettings(tau2_method=method)
+@pytest.mark.parametrize("test", ["z", "knha"])
+def test_r_script_newer_tau2_estimators(method, test, rscript, tmp_path):  # noqa: F811
+    # HSk and PMM (sidebar choices): the export writes metafor's own method code and
+    # reproduces the pooled result, also under Hartung-Knapp.
+    settings = AnalysisSettings(tau2_method=method, test=test)
     bundle = run_analysis(BCG, settings)
     assert bundle.result is not None and bundle.result.tau2 > 0
     script = r_script(BCG, settings, bundle, plots=False)

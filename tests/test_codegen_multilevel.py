@@ -22,6 +22,7 @@ from igmeta.app.outputs.codegen import (
 )
 from igmeta.app.pipeline.analysis import AnalysisSettings, run_analysis
 from igmeta.multilevel import predict_mv, rma_mv, sigma2_profile_ci
+from igmeta.robust import robust
 
 DATA = Path(__file__).parent / "data" / "rma_mv_metafor.json"
 REF = next(c for c in json.loads(DATA.read_text())["cases"] if c["name"] == "konstantopoulos_REML")
@@ -102,3 +103,50 @@ def test_exported_three_level_model_reproduces_the_engine(tau2_method, test, tmp
     assert res.k == len(table) - 1
     assert compare_values(expected, got, rtol=RTOL, atol=ATOL) == []
     assert np.isfinite(list(got.values())).all()
+
+
+@pytest.mark.parametrize("kind", ["CR1", "CR2"])
+def test_exported_cluster_robust_tests_reproduce_the_engine(kind, tmp_path):
+    """robust(res_ml, cluster, adjust = TRUE / clubSandwich = TRUE) in the exported script
+    gives igmeta.robust's numbers (rows without a cluster left out, as in the panel)."""
+    rscript = shutil.which("Rscript")
+    assert rscript, "Rscript is not installed: run scripts/test.sh"
+    table = _table()
+    table.loc[5, "cluster"] = None
+    settings = AnalysisSettings(data_type="generic", analysis="generic", robust=kind)
+    bundle = run_analysis(table, settings)
+    script = r_script(table, settings, bundle, plots=False, three_level=True)
+    args = "adjust = TRUE" if kind == "CR1" else "clubSandwich = TRUE"
+    assert f"rob_ml <- robust(res_ml, cluster = cluster, {args})" in script
+    path = tmp_path / "robust.R"
+    path.write_text(script)
+    proc = subprocess.run(
+        [rscript, str(path)], capture_output=True, text=True, timeout=600, cwd=tmp_path
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    got = parse_results(proc.stdout)
+    keep = table["cluster"].notna().to_numpy()
+    clusters = table["cluster"][keep].tolist()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = rma_mv(
+            table["yi"][keep], table["vi"][keep], clusters, [str(i) for i in range(keep.sum())]
+        )
+    rob = robust(res, clusters, clubsandwich=kind == "CR2")
+    expected = {
+        "ml_robust_se": rob.se[0],
+        "ml_robust_ci_lb": rob.ci_lb[0],
+        "ml_robust_ci_ub": rob.ci_ub[0],
+        "ml_robust_pval": rob.pval[0],
+        "ml_robust_ddf": rob.ddf[0],
+    }
+    expected = {key: float(value) for key, value in expected.items()}
+    assert compare_values(expected, got, rtol=RTOL, atol=ATOL) == []
+
+
+def test_no_robust_lines_without_the_option():
+    table = _table()
+    settings = AnalysisSettings(data_type="generic", analysis="generic")
+    assert "robust(" not in "\n".join(r_three_level(run_analysis(table, settings), table))
+    with pytest.raises(CodegenError, match="cluster-robust"):
+        r_script(table, settings.with_changes(robust="CR3"), three_level=True)

@@ -16,6 +16,7 @@ from igmeta.app.pipeline.analysis import (
     run_analysis,
 )
 from igmeta.datasets import load_ig_pnp_canonical
+from ui.sidebar import ESTIMATORS
 
 #: Analyses a methods paragraph can name, and how to recognise each in the HTML report.
 NAMED_ANALYSES = {
@@ -81,3 +82,21 @@ def test_random_effects_paragraph_cites_what_it_names():
     text, refs = methods_paragraph(bundle)
     assert "Q-profile" in text and "Egger" in text
     assert any("Egger M" in r for r in refs)
+
+
+@pytest.mark.parametrize("method", list(ESTIMATORS))
+def test_every_sidebar_estimator_is_named_and_cited(method):
+    bundle = run_analysis(load_ig_pnp_canonical(), AnalysisSettings(tau2_method=method))
+    text, refs = methods_paragraph(bundle, bias_tests=False, heterogeneity_ci=False)
+    assert "was estimated by" in text
+    assert any(r.startswith("Viechtbauer W. Conducting") for r in refs) and len(refs) >= 3
+
+
+def test_newer_estimators_are_named_in_words():
+    for method, words, cited in [
+        ("HSk", "Hunter-Schmidt estimator with its small-sample correction (HSk)", "Brannick MT"),
+        ("PMM", "median-unbiased Paule-Mandel estimator (PMM)", "Paule RC"),
+    ]:
+        bundle = run_analysis(load_ig_pnp_canonical(), AnalysisSettings(tau2_method=method))
+        text, refs = methods_paragraph(bundle)
+        assert words in text and any(r.startswith(cited) for r in refs)

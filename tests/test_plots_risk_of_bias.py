@@ -158,3 +158,17 @@ def test_summary_bars_add_up_and_match_the_weighted_summary():
 
 def test_rob_columns_are_known():
     assert set(ROB2.columns) <= set(ROB_COLUMNS)
+
+
+def test_risk_of_bias_figures_can_be_enlarged_for_slides():
+    """The bar chart and the traffic light scale like the forest (a bar's marker has no size)."""
+    from igmeta.app.outputs.exports import enlarge_figure
+
+    table = _table()
+    summary = weighted_summary(table, ROB2, np.array([20.0, 30.0, 50.0]))
+    for fig in (rob_summary_figure(summary, ROB2), traffic_light_figure(table, ROB2)):
+        big = enlarge_figure(fig, 1.5)
+        assert big.layout.height == int(fig.layout.height * 1.5)
+        for before, after in zip(fig.data, big.data, strict=True):
+            if before.marker.line.width is not None:
+                assert after.marker.line.width == pytest.approx(1.5 * before.marker.line.width)

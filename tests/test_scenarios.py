@@ -164,6 +164,13 @@ def test_unreadable_table_json_is_a_scenario_error(bad):
 def test_settings_round_trip():
     for settings in SETTINGS.values():
         assert sc.settings_from_json(sc.settings_to_json(settings)) == settings
+    newer = AnalysisSettings(tau2_method="PMM", test="knha", three_level=False, robust="CR2")
+    assert sc.settings_from_json(sc.settings_to_json(newer)) == newer
+    # Scenarios saved before these settings existed: three-level model on, no robust tests.
+    old = json.loads(sc.settings_to_json(AnalysisSettings()))
+    del old["three_level"], old["robust"]
+    restored = sc.settings_from_json(json.dumps(old))
+    assert restored.three_level is True and restored.robust == "none"
     with pytest.raises(sc.ScenarioError):
         sc.settings_from_json("[1, 2]")
 
@@ -178,6 +185,11 @@ def test_fingerprint_ignores_irrelevant_settings_only():
     assert sc.analysis_fingerprint(table, base) != sc.analysis_fingerprint(
         table, base.with_changes(zero_cells="metafor")
     )
+    for change in ({"three_level": False}, {"robust": "CR2"}, {"tau2_method": "HSk"}):
+        random = base.with_changes(pooling="IV", model="random")
+        assert sc.analysis_fingerprint(table, random) != sc.analysis_fingerprint(
+            table, random.with_changes(**change)
+        )
     edited = table.copy()
     edited.loc[0, "ai"] = 8
     assert sc.analysis_fingerprint(table, base) != sc.analysis_fingerprint(edited, base)

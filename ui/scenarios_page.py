@@ -304,13 +304,14 @@ def _export_section(
     else:
         try:
             # With the Publication bias page's analyses (inverse-variance models) and, for a
-            # table with a cluster column, the three-level model of the Analysis page.
+            # table with a cluster column, the three-level model of the Analysis page (unless
+            # it was switched off there).
             r_code = r_script(
                 table,
                 settings,
                 bundle,
                 publication_bias=True,
-                three_level=CLUSTER_COLUMN in table.columns,
+                three_level=settings.three_level and CLUSTER_COLUMN in table.columns,
             )
         except CodegenError as exc:
             try:  # the three-level part cannot be written: the rest still can

@@ -62,7 +62,9 @@ ESTIMATORS = {
     "SJ": "Sidik-Jonkman",
     "HE": "Hedges",
     "HS": "Hunter-Schmidt",
+    "HSk": "Hunter-Schmidt, small-sample corrected (HSk)",
     "EB": "Empirical Bayes",
+    "PMM": "Paule-Mandel, median-unbiased (PMM)",
 }
 LEVELS = {0.9: "90%", 0.95: "95%", 0.99: "99%"}
 CORRECTION_TARGETS = {

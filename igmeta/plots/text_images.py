@@ -11,10 +11,14 @@ because a changed figure is drawn anew.
 :func:`text_columns_as_images` moves those texts into one SVG image per column (a
 ``layout.images`` entry), which the browser renders natively in a few milliseconds. The
 picture is unchanged: each text keeps its position (row and column anchor), font, size,
-colour and weight. Each image is anchored to its column's edge and keeps its pixel size
-(``sizing="contain"`` in a box of the plot's height and :data:`BOX_SLACK` times the image's
-width), so a figure drawn wider or narrower than planned keeps its text size and rows, as
-text traces do. The transparent click targets over the study
+colour and weight. The column headers placed on the header rows (annotations with
+``yref="y"``) go into one more image over the plotting area. Each image is stretched over
+its column (``sizing="stretch"``, an SVG without a view box, texts at per cents of its
+box), so rows and column edges follow the figure's size; the font keeps its planned pixel
+size on a figure drawn wider than planned and shrinks in proportion on a narrower one
+(``font-size: min(<px>, <vw>)``, ``vw`` being a per cent of the image's own width), so a
+forest squeezed into a narrow window never has its columns run into each other -- which
+text traces, whose size is fixed, do. The transparent click targets over the study
 names (one square marker per few pixels of the label column) become one transparent bar
 per row that carries the study's hover text and ``customdata``, so a click or hover on a
 name works as before.
@@ -46,11 +50,6 @@ LABEL_COLUMN = "label column"
 #: Extra width (px) on the side a text flows to, so text wider than its column still shows
 #: (text traces are drawn with ``cliponaxis=False``).
 OVERFLOW_PX = 400
-#: Width of an image's box as a multiple of the image's own width. With ``sizing="contain"``
-#: an image is scaled to fit its box; a box this much wider than the image leaves the
-#: height as the binding side, so the image keeps its pixel size (rows aligned, text at its
-#: size) on any figure down to 1 / BOX_SLACK of the planned width.
-BOX_SLACK = 4.0
 #: Bar thickness in rows (rows are 1 apart on the y axis).
 TARGET_ROW_FRACTION = 0.9
 _TAG = re.compile(r"<[^>]*>")
@@ -72,9 +71,11 @@ def text_columns_as_images(spec: dict) -> dict:
     -------
     dict
         A new spec: each ``mode="text"`` scatter trace is replaced by an image in
-        ``layout.images`` (and an empty trace of the same name on its axes); the forest's
-        "label targets" markers by a bar trace carrying the label column's hover text. A
-        spec without a fixed geometry is returned as a copy, unchanged.
+        ``layout.images`` (and an empty trace of the same name on its axes); the
+        annotations placed on a row of the plotting area (the column headers) by one more
+        image, named "headers"; the forest's "label targets" markers by a bar trace
+        carrying the label column's hover text. A spec without a fixed geometry is
+        returned as a copy, unchanged.
     """
     layout = spec.get("layout", {})
     geometry = _Geometry.of(layout)
@@ -92,7 +93,16 @@ def text_columns_as_images(spec: dict) -> dict:
             data.append(_axis_holder(trace))
         else:
             data.append(trace)
-    return {**spec, "data": data, "layout": {**layout, "images": images}}
+    headers, annotations = _row_headers(layout, geometry)
+    header_image = _header_image(headers, layout, geometry)
+    if header_image is None:
+        return {**spec, "data": data, "layout": {**layout, "images": images}}
+    images.append(header_image)
+    return {
+        **spec,
+        "data": data,
+        "layout": {**layout, "images": images, "annotations": annotations},
+    }
 
 
 def image_texts(spec: dict) -> list[list[str]]:
@@ -193,40 +203,141 @@ def _column_image(trace: dict, layout: dict, geometry: _Geometry) -> dict:
         if not shown.strip() or x is None or y is None:
             continue
         x_px = shift + (float(x) - low) / (high - low) * column_px
-        colour = _per_point(font.get("color"), index, base.get("color", "#000"))
-        weight = _per_point(font.get("weight"), index, "normal")
-        size = _per_point(font.get("size"), index, base.get("size", 12))
         texts.append(
-            f"<text x={quoteattr(f'{x_px:.2f}')} y={quoteattr(f'{geometry.row_px(y):.2f}')}"
-            f" fill={quoteattr(str(colour))} font-weight={quoteattr(str(weight))}"
-            f" font-size={quoteattr(str(size))}>{escape(shown)}</text>"
+            _text_element(
+                shown,
+                x_px / width_px,
+                geometry.row_px(y) / geometry.height,
+                colour=_per_point(font.get("color"), index, base.get("color", "#000")),
+                weight=_per_point(font.get("weight"), index, "normal"),
+                size=_per_point(font.get("size"), index, base.get("size", 12)),
+                planned_px=width_px,
+            )
         )
-    # Chromium fits an SVG image into its box with the SVG's own preserveAspectRatio (not
-    # the <image>'s), so the root says where the picture sits: at the anchored edge.
-    align = {"start": "xMinYMin", "end": "xMaxYMin", "middle": "xMidYMin"}[anchor]
+    return _image(
+        texts,
+        family=family,
+        anchor=anchor,
+        name=str(trace.get("name", "text")),
+        x0=left - shift / geometry.width,
+        width=width_px / geometry.width,
+    )
+
+
+def _header_image(annotations: list[dict], layout: dict, geometry: _Geometry) -> dict | None:
+    """One image over the plotting area with the row-placed headers (``yref="y"``)."""
+    base = layout.get("font") or {}
+    texts = []
+    for annotation in annotations:
+        x = _paper_x(annotation, layout)
+        anchor = {"left": "start", "right": "end"}.get(annotation.get("xanchor"), "middle")
+        font = annotation.get("font") or {}
+        texts.append(
+            _text_element(
+                _shown(annotation.get("text", "")),
+                x,
+                geometry.row_px(float(annotation["y"])) / geometry.height,
+                colour=font.get("color", base.get("color", "#000")),
+                weight=font.get("weight", "normal"),
+                size=font.get("size", base.get("size", 12)),
+                planned_px=geometry.width,
+                anchor=anchor,
+            )
+        )
+    if not texts:
+        return None
+    family = (annotations[0].get("font") or {}).get("family") or base.get("family")
+    return _image(
+        texts, family=family or "sans-serif", anchor="start", name="headers", x0=0.0, width=1.0
+    )
+
+
+def _text_element(
+    shown: str,
+    x: float,
+    y: float,
+    *,
+    colour: object,
+    weight: object,
+    size: object,
+    planned_px: float,
+    anchor: str | None = None,
+) -> str:
+    """An SVG ``<text>`` at fractions ``x``, ``y`` of its image, its size as planned.
+
+    The font is ``size`` px on a figure drawn at least as wide as planned, and shrinks in
+    proportion on a narrower one (``vw`` is a per cent of the image's width, which
+    follows the figure's width), so the columns never run into each other.
+    """
+    per_vw = float(size) * 100.0 / planned_px
+    anchor_attribute = "" if anchor is None else f" text-anchor={quoteattr(anchor)}"
+    return (
+        f"<text x={quoteattr(f'{100 * x:.3f}%')} y={quoteattr(f'{100 * y:.3f}%')}"
+        f" fill={quoteattr(str(colour))} font-weight={quoteattr(str(weight))}"
+        f"{anchor_attribute}"
+        f" style={quoteattr(f'font-size:min({float(size):g}px,{per_vw:.4f}vw)')}"
+        f">{escape(shown)}</text>"
+    )
+
+
+def _image(texts: list[str], *, family: str, anchor: str, name: str, x0: float, width: float):
+    """A ``layout.images`` entry: an SVG of ``texts`` stretched over a box of the figure.
+
+    The box spans ``x0`` .. ``x0 + width`` of the plotting area's width (paper units) and
+    its whole height; the SVG has no view box, so its texts sit at per cents of the box
+    and keep their font size (see :func:`_text_element`).
+    """
     svg = (
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width_px:.2f}" '
-        f'height="{geometry.height:.2f}" viewBox="0 0 {width_px:.2f} {geometry.height:.2f}" '
-        f'preserveAspectRatio="{align} meet">'
+        '<svg xmlns="http://www.w3.org/2000/svg" width="100%" height="100%">'
         f"<g font-family={quoteattr(str(family))} text-anchor={quoteattr(anchor)} "
         f'dominant-baseline="central" style="white-space:pre">{"".join(texts)}</g></svg>'
     )
-    x_anchor = {"start": "left", "end": "right", "middle": "center"}[anchor]
-    x_paper = {"start": left, "end": right, "middle": (left + right) / 2}[anchor]
     return {
         "source": _DATA_URI + quote(svg, safe="/=:;,.'\"-()"),
-        "name": str(trace.get("name", "text")),
+        "name": name,
         "xref": "paper",
         "yref": "paper",
-        "x": x_paper,
+        "x": x0,
         "y": 1.0,
-        "xanchor": x_anchor,
+        "xanchor": "left",
         "yanchor": "top",
-        "sizex": BOX_SLACK * width_px / geometry.width,
+        "sizex": width,
         "sizey": 1.0,
-        "sizing": "contain",
+        "sizing": "stretch",
         "layer": "above",
     }
+
+
+def _paper_x(annotation: dict, layout: dict) -> float | None:
+    """The annotation's x as a fraction of the plotting area's width (None: unknown)."""
+    ref = str(annotation.get("xref", "paper"))
+    x = annotation.get("x", 0.0)
+    if ref == "paper":
+        return float(x)
+    name, _, domain = ref.partition(" ")
+    axis = layout.get("xaxis" + name[1:]) or {}
+    left, right = (float(v) for v in axis.get("domain", (0.0, 1.0)))
+    if domain == "domain":
+        return left + float(x) * (right - left)
+    span = axis.get("range")
+    if not isinstance(span, list | tuple) or len(span) != 2 or span[0] == span[1]:
+        return None
+    low, high = (float(v) for v in span)
+    return left + (float(x) - low) / (high - low) * (right - left)
+
+
+def _row_headers(layout: dict, geometry: _Geometry) -> tuple[list[dict], list[dict]]:
+    """Split the annotations: (headers placed on a row inside the plotting area, others)."""
+    headers, others = [], []
+    for annotation in layout.get("annotations", ()):
+        inside = (
+            annotation.get("yref") == "y"
+            and not annotation.get("showarrow", False)
+            and _paper_x(annotation, layout) is not None
+            and 0.0 <= geometry.row_px(float(annotation.get("y", 0.0))) <= geometry.height
+        )
+        (headers if inside else others).append(annotation)
+    return headers, others
 
 
 def _axis_holder(trace: dict) -> dict:

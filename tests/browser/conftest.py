@@ -13,6 +13,7 @@ import pytest
 from devtools.local_server import CHROMIUM, CHROMIUM_ARGS, ROOT, start_server, stop_server
 
 __all__ = [
+    "cut_metric_values",
     "CHROMIUM",
     "CHROMIUM_ARGS",
     "screenshot",
@@ -113,23 +114,59 @@ _IMAGE_TEXTS = """(chart) => {
     if (!href.startsWith('data:image/svg+xml')) continue;
     const source = decodeURIComponent(href.slice(href.indexOf(',') + 1));
     const svg = new DOMParser().parseFromString(source, 'image/svg+xml').documentElement;
+    // Texts sit at per cents of the image's box (igmeta.plots.text_images).
     const box = image.getBoundingClientRect();
-    const scale = box.height / parseFloat(svg.getAttribute('height'));
-    const anchor = svg.querySelector('g').getAttribute('text-anchor');
-    const drawnWidth = parseFloat(svg.getAttribute('width')) * scale;
-    const left = anchor === 'end' ? box.right - drawnWidth : box.left;
+    const group = svg.querySelector('g').getAttribute('text-anchor');
     for (const node of svg.querySelectorAll('text')) {
       found.push({
         text: node.textContent,
-        x: left + parseFloat(node.getAttribute('x')) * scale,
-        y: box.top + parseFloat(node.getAttribute('y')) * scale,
-        anchor: anchor,
+        x: box.left + parseFloat(node.getAttribute('x')) / 100 * box.width,
+        y: box.top + parseFloat(node.getAttribute('y')) / 100 * box.height,
+        anchor: node.getAttribute('text-anchor') || group,
       });
     }
   }
   const own = Array.from(chart.querySelectorAll('svg.main-svg')).map(s => s.textContent);
   return {svg: own.join(' '), images: found};
 }"""
+
+
+#: Metric values whose text is wider than the room it has: the natural width of each text
+#: (canvas ``measureText`` in the element's computed font) against the content width of
+#: the narrowest clipping box between the text and the metric. Streamlit cuts a metric
+#: value with an ellipsis inside a child element, where ``scrollWidth`` does not show it.
+_CUT_METRICS = """() => {
+  const context = document.createElement('canvas').getContext('2d');
+  const cut = [];
+  for (const metric of document.querySelectorAll('[data-testid="stMetricValue"]')) {
+    const leaves = [metric, ...metric.querySelectorAll('*')]
+      .filter(e => e.childElementCount === 0 && e.textContent.trim());
+    for (const leaf of leaves) {
+      const style = getComputedStyle(leaf);
+      context.font = `${style.fontStyle} ${style.fontWeight} ${style.fontSize} ${style.fontFamily}`;
+      const needed = context.measureText(leaf.textContent.trim()).width;
+      let room = Infinity;
+      for (let node = leaf; node && node !== metric.parentElement; node = node.parentElement) {
+        const s = getComputedStyle(node);
+        const clips = s.overflowX !== 'visible' || s.textOverflow === 'ellipsis';
+        if (clips) {
+          const width = node.getBoundingClientRect().width - parseFloat(s.paddingLeft)
+            - parseFloat(s.paddingRight) - parseFloat(s.borderLeftWidth)
+            - parseFloat(s.borderRightWidth);
+          room = Math.min(room, width);
+        }
+      }
+      if (needed > room + 0.5)
+        cut.push(`${metric.innerText} (${needed.toFixed(1)} > ${room.toFixed(1)} px)`);
+    }
+  }
+  return cut;
+}"""
+
+
+def cut_metric_values(page) -> list[str]:
+    """Metric values drawn cut (wider than their box), with the widths; [] when all fit."""
+    return page.evaluate(_CUT_METRICS)
 
 
 def chart_texts(chart) -> str:

@@ -7,7 +7,7 @@ screenshots land in ``artifacts/screenshots/page_<name>.png``: look at them.
 from __future__ import annotations
 
 import pytest
-from conftest import screenshot, use_metafor_defaults, wait_for_app
+from conftest import cut_metric_values, screenshot, use_metafor_defaults, wait_for_app
 
 pytestmark = pytest.mark.browser
 
@@ -65,15 +65,6 @@ def _no_exception(page) -> None:
     assert errors.count() == 0, errors.first.inner_text()
 
 
-def _truncated_metrics(page) -> list[str]:
-    """Texts of metric values that do not fit their box (cut with an ellipsis)."""
-    return page.evaluate(
-        """() => Array.from(document.querySelectorAll('[data-testid="stMetricValue"]'))
-            .filter(e => e.scrollWidth > e.clientWidth + 1)
-            .map(e => e.innerText)"""
-    )
-
-
 @pytest.mark.parametrize("size", SIZES, ids=[f"{w}x{h}" for w, h in SIZES])
 @pytest.mark.parametrize("name", PAGES)
 def test_page_renders(page, server_url, name, size):
@@ -83,7 +74,7 @@ def test_page_renders(page, server_url, name, size):
     _no_exception(page)
     assert page.locator("h1").count() >= 1
     assert page.get_by_text("Page not found").count() == 0
-    assert _truncated_metrics(page) == []
+    assert cut_metric_values(page) == []
 
 
 def test_analysis_opens_on_the_paper(page, server_url):

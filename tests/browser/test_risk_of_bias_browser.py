@@ -8,7 +8,7 @@ Screenshots (1280 x 720 viewport): artifacts/screenshots/rob_forest.png, rob_tra
 from __future__ import annotations
 
 import pytest
-from conftest import chart_texts, screenshot, wait_for_app
+from conftest import chart_texts, cut_metric_values, screenshot, wait_for_app
 
 pytestmark = pytest.mark.browser
 
@@ -65,10 +65,7 @@ def test_uploaded_rob_columns_show_in_the_forest_and_the_traffic_light(page, ser
     assert "<b>Bold</b> 1960" in texts
     assert page.locator(f"{CHART} svg b").count() == 0
     # The headline's longest values ("< 0.0001") are whole in a 1280 px window.
-    cut = page.evaluate(
-        """() => Array.from(document.querySelectorAll('[data-testid="stMetricValue"]'))
-            .filter(e => e.scrollWidth > e.clientWidth + 1).map(e => e.innerText)"""
-    )
+    cut = cut_metric_values(page)
     assert cut == [], f"metric values cut at 1280 px: {cut}"
     shot = screenshot(page, "rob_forest")
     assert shot.exists()

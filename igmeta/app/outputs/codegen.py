@@ -86,6 +86,12 @@ _DROP00 = (*BINARY_MEASURES, *RATE_PAIR_MEASURES)
 _ESTIMATORS = ("REML", "ML", "DL", "PM", "EB", "SJ", "HE", "HS", "HSk", "PMM", "FE")
 _ITERATIVE = ("REML", "ML", "PM", "PMM", "EB")
 _TARGETS = ("only0", "all", "if0all", "none")
+#: robust() arguments of each cluster-robust option of the three-level model.
+_ROBUST = {
+    "none": None,
+    "CR1": "adjust = TRUE",
+    "CR2": "clubSandwich = TRUE",
+}
 _R_TRANSFORMS = {
     "none": None,
     "exp": "exp",
@@ -180,6 +186,8 @@ def _check(settings: AnalysisSettings) -> None:
         raise CodegenError("Unknown pooling method or model.")
     if s.tau2_method not in _ESTIMATORS or s.test not in ("z", "knha"):
         raise CodegenError("Unknown tau\u00b2 estimator or test.")
+    if s.robust not in _ROBUST:
+        raise CodegenError("Unknown cluster-robust option.")
     if s.to not in _TARGETS or s.zero_cells not in ("metafor", "revman"):
         raise CodegenError("Unknown continuity-correction option.")
     if not (math.isfinite(float(s.add)) and float(s.add) >= 0):
@@ -536,6 +544,14 @@ def r_script(
             '  report(sprintf("ml_sigma2_%d_ub", j), ci_ml[[j]]$random[1, 3], "%.12e")',
             "}",
         ]
+        if _ROBUST.get(s.robust):
+            lines += [
+                'report("ml_robust_se", rob_ml$se)',
+                'report("ml_robust_ci_lb", rob_ml$ci.lb)',
+                'report("ml_robust_ci_ub", rob_ml$ci.ub)',
+                'report("ml_robust_pval", rob_ml$pval, "%.10e")',
+                'report("ml_robust_ddf", rob_ml$ddf)',
+            ]
     if publication_bias:
         lines += _r_bias_report(bundle)
     lines.append(f'cat("{END}\\n")')
@@ -548,7 +564,9 @@ def r_three_level(bundle: AnalysisBundle, table: pd.DataFrame) -> list[str]:
     They follow the lines of :func:`r_script` (the data frame ``dat`` of the analysed rows)
     and define ``res_ml``, ``ci_ml`` (profile-likelihood CIs) and ``pred_ml``, with the
     settings of the dashboard's three-level panel: REML (ML when the sidebar's estimator is
-    ML), t-tests under Hartung-Knapp, rows without a cluster left out.
+    ML), t-tests under Hartung-Knapp, rows without a cluster left out; with a cluster-robust
+    option (``settings.robust``) also ``rob_ml``, metafor's ``robust(res_ml, cluster)``
+    (CR1, or CR2 with ``clubSandwich = TRUE``, which needs the R package clubSandwich).
 
     Parameters
     ----------
@@ -595,6 +613,14 @@ def r_three_level(bundle: AnalysisBundle, table: pd.DataFrame) -> list[str]:
         "pred_ml <- predict(res_ml)",
         "print(pred_ml)",
     ]
+    robust_args = _ROBUST.get(s.robust)
+    if robust_args:
+        needs = " (needs the R package clubSandwich)" if s.robust == "CR2" else ""
+        lines += [
+            f"# Cluster-robust tests ({s.robust}) of the three-level model{needs}.",
+            f"rob_ml <- robust(res_ml, cluster = cluster, {robust_args})",
+            "print(rob_ml)",
+        ]
     return lines
 
 

@@ -225,17 +225,15 @@ def enlarge_figure(fig: go.Figure, factor: float) -> go.Figure:
     layout = out.layout
     for trace in out.data:
         for attr in ("textfont", "marker", "line"):
-            part = getattr(trace, attr, None)
+            # Not every trace type has every part or property (a bar's marker has no size).
+            part = trace[attr] if attr in trace else None  # noqa: SIM401 (no .get on traces)
             if part is None:
                 continue
-            if attr == "textfont" and part.size is not None:
+            if attr in ("textfont", "marker") and "size" in part and part.size is not None:
                 part.size = _scaled(part.size, factor)
-            if attr == "marker":
-                if part.size is not None:
-                    part.size = _scaled(part.size, factor)
-                if part.line is not None and part.line.width is not None:
-                    part.line.width = _scaled(part.line.width, factor)
-            if attr == "line" and part.width is not None:
+            if attr == "marker" and "line" in part and part.line.width is not None:
+                part.line.width = _scaled(part.line.width, factor)
+            if attr == "line" and "width" in part and part.width is not None:
                 part.width = _scaled(part.width, factor)
         if getattr(trace, "error_x", None) is not None and trace.error_x.thickness is not None:
             trace.error_x.thickness = trace.error_x.thickness * factor

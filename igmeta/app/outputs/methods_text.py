@@ -19,6 +19,9 @@ REFERENCES = {
     "1982;87:377-85. doi:10.6028/jres.087.022",
     "SJ": "Sidik K, Jonkman JN. Simple heterogeneity variance estimation for meta-analysis. "
     "J R Stat Soc C 2005;54:367-84. doi:10.1111/j.1467-9876.2005.00489.x",
+    "HSk": "Brannick MT, Potter SM, Benitez B, Morris SB. Bias and precision of alternate "
+    "estimators in meta-analysis: benefits of blending Schmidt-Hunter and Hedges approaches. "
+    "Organ Res Methods 2019;22:490-514. doi:10.1177/1094428117741966",
     "HK": "Knapp G, Hartung J. Improved tests for a random effects meta-regression with a "
     "single covariate. Stat Med 2003;22:2693-710. doi:10.1002/sim.1482",
     "MH": "Mantel N, Haenszel W. Statistical aspects of the analysis of data from "
@@ -52,6 +55,8 @@ _ESTIMATOR_NAMES = {
     "SJ": ("the Sidik-Jonkman estimator", "SJ"),
     "HE": ("the Hedges estimator", "DL"),
     "HS": ("the Hunter-Schmidt estimator", "DL"),
+    "HSk": ("the Hunter-Schmidt estimator with its small-sample correction (HSk)", "HSk"),
+    "PMM": ("the median-unbiased Paule-Mandel estimator (PMM)", "PM"),
 }
 _TRANSFORM_TEXT = {
     "PR": "as raw proportions",

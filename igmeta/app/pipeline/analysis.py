@@ -92,6 +92,13 @@ class AnalysisSettings:
         Subgroups included in the analysis (None = all).
     show_prediction : bool
         Show the prediction interval.
+    three_level : bool
+        Fit the three-level model (studies within clusters, metafor's ``rma.mv``) when the
+        table has a usable ``cluster`` column; on by default, so that a cluster column on
+        upload turns it on.
+    robust : str
+        Cluster-robust tests of the three-level model: ``"none"``, ``"CR1"`` (metafor's
+        ``robust()``) or ``"CR2"`` (``robust(..., clubSandwich = TRUE)``).
     """
 
     data_type: str = "binary"
@@ -113,6 +120,8 @@ class AnalysisSettings:
     subgroup_column: str | None = "design"
     subgroup_levels: tuple[str, ...] | None = None
     show_prediction: bool = True
+    three_level: bool = True
+    robust: str = "none"
 
     @property
     def measure(self) -> str:

@@ -168,7 +168,9 @@ _ESTIMATORS = {
     "SJ": "Sidik-Jonkman",
     "HE": "Hedges",
     "HS": "Hunter-Schmidt",
+    "HSk": "Hunter-Schmidt (small-sample corrected)",
     "EB": "empirical Bayes",
+    "PMM": "median-unbiased Paule-Mandel",
 }
 _ANALYSES = {
     "comparison": "treatment vs control",
@@ -221,6 +223,11 @@ def describe_settings(s: AnalysisSettings) -> dict[str, str]:
         out["Subgroups"] = f"by {s.subgroup_column} ({levels})"
     else:
         out["Subgroups"] = "none"
+    # Only when not the default, so tables without a cluster column read as before.
+    if not s.three_level:
+        out["Three-level model (cluster column)"] = "switched off"
+    elif s.robust != "none":
+        out["Three-level model (cluster column)"] = f"on, cluster-robust tests {s.robust}"
     return out
 
 
