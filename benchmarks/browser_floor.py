@@ -665,13 +665,13 @@ def sidebar_changes(page, k: int, repeats: int) -> Measure:
         settle(page)
         sidebar_select(page, "Model").wait_for()
         settle(page)
-    # Common <-> random: at k = 500 REML and DL can give the same rounded numbers.
-    choices = ["Common effect", "Random effects"]
-    if "Common effect" in sidebar_select(page, "Model").inner_text():
-        choices.reverse()  # the first change must change something (the published analysis)
+    # Common <-> random (at k = 500 REML and DL can give the same rounded numbers). Each
+    # repeat picks the model not in force, read from the headline (tau² "— (CE)" under a
+    # common-effect model), so that no click selects the option already selected.
 
     def one(i: int) -> tuple:
-        option = open_option(page, "Model", choices[i % 2])
+        common = "(CE)" in page.evaluate(METRICS, "tau")
+        option = open_option(page, "Model", "Random effects" if common else "Common effect")
         return _timed(page, option.click, "pointer", "Pooled", True)
 
     _repeat(page, measure, repeats, one)

@@ -5,6 +5,7 @@
 #   bash scripts/test.sh                       # everything
 #   bash scripts/test.sh tests/test_oracle.py  # one file
 #   bash scripts/test.sh -m "not browser"      # see tests/README.md
+#   bash scripts/test.sh -n 0                  # serially (default: parallel, pytest-xdist)
 #
 # Creates (or reuses) the project virtual environment .venv and installs
 # requirements-dev.txt into it when that changed. Debian packages (chromium for the browser

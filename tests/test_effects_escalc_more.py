@@ -358,8 +358,8 @@ def test_continuous_analysis_with_new_measure_exports_runnable_r(measure, rscrip
     assert f'escalc(measure = "{measure}", m1i = m1i' in script
     path = tmp_path / "analysis.R"
     path.write_text(script, encoding="utf-8")
-    out = subprocess.run(
-        [rscript, "--vanilla", str(path)], capture_output=True, text=True, timeout=300
+    out = subprocess.run(  # in tmp_path: the script writes its figures to the current folder
+        [rscript, "--vanilla", str(path)], capture_output=True, text=True, timeout=300, cwd=tmp_path
     )
     assert out.returncode == 0, out.stderr[-2000:]
     expected = result_values(bundle)

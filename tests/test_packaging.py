@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -312,3 +313,30 @@ def test_run_sh_in_a_fresh_clone(tmp_path):
     assert "pip could not download the packages of requirements.txt" in message, message
     assert "network" in message
     assert stamp.read_text() == before
+
+
+DEBIAN_PYTHON = Path("/usr/bin/python3")
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(1800)
+def test_test_sh_on_the_debian_system_python(tmp_path):
+    """The README's test command on Debian's own, externally managed Python: it makes the
+    project venv from it and never pip-installs into the system (PEP 668 would refuse)."""
+    managed = list(DEBIAN_PYTHON.parent.parent.glob("lib/python3*/EXTERNALLY-MANAGED"))
+    if not DEBIAN_PYTHON.exists() or not managed:
+        pytest.skip("no Debian system Python (/usr/bin/python3, EXTERNALLY-MANAGED) here")
+    if not (ROOT / ".git").exists():
+        pytest.skip("not a git checkout: nothing to clone")
+    clone = tmp_path / "igmeta"
+    _checked(_run(["git", "clone", "--quiet", "--no-hardlinks", str(ROOT), str(clone)]))
+    env = _script_env(PYTHON=str(DEBIAN_PYTHON))
+    command = ["bash", "scripts/test.sh", "-q", "tests/test_datasets.py"]
+    result = _run(command, cwd=clone, env=env, timeout=1500)
+    assert result.returncode == 0, f"{result.stdout}\n{result.stderr}"
+    for n, what in enumerate(("checking Python", "creating", "installing"), 1):
+        assert f"[{n}/5] {what}" in result.stdout, result.stdout
+    assert f"({DEBIAN_PYTHON})" in result.stdout or str(DEBIAN_PYTHON) in result.stdout
+    config = (clone / ".venv" / "pyvenv.cfg").read_text()
+    assert "home = /usr/bin" in config, config  # the venv is built on the system Python
+    assert re.search(r"\d+ passed", result.stdout), result.stdout

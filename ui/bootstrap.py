@@ -3,10 +3,12 @@
 Streamlit keeps a legacy mode for apps with a ``pages/`` folder: until the entry point has
 called ``st.navigation`` in the server process, a request for ``/<page>`` runs the page
 script on its own (without ``app.py``, so without session state or sidebar). The product
-layout fixes the folder name ``pages/``, so each page calls :func:`require_app` first. In
-legacy mode it switches the process to ``st.navigation`` routing and runs ``app.py`` in
-the same script run (which runs the requested page), then stops the stand-alone run. No
-rerun is needed, so the widget actions of this run (button clicks) are kept.
+layout fixes the folder name ``pages/``, so each page calls :func:`require_app` first.
+A page run that ``app.py`` did not start (no :func:`app_run` mark on this thread) runs
+``app.py`` instead, in the same script run: its ``st.navigation`` call switches the
+process to navigation routing (Streamlit's own public API does that; nothing private is
+touched here) and runs the requested page; the stand-alone run then stops. No rerun is
+needed, so the widget actions of this run (button clicks) are kept.
 """
 
 from __future__ import annotations
@@ -18,7 +20,6 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import streamlit as st
-from streamlit.runtime.pages_manager import PagesManager
 
 APP_PATH = Path(__file__).resolve().parents[1] / "app.py"
 
@@ -44,7 +45,6 @@ def app_run() -> Iterator[None]:
 
 def require_app() -> None:
     """Run ``app.py`` instead when a page script was started on its own."""
-    if PagesManager.uses_pages_directory or not getattr(_RUN, "active", False):
-        PagesManager.uses_pages_directory = False
+    if not getattr(_RUN, "active", False):
         runpy.run_path(str(APP_PATH), run_name="__main__")
         st.stop()

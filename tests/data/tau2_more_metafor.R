@@ -1,4 +1,5 @@
-# Reference values for tests/test_tau2_more.py: metafor 3.8-1.
+# Reference values for tests/test_estimators.py, test_profile_ci.py and test_model_comparison.py
+# (read by tests/tau2_reference.py): metafor 3.8-1.
 # Run: Rscript tests/data/tau2_more_metafor.R > tests/data/tau2_more_metafor.txt
 # Each line: a tag, then "name=value" pairs printed with %.17g ("NA" = R's NA), or
 # "<tag> ERROR <message>"; "<tag> WARN <message>" lines list R's warnings.

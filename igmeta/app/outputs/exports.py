@@ -226,7 +226,7 @@ def enlarge_figure(fig: go.Figure, factor: float) -> go.Figure:
     for trace in out.data:
         for attr in ("textfont", "marker", "line"):
             # Not every trace type has every part or property (a bar's marker has no size).
-            part = trace[attr] if attr in trace else None  # noqa: SIM401 (no .get on traces)
+            part = trace[attr] if attr in trace else None  # noqa: SIM401 (no .get)
             if part is None:
                 continue
             if attr in ("textfont", "marker") and "size" in part and part.size is not None:

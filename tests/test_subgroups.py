@@ -1,4 +1,10 @@
-"""The subgroup test's mixed-effects moderator model never builds a k x k matrix."""
+"""igmeta.subgroups: the subgroup test's mixed-effects moderator model never builds a k x k
+matrix (its projection sums equal the explicit matrix's; memory grows linearly with k).
+
+The subgroup analyses' numbers (per-level fits, moderator tests, separate-tau^2 test) are
+checked against metafor 3.8-1 by ``test_oracle.py`` (``oracle/cases/subgroup_*.json``, runner
+``oracle_runners/moderators.py``).
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,6 @@
-"""Engine checks against metafor 3.8-1 for settings the oracle folder does not cover.
+"""igmeta.pooling (``meta_analysis``) against metafor 3.8-1 for settings the oracle folder
+does not cover: confidence levels, ML with Knapp-Hartung, two or one studies, tau^2 on the
+boundary, non-convergence, and the continuity corrections the pooled studies depend on.
 
 Reference values were produced with R 4.2.2 / metafor 3.8-1; the R code is beside each
 value. Tolerances follow the oracle's: 1e-10 closed forms, 1e-6 iterative.
