@@ -38,6 +38,7 @@ __all__ = [
     "estimate_tau2",
     "log_likelihoods",
     "solve_generalised_q",
+    "user_weights",
 ]
 
 #: Convergence settings (metafor's ``control`` names). ``threshold`` is relative to
@@ -287,12 +288,19 @@ def _hsk(design, control):
         return _hunter_schmidt(design, design.k / (design.k - design.p))
 
 
-def _genq(design, control, weights):
-    """Generalised Q estimator with user weights ``a`` (metafor's ``method="GENQ"``)."""
+def user_weights(design, weights) -> np.ndarray:
+    """User weights ``a`` broadcast to the design's ``(B, k)``, 0 outside each fit.
+
+    Raises
+    ------
+    ValueError
+        When the count does not match the studies, or naming the rows (1-based) whose
+        weight is missing, negative or infinite (metafor refuses them too).
+    """
     a = np.asarray(weights, dtype=float)
     if a.shape[-1:] != design.y.shape[-1:] or a.ndim > 2:
         raise ValueError(
-            f"GENQ needs one weight per study: got {a.shape[-1] if a.ndim else 1} weights "
+            f"Weights need one value per study: got {a.shape[-1] if a.ndim else 1} weights "
             f"for {design.y.shape[-1]} studies."
         )
     a = np.broadcast_to(a, design.y.shape)
@@ -300,9 +308,14 @@ def _genq(design, control, weights):
     if bad.any():
         rows = ", ".join(str(i + 1) for i in np.unique(np.nonzero(bad)[-1]))
         raise ValueError(
-            f"GENQ weights must be finite and not negative; check the weight of study (row) {rows}."
+            f"Weights must be finite and not negative; check the weight of study (row) {rows}."
         )
-    a = np.where(design.mask, a, 0.0)
+    return np.where(design.mask, a, 0.0)
+
+
+def _genq(design, control, weights):
+    """Generalised Q estimator with user weights ``a`` (metafor's ``method="GENQ"``)."""
+    a = user_weights(design, weights)
     q = design.quantities(a, need=("rss", "tr_p", "tr_pp", "tr_pv", "tr_pvpv", "sum_p2v"))
     with np.errstate(divide="ignore", invalid="ignore"):
         tau2 = np.maximum(0.0, (q.rss - q.tr_pv) / q.tr_p)

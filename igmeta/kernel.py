@@ -14,7 +14,7 @@ import numpy as np
 from scipy import special
 
 from igmeta.design import _rowsum
-from igmeta.estimators import Tau2Estimate, estimate_tau2, log_likelihoods
+from igmeta.estimators import Tau2Estimate, estimate_tau2, log_likelihoods, user_weights
 from igmeta.formulas import (
     h2_from_q,
     h2_from_tau2,
@@ -120,6 +120,27 @@ class FitArrays:
     k: np.ndarray
 
 
+def _user_weighted(design, a: np.ndarray, tau2: np.ndarray, q_iv):
+    """Coefficients, their variance and the log-likelihood's extra RSS under user weights.
+
+    ``beta_a = (X'AX)^-1 X'Ay`` and ``vb_a = (X'AX)^-1 X'A M A X (X'AX)^-1`` with
+    ``M = diag(v + tau2)`` (metafor's ``rma.uni`` with ``weights``). The extra RSS is
+    ``sum w (y - X beta_a)^2 - sum w (y - X beta_w)^2 = d' X'WX d`` with
+    ``d = beta_a - beta_w`` and ``W = diag(1/(v + tau2))``.
+    """
+    q_a = design.quantities(a, need=("beta", "vb"))
+    m = np.where(design.mask, design.v + np.asarray(tau2, float)[:, None], 0.0)
+    x = getattr(design, "X", None)
+    if x is None:
+        meat = _rowsum(a * a * m)[:, None, None]
+    else:
+        meat = np.einsum("kp,bk,kq->bpq", x, a * a * m, x)
+    vb = q_a.vb @ meat @ q_a.vb
+    d = q_a.beta - q_iv.beta
+    extra = np.einsum("bi,bij,bj->b", d, np.linalg.inv(q_iv.vb), d)
+    return q_a.beta, vb, extra
+
+
 def fit_batch(
     design,
     method: str = "REML",
@@ -128,6 +149,7 @@ def fit_batch(
     control: Mapping[str, float] | None = None,
     qm_index: Sequence[int] | None = None,
     tau2: Tau2Estimate | None = None,
+    weights=None,
 ) -> FitArrays:
     """Fit ``design.batch_size`` random- or common-effect models in one pass.
 
@@ -149,6 +171,10 @@ def fit_batch(
         column 0 when p > 1, else the single coefficient).
     tau2 : Tau2Estimate, optional
         Use these tau^2 values instead of estimating them.
+    weights : array_like, shape (k,) or (B, k), optional
+        User weights ``a`` (metafor's ``rma(..., weights = a)``): the coefficients become
+        ``(X'AX)^-1 X'Ay`` with the sandwich variance of :func:`_user_weighted`; GENQ
+        also estimates tau^2 with them. None for inverse-variance weights.
 
     Returns
     -------
@@ -160,14 +186,17 @@ def fit_batch(
     y'Py/(k-p)`` for knha). Q uses ``w = 1/v``. ``vt = (k-p)/tr(P_FE)``. For FE,
     ``I2 = max(0, 100 (Q - df)/Q)``, ``H2 = Q/df``; otherwise ``I2 = 100 tau2/(vt + tau2)``
     and ``H2 = tau2/vt + 1``. Prediction interval ``beta +/- crit sqrt(se^2 + tau2)`` with
-    crit the normal (z) or t(k-p) (knha) quantile.
+    crit the normal (z) or t(k-p) (knha) quantile. With user weights, Q, I2, H2, tau^2
+    (except GENQ's) and the knha factor ``s2w`` stay those of the inverse-variance fit,
+    as in metafor 3.8-1, and the log-likelihoods use ``RSS = sum w (y - X beta_a)^2``.
     """
     level = normalise_level(level)
     test = test.lower()
     if test not in ("z", "knha"):
         raise ValueError(f"test must be 'z' or 'knha', got {test!r}")
     method = "FE" if method.upper() in ("EE", "CE") else method.upper()
-    est = tau2 if tau2 is not None else estimate_tau2(design, method, control)
+    user = None if weights is None else user_weights(design, weights)
+    est = tau2 if tau2 is not None else estimate_tau2(design, method, control, weights=user)
     b = design.batch_size
     df = (design.k - design.p).astype(float)
     w_fe, q_fe = _fe_quantities(design)
@@ -197,9 +226,11 @@ def fit_batch(
             s2w = np.ones(b)
             crit = np.full(b, special.ndtri(0.5 + level / 2))
             ddf = np.full(b, np.nan)
-        vb = q_re.vb * s2w[:, None, None]
+        beta, vb, rss_extra = q_re.beta, q_re.vb, 0.0
+        if user is not None:
+            beta, vb, rss_extra = _user_weighted(design, user, t2, q_re)
+        vb = vb * s2w[:, None, None]
         se = np.sqrt(np.diagonal(vb, axis1=1, axis2=2))
-        beta = q_re.beta
         statistic = beta / se
         if test == "knha":
             pval = 2 * special.stdtr(df[:, None], -np.abs(statistic))
@@ -231,8 +262,10 @@ def fit_batch(
         else:
             half = prediction_half_width(crit, se[:, 0], t2)
             pi_lower, pi_upper = beta[:, 0] - half, beta[:, 0] + half
-        weights = 100 * w / _rowsum(w)[:, None]
+        shown = w if user is None else user
+        weights = 100 * shown / _rowsum(shown)[:, None]
     ll_ml, ll_reml = log_likelihoods(design, t2, q_re)
+    ll_ml, ll_reml = ll_ml - 0.5 * rss_extra, ll_reml - 0.5 * rss_extra
     return FitArrays(
         beta=beta,
         se=se,

@@ -59,7 +59,23 @@ def _fitted_subset(es: EffectSizes, collected: list[str]) -> tuple[EffectSizes, 
             "Check the counts (e.g. a risk ratio needs events in both groups, or a "
             "continuity correction)."
         )
-    return (es if ok.all() else es.subset(ok)), dropped
+    return (es if ok.all() else es.subset(ok)), dropped, ok
+
+
+def _kept_weights(weights, k: int, kept: np.ndarray) -> np.ndarray | None:
+    """The user weights of the studies that are fitted (None without user weights)."""
+    if weights is None:
+        return None
+    a = np.asarray(weights, dtype=float).reshape(-1)
+    if a.size != k:
+        raise ValueError(f"Weights need one value per study: got {a.size} weights for {k} studies.")
+    a = a[kept]
+    if a.size and np.all(np.isfinite(a)) and not a.sum() > 0:
+        raise ValueError(
+            "The weights of the studies are all 0, so nothing can be pooled: give at "
+            "least one study a positive weight."
+        )
+    return a
 
 
 def _default_transform(es: EffectSizes, transform: str | None) -> str:
@@ -119,6 +135,7 @@ def meta_analysis(
     transform: str | None = None,
     transform_ni=None,
     control: Mapping[str, float] | None = None,
+    weights=None,
 ) -> MetaResult:
     """Pool effect sizes with a common-effect or random-effects model (metafor's ``rma``).
 
@@ -141,6 +158,11 @@ def meta_analysis(
         Study sizes for ``"ipft.hm"`` when ``effects`` is not given.
     control : mapping, optional
         ``threshold``, ``tol``, ``maxiter`` for iterative estimators.
+    weights : array_like, optional
+        User weights ``a``, one per study (metafor's ``rma(..., weights = a)``); required
+        by ``method="GENQ"``. The estimate becomes ``sum a y / sum a`` with variance
+        ``sum a^2 (v + tau^2) / (sum a)^2``; Q, I^2, H^2 and (except GENQ) tau^2 stay
+        those of the inverse-variance fit, as in metafor.
 
     Returns
     -------
@@ -163,13 +185,15 @@ def meta_analysis(
     collected: list[str] = []
     es = resolve_inputs(effects, yi, vi, sei, study, measure)
     collected.extend(es.warnings)
-    es, dropped = _fitted_subset(es, collected)
+    full_k = es.k
+    es, dropped, kept = _fitted_subset(es, collected)
+    a = _kept_weights(weights, full_k, kept)
     level = normalise_level(level)
     k = es.k
     test = _check_test(test, k, collected)
     method = "FE" if method.upper() in ("EE", "CE") else method.upper()
     control = {**DEFAULT_CONTROL, **(control or {})}
-    fit = fit_batch(InterceptDesign(es.yi, es.vi), method, test, level, control)
+    fit = fit_batch(InterceptDesign(es.yi, es.vi), method, test, level, control, weights=a)
     tau2 = float(fit.tau2.tau2[0])
     converged = bool(fit.tau2.converged[0])
     iterations = int(fit.tau2.iterations[0])
@@ -220,6 +244,7 @@ def meta_analysis(
         control=control,
         warnings=tuple(dict.fromkeys(collected)),
         effects=es,
+        user_weights=None if a is None else a.copy(),
     )
 
 
@@ -265,7 +290,9 @@ def design_matrix(mods, k: int, intercept: bool = True) -> tuple[np.ndarray, tup
     return np.column_stack(columns), tuple(names)
 
 
-def _r2(method: str, es: EffectSizes, X: np.ndarray, tau2: float, q: float, control) -> float:
+def _r2(
+    method: str, es: EffectSizes, X: np.ndarray, tau2: float, q: float, control, weights=None
+) -> float:
     """Proportion of heterogeneity explained, as metafor defines it."""
     k, p = X.shape
     if method == "FE":
@@ -274,7 +301,8 @@ def _r2(method: str, es: EffectSizes, X: np.ndarray, tau2: float, q: float, cont
             return 0.0
         adj = 1 - (q / q0) * (k - 1) / (k - p)
         return max(0.0, 100 * adj)
-    tau2_0 = float(estimate_tau2(InterceptDesign(es.yi, es.vi), method, control).tau2[0])
+    design = InterceptDesign(es.yi, es.vi)
+    tau2_0 = float(estimate_tau2(design, method, control, weights=weights).tau2[0])
     if tau2_0 <= 0:
         return 0.0
     return max(0.0, 100 * (tau2_0 - tau2) / tau2_0)
@@ -297,6 +325,7 @@ def fit_regression(
     control,
     collected: list[str],
     qm_index: Sequence[int] | None = None,
+    weights=None,
 ) -> MetaRegressionResult:
     """Fit a meta-regression on a prepared design matrix (see :func:`meta_regression`)."""
     k, p = X.shape
@@ -312,7 +341,8 @@ def fit_regression(
         )
     if qm_index is None:
         qm_index = omnibus_coefficients(names)
-    fit = fit_batch(MatrixDesign(es.yi, es.vi, X), method, test, level, control, qm_index=qm_index)
+    design = MatrixDesign(es.yi, es.vi, X)
+    fit = fit_batch(design, method, test, level, control, qm_index=qm_index, weights=weights)
     tau2 = float(fit.tau2.tau2[0])
     _fit_warnings(
         method, k, tau2, bool(fit.tau2.converged[0]), int(fit.tau2.iterations[0]), collected
@@ -344,7 +374,7 @@ def fit_regression(
         h2=float(fit.h2[0]),
         vt=float(fit.vt[0]),
         s2w=float(fit.s2w[0]),
-        r2=_r2(method, es, X, tau2, float(fit.q[0]), control),
+        r2=_r2(method, es, X, tau2, float(fit.q[0]), control, weights),
         weights=fit.weights[0].copy(),
         loglik_ml=float(fit.ll_ml[0]),
         loglik_reml=float(fit.ll_reml[0]),
@@ -372,6 +402,7 @@ def meta_regression(
     test: str = "z",
     level: float = 0.95,
     control: Mapping[str, float] | None = None,
+    weights=None,
 ) -> MetaRegressionResult:
     """Mixed-effects meta-regression (metafor's ``rma(yi, vi, mods = ~ ...)``).
 
@@ -383,7 +414,7 @@ def meta_regression(
         Moderators, one row per study (see :func:`design_matrix` for coding).
     intercept : bool
         Include an intercept.
-    method, test, level, control
+    method, test, level, control, weights
         As in :func:`meta_analysis`.
 
     Returns
@@ -413,10 +444,20 @@ def meta_regression(
             collected,
         )
         es, X = es.subset(ok), X[ok]
+    if weights is not None:
+        weights = _kept_weights(weights, len(ok), ok)
     method = "FE" if method.upper() in ("EE", "CE") else method.upper()
     level = normalise_level(level)
     control = {**DEFAULT_CONTROL, **(control or {})}
     test = _check_test(test, es.k, collected)
     return fit_regression(
-        es, X, names, method=method, test=test, level=level, control=control, collected=collected
+        es,
+        X,
+        names,
+        method=method,
+        test=test,
+        level=level,
+        control=control,
+        collected=collected,
+        weights=weights,
     )

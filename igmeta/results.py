@@ -104,7 +104,8 @@ def _model_line(res: MetaResult) -> str:
     if res.method == "GLMM":
         model = res.extra.get("model_description") or res.extra.get("model", "")
         return f"Generalized linear mixed model (k = {res.k}):\n{model}"
-    return f"Random-effects model (k = {res.k}; tau\u00b2 estimator: {res.method})"
+    weights = "; user weights" if getattr(res, "user_weights", None) is not None else ""
+    return f"Random-effects model (k = {res.k}; tau\u00b2 estimator: {res.method}{weights})"
 
 
 def _heterogeneity_lines(res, residual: bool = False) -> list[str]:
@@ -360,6 +361,9 @@ class MetaResult:
     extra : Mapping
         Method-specific results (e.g. Mantel-Haenszel's Cochran-Mantel-Haenszel and
         Breslow-Day tests).
+    user_weights : ndarray or None
+        The user weights ``a`` of the fitted studies (metafor's ``weights =``; then
+        ``weights`` are ``100 a / sum a``); None for inverse-variance weights.
     """
 
     measure: str
@@ -400,6 +404,7 @@ class MetaResult:
     warnings: tuple[str, ...] = ()
     effects: EffectSizes | None = None
     extra: Mapping[str, Any] = field(default_factory=dict)
+    user_weights: np.ndarray | None = None
 
     @property
     def tau(self) -> float:

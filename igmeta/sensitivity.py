@@ -37,6 +37,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from igmeta.bias._common import refuse_user_weights
 from igmeta.design import InterceptDesign, MatrixDesign
 from igmeta.estimators import DEFAULT_CONTROL, ITERATIVE_METHODS, Tau2Estimate, estimate_tau2
 from igmeta.kernel import FitArrays, fit_batch
@@ -97,8 +98,9 @@ def fit_settings(res) -> dict:
     Returns
     -------
     dict
-        Keys ``method``, ``test``, ``level`` (a fraction) and ``control`` (the result's
-        control merged over :data:`igmeta.estimators.DEFAULT_CONTROL`).
+        Keys ``method``, ``test``, ``level`` (a fraction), ``control`` (the result's
+        control merged over :data:`igmeta.estimators.DEFAULT_CONTROL`) and ``weights``
+        (the user weights of a weighted fit, one per study of ``res``, else None).
     """
     method = str(res.method).upper()
     if method in ("MH", "PETO"):
@@ -113,6 +115,7 @@ def fit_settings(res) -> dict:
         "test": str(res.test).lower(),
         "level": float(res.level),
         "control": control,
+        "weights": getattr(res, "user_weights", None),
     }
 
 
@@ -271,6 +274,7 @@ def _fit_chunk(design, settings: dict, tau2: Tau2Estimate | None, qm_index) -> F
         settings["control"],
         qm_index=qm_index,
         tau2=tau2,
+        weights=settings.get("weights"),
     )
     if settings["test"] == "knha":
         small = np.flatnonzero(design.k <= design.p)
@@ -290,6 +294,7 @@ def _fit_chunk(design, settings: dict, tau2: Tau2Estimate | None, qm_index) -> F
                 settings["control"],
                 qm_index=qm_index,
                 tau2=est,
+                weights=settings.get("weights"),
             )
             fit = _replace_rows(fit, z_fit, small)
     return fit
@@ -629,6 +634,11 @@ def influence(res: MetaResult) -> pd.DataFrame:
     Baujat B, et al. (2002). Stat Med 21:2641-2652. doi:10.1002/sim.1221
     """
     _check_intercept_only(res, "Influence analysis")
+    refuse_user_weights(
+        res,
+        "The influence analysis",
+        "metafor's DFFITS and DFBETAS of weighted fits use other formulas, not done here.",
+    )
     settings = fit_settings(res)
     y, v = np.asarray(res.yi, float), np.asarray(res.vi, float)
     k, p = res.k, 1

@@ -183,6 +183,7 @@ def subgroup_analysis(
     test: str = "z",
     level: float = 0.95,
     control: Mapping[str, float] | None = None,
+    weights=None,
 ) -> SubgroupResult:
     """Fit the model within each subgroup and test for subgroup differences.
 
@@ -197,8 +198,9 @@ def subgroup_analysis(
     by_name : str
         Name of the grouping variable, used in coefficient names
         (``"factor(<by_name>)<level>"``, as metafor).
-    method, test, level, control
-        As in :func:`igmeta.meta_analysis`.
+    method, test, level, control, weights
+        As in :func:`igmeta.meta_analysis`; the user weights (one per study) enter every
+        fit, the moderator models included.
 
     Returns
     -------
@@ -214,6 +216,7 @@ def subgroup_analysis(
         effects = res.effects
         method, test, level = res.method, res.test, res.level
         control = dict(res.control)
+        weights = res.user_weights
     collected: list[str] = []
     level = normalise_level(level)
     control = {**DEFAULT_CONTROL, **(control or {})}
@@ -230,16 +233,22 @@ def subgroup_analysis(
             collected,
         )
     es = effects.subset(ok)
+    a = None if weights is None else np.asarray(weights, dtype=float).reshape(-1)[ok]
     labels = groups[ok].astype(str).to_numpy()
     levels = tuple(sorted(set(labels)))
     rows = tuple(np.flatnonzero(ok)[labels == lev] for lev in levels)
     fits = tuple(
         meta_analysis(
-            es.subset(labels == lev), method=method, test=test, level=level, control=control
+            es.subset(labels == lev),
+            method=method,
+            test=test,
+            level=level,
+            control=control,
+            weights=None if a is None else a[labels == lev],
         )
         for lev in levels
     )
-    overall = meta_analysis(es, method=method, test=test, level=level, control=control)
+    overall = meta_analysis(es, method=method, test=test, level=level, control=control, weights=a)
     if len(levels) < 2:
         raise ValueError(f"a subgroup analysis needs at least two subgroups; found {levels}")
     X = _indicator_matrix(labels, levels)
@@ -248,12 +257,28 @@ def subgroup_analysis(
     test_common = None
     if es.k > X.shape[1]:
         moderator_fixed = fit_regression(
-            es, X, names, method="FE", test="z", level=level, control=control, collected=[]
+            es,
+            X,
+            names,
+            method="FE",
+            test="z",
+            level=level,
+            control=control,
+            collected=[],
+            weights=a,
         )
         test_fixed = _moderator_test(moderator_fixed, "fixed")
         if method != "FE":
             moderator_random = fit_regression(
-                es, X, names, method=method, test=test, level=level, control=control, collected=[]
+                es,
+                X,
+                names,
+                method=method,
+                test=test,
+                level=level,
+                control=control,
+                collected=[],
+                weights=a,
             )
             test_common = _moderator_test(moderator_random, "common_tau2")
     else:

@@ -82,6 +82,13 @@ def _continuous() -> pd.DataFrame:
     )
 
 
+def _weighted(table: pd.DataFrame, name: str) -> pd.DataFrame:
+    """``table`` with a numeric column ``name`` of user weights (total sample sizes)."""
+    out = table.copy()
+    out[name] = (out["n1i"] + out["n2i"]).astype(float)
+    return out
+
+
 IG = load_ig_pnp_canonical()
 CASES = {
     "published_mh_revman_rr": (IG, PUBLISHED_COMPARISON),
@@ -132,6 +139,11 @@ CASES = {
     "eb_one_subgroup": (
         _binary_with_subgroups(),
         AnalysisSettings(tau2_method="EB", subgroup_levels=("RCT",)),
+    ),
+    "genq_knha_n1i": (IG, AnalysisSettings(tau2_method="GENQ", genq_weights="n1i", test="knha")),
+    "genq_subgroups_odd_column_name": (
+        _weighted(_binary_with_subgroups(), "n total"),
+        AnalysisSettings(tau2_method="GENQ", genq_weights="n total"),
     ),
     "continuous_smd_hs": (
         _continuous(),
@@ -224,6 +236,7 @@ def test_r_script_reproduces_the_dashboard(name, rscript, tmp_path):
         "peto_or",
         "subgroups_mh_revman_rr",
         "generic_or_from_ci",
+        "genq_subgroups_odd_column_name",
     ],
 )
 def test_python_script_reproduces_the_dashboard(name, tmp_path):

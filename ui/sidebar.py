@@ -65,6 +65,7 @@ ESTIMATORS = {
     "HSk": "Hunter-Schmidt, small-sample corrected (HSk)",
     "EB": "Empirical Bayes",
     "PMM": "Paule-Mandel, median-unbiased (PMM)",
+    "GENQ": "Generalised Q, user weights (GENQ)",
 }
 LEVELS = {0.9: "90%", 0.95: "95%", 0.99: "99%"}
 CORRECTION_TARGETS = {
@@ -92,6 +93,40 @@ def _subgroup_columns(table: pd.DataFrame) -> list[tuple[str, tuple[str, ...]]]:
         if 2 <= len(levels) <= MAX_SUBGROUP_LEVELS:
             out.append((col, tuple(levels)))
     return out
+
+
+def weight_columns(table: pd.DataFrame) -> list[str]:
+    """Numeric columns that can hold the GENQ estimator's weights (not ``include``,
+    ``year`` or true/false columns)."""
+    return [
+        str(col)
+        for col in table.columns
+        if col not in ("include", "year")
+        and pd.api.types.is_numeric_dtype(table[col])
+        and not pd.api.types.is_bool_dtype(table[col])
+    ]
+
+
+def _estimator(table: pd.DataFrame, s: AnalysisSettings, values: dict) -> None:
+    """The tau^2 estimator and, for GENQ, the column of weights (GENQ is offered only
+    when the table has a numeric column)."""
+    weights = weight_columns(table)
+    options = ESTIMATORS if weights else {k: v for k, v in ESTIMATORS.items() if k != "GENQ"}
+    values["tau2_method"] = _select("tau\u00b2 estimator", "tau2_method", options, s.tau2_method)
+    if not weights:
+        st.caption(
+            "GENQ (generalised Q with your own weights) needs a numeric column of weights, "
+            "e.g. sample sizes; this table has none, so it cannot be chosen."
+        )
+    elif values["tau2_method"] == "GENQ":
+        values["genq_weights"] = _select(
+            "Weights (GENQ)",
+            "genq_weights",
+            {c: c for c in weights},
+            s.genq_weights,
+            help="Each study's weight in the estimate and in the generalised Q statistic "
+            "(metafor's rma(..., method = 'GENQ', weights = column)).",
+        )
 
 
 def _init(field: str, value) -> str:
@@ -212,9 +247,7 @@ def render_sidebar(table: pd.DataFrame, data_type: str) -> AnalysisSettings:
         if pooling == "IV":
             values["model"] = _select("Model", "model", MODELS, s.model)
             if values["model"] == "random":
-                values["tau2_method"] = _select(
-                    "tau\u00b2 estimator", "tau2_method", ESTIMATORS, s.tau2_method
-                )
+                _estimator(table, s, values)
                 key = _init("test", s.test)
                 knha = st.toggle(
                     "Hartung-Knapp adjustment",

@@ -6,7 +6,7 @@ import numpy as np
 
 from igmeta.results import MetaRegressionResult, MetaResult
 
-__all__ = ["check_result", "finite_studies"]
+__all__ = ["check_result", "finite_studies", "refuse_user_weights"]
 
 
 def check_result(res, what: str) -> None:
@@ -19,6 +19,16 @@ def check_result(res, what: str) -> None:
         raise TypeError(
             f"{what} needs a MetaResult (the output of igmeta.meta_analysis), "
             f"got {type(res).__name__}"
+        )
+
+
+def refuse_user_weights(res, what: str, reason: str) -> None:
+    """Raise a plain error when ``res`` was fitted with user weights (GENQ), for the
+    methods that are not available for such fits (``reason`` says why)."""
+    if getattr(res, "user_weights", None) is not None:
+        raise ValueError(
+            f"{what} is not available for a fit with user weights (the GENQ estimator): "
+            f"{reason} Choose another tau\u00b2 estimator to run it."
         )
 
 

@@ -181,6 +181,17 @@ def _lm_fit(
     }
 
 
+def _user_weights_of(res: MetaResult, k: int) -> np.ndarray | None:
+    """The user weights of the studies in the test (metafor's regtest keeps them)."""
+    a = getattr(res, "user_weights", None)
+    if a is None:
+        return None
+    a = np.asarray(a, dtype=float)
+    if a.size != k:
+        raise ValueError("The user weights do not match the studies of Egger's test.")
+    return a
+
+
 def egger_test(res: MetaResult, model: str = "rma", predictor: str = "sei") -> EggerResult:
     """Egger's regression test for funnel-plot asymmetry (metafor's ``regtest``).
 
@@ -300,6 +311,7 @@ def egger_test(res: MetaResult, model: str = "rma", predictor: str = "sei") -> E
         level=res.level,
         control=res.control,
         collected=collected,
+        weights=_user_weights_of(res, k),
     )
     return EggerResult(
         model="rma",

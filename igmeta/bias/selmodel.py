@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import optimize, special, stats
 
-from igmeta.bias._common import check_result, finite_studies
+from igmeta.bias._common import check_result, finite_studies, refuse_user_weights
 from igmeta.results import MetaResult
 
 __all__ = [
@@ -370,6 +370,11 @@ def _prepare(res: MetaResult, level, alternative: str, n_delta: int):
             "The selection model needs an inverse-variance model; refit with method='FE' "
             "or a random-effects estimator."
         )
+    refuse_user_weights(
+        res,
+        "The selection model",
+        "its likelihood weights studies by 1/(v + tau\u00b2) (metafor refuses it too).",
+    )
     level = res.level if level is None else (level / 100 if level > 1 else level)
     if alternative not in ("greater", "less"):
         raise ValueError(f"alternative must be 'greater' or 'less', got {alternative!r}")

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from igmeta.bias._common import check_result, finite_studies
+from igmeta.bias._common import check_result, finite_studies, refuse_user_weights
 from igmeta.design import InterceptDesign, MatrixDesign
 from igmeta.kernel import fit_batch
 from igmeta.pooling import meta_analysis
@@ -273,6 +273,9 @@ def trim_and_fill(
     doi:10.1080/01621459.2000.10473905
     """
     check_result(res, "Trim-and-fill")
+    refuse_user_weights(
+        res, "Trim-and-fill", "the filled studies would need weights of their own, not done here."
+    )
     estimator = estimator.upper()
     if estimator not in ESTIMATORS:
         raise ValueError(f"estimator must be one of {ESTIMATORS}, got {estimator!r}")

@@ -112,6 +112,11 @@ def what_if_available(settings: AnalysisSettings) -> str | None:
         )
     if settings.measure not in NNT_MEASURES:
         return f"Not available for the measure {settings.measure}."
+    if settings.method == "GENQ":
+        return (
+            "Not available with the GENQ estimator: a hypothetical trial has no value in "
+            "the column of user weights. Choose another tau\u00b2 estimator to add one."
+        )
     return None
 
 

@@ -741,7 +741,14 @@ _CHECKS = {
 }
 
 
-def validate_table(frame: pd.DataFrame, data_type: str, *, decimal: str = ".") -> ValidationReport:
+def validate_table(
+    frame: pd.DataFrame,
+    data_type: str,
+    *,
+    decimal: str = ".",
+    weights_column: str | None = None,
+    weights_comparison_only: bool = False,
+) -> ValidationReport:
     """Check a canonical study table and read its numbers.
 
     Parameters
@@ -753,6 +760,12 @@ def validate_table(frame: pd.DataFrame, data_type: str, *, decimal: str = ".") -
         One of :data:`igmeta.app.intake.schema.DATA_TYPES`.
     decimal : {".", ","}
         Decimal mark of text cells, usually :attr:`igmeta.app.intake.io.ReadResult.decimal`.
+    weights_column : str, optional
+        A column of user weights (the GENQ estimator's ``weights``): read as numbers,
+        and a missing, non-numeric or negative weight is an error of its row.
+    weights_comparison_only : bool
+        Check the weights only in rows with a two-group comparison (a two-group analysis
+        does not use the single-arm rows, so their weights do not matter).
 
     Returns
     -------
@@ -774,7 +787,7 @@ def validate_table(frame: pd.DataFrame, data_type: str, *, decimal: str = ".") -
     """
     frame = frame if isinstance(frame, pd.DataFrame) else pd.DataFrame(frame)
     try:
-        return _validate(frame, data_type, decimal)
+        return _validate(frame, data_type, decimal, weights_column, weights_comparison_only)
     except Exception as exc:  # the last line of defence: user data must never crash the app
         return _failed_report(frame, data_type, exc)
 
@@ -796,7 +809,42 @@ def _failed_report(frame: pd.DataFrame, data_type: str, exc: Exception) -> Valid
     )
 
 
-def _validate(frame: pd.DataFrame, data_type: str, decimal: str) -> ValidationReport:
+def _check_weights(log: _IssueLog, table: _Table, name: str, where: np.ndarray) -> None:
+    """User weights: present, numbers, not missing, not negative (errors of the rows
+    ``where``)."""
+    if _first_column(table.frame, name) is None:
+        log.table(
+            name,
+            "error",
+            f"The weights column '{name}' chosen for the GENQ estimator is not in the table; "
+            "choose another column or another tau\u00b2 estimator.",
+        )
+        return
+    cells = table.read(name)
+    log.rows(
+        cells.missing & where,
+        name,
+        "error",
+        "the weight is missing (the GENQ estimator needs a weight for every study).",
+    )
+    with np.errstate(invalid="ignore"):
+        negative = (cells.values < 0) & where
+    log.rows(
+        negative,
+        name,
+        "error",
+        "a weight cannot be negative ({value}); the GENQ estimator needs weights >= 0.",
+        value=cells.values,
+    )
+
+
+def _validate(
+    frame: pd.DataFrame,
+    data_type: str,
+    decimal: str,
+    weights_column: str | None = None,
+    weights_comparison_only: bool = False,
+) -> ValidationReport:
     """:func:`validate_table` without the safety net."""
     names, named, labels = _study_labels(frame)
     log = _IssueLog(labels, named)
@@ -826,6 +874,9 @@ def _validate(frame: pd.DataFrame, data_type: str, decimal: str) -> ValidationRe
         table = _Table(frame, log, decimal)
         comparison, derived = _CHECKS[data_type](table) if size else (comparison, {})
         table.read(YEAR_COLUMN)
+        if weights_column and size:
+            where = comparison if weights_comparison_only else np.ones(size, dtype=bool)
+            _check_weights(log, table, weights_column, where)
         _check_risk_of_bias(log, frame)
         for name, cells in table.cells.items():
             if cells.present:

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import math
+import re
 import warnings
 from collections.abc import Iterable
 
@@ -82,8 +83,11 @@ _CONTINUOUS_MEASURES = CONTINUOUS_MEASURES
 #: Measures whose escalc call takes add and to (counts), and those that also take drop00.
 _CORRECTED = (*BINARY_MEASURES, *PROPORTION_MEASURES, *RATE_MEASURES, *RATE_PAIR_MEASURES)
 _DROP00 = (*BINARY_MEASURES, *RATE_PAIR_MEASURES)
-#: HSk and PMM run through run_analysis (metafor 3.8-1 has both); GENQ needs user weights.
-_ESTIMATORS = ("REML", "ML", "DL", "PM", "EB", "SJ", "HE", "HS", "HSk", "PMM", "FE")
+#: HSk and PMM run through run_analysis (metafor 3.8-1 has both); GENQ with its column
+#: of user weights (``weights = <column>``).
+_ESTIMATORS = ("REML", "ML", "DL", "PM", "EB", "SJ", "HE", "HS", "HSk", "PMM", "GENQ", "FE")
+#: A table column name that can be written as an R name of ``dat`` as it is.
+_R_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,40}")
 _ITERATIVE = ("REML", "ML", "PM", "PMM", "EB")
 _TARGETS = ("only0", "all", "if0all", "none")
 #: robust() arguments of each cluster-robust option of the three-level model.
@@ -223,6 +227,8 @@ def _used_data(bundle: AnalysisBundle, table: pd.DataFrame) -> tuple[dict, list,
     else:
         cols["yi"] = np.asarray(bundle.effects.yi, float).tolist()
         cols["vi"] = np.asarray(bundle.effects.vi, float).tolist()
+    if s.weights_column is not None:
+        cols.setdefault(weights_name(s), numeric[s.weights_column].astype(float).tolist())
     groups: list = []
     levels: list = []
     if bundle.subgroups is not None:
@@ -230,6 +236,16 @@ def _used_data(bundle: AnalysisBundle, table: pd.DataFrame) -> tuple[dict, list,
         groups = [g if g else None for g in raw.iloc[bundle.used_rows].tolist()]
         levels = list(bundle.subgroups.levels)
     return cols, groups, levels
+
+
+def weights_name(s: AnalysisSettings) -> str:
+    """The R name of the GENQ weights in ``dat``: the table column's own name when it is a
+    plain R name that does not clash with the script's columns, else ``genq_weights``."""
+    column = s.weights_column or ""
+    reserved = {"study", "group", "yi", "vi", "dat", "res", "T", "F", "TRUE", "FALSE"}
+    if _R_NAME.fullmatch(column) and column not in reserved:
+        return column
+    return "genq_weights"
 
 
 def _not_analysed(bundle: AnalysisBundle, table: pd.DataFrame) -> list[str]:
@@ -258,8 +274,9 @@ def _r_fit_call(s: AnalysisSettings, subset: str | None = None) -> str:
         )
     method = s.method
     control = ", control = ctrl" if method in _ITERATIVE else ""
+    weights = f", weights = {weights_name(s)}" if s.weights_column is not None else ""
     return (
-        f'rma(yi, vi, data = dat{sub}, method = "{method}", test = "{s.test}", '
+        f'rma(yi, vi{weights}, data = dat{sub}, method = "{method}", test = "{s.test}", '
         f"level = {level}{control})"
     )
 
@@ -434,6 +451,11 @@ def r_script(
     lines.append(f"not_analysed <- {skipped_r}")
     if groups:
         lines.append(f"subgroup_column <- {r_string(bundle.subgroups.column)}")
+    if s.weights_column is not None:
+        lines.append(
+            f"weights_column <- {r_string(s.weights_column)}  "
+            f"# table column of the GENQ weights, dat${weights_name(s)}"
+        )
     lines.append("")
     if s.method in _ITERATIVE and not mh_peto:
         control = "threshold = 1e-10, maxiter = 1000"

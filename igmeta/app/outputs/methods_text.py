@@ -22,6 +22,8 @@ REFERENCES = {
     "HSk": "Brannick MT, Potter SM, Benitez B, Morris SB. Bias and precision of alternate "
     "estimators in meta-analysis: benefits of blending Schmidt-Hunter and Hedges approaches. "
     "Organ Res Methods 2019;22:490-514. doi:10.1177/1094428117741966",
+    "GENQ": "DerSimonian R, Kacker R. Random-effects model for meta-analysis of clinical "
+    "trials: an update. Contemp Clin Trials 2007;28:105-14. doi:10.1016/j.cct.2006.04.004",
     "HK": "Knapp G, Hartung J. Improved tests for a random effects meta-regression with a "
     "single covariate. Stat Med 2003;22:2693-710. doi:10.1002/sim.1482",
     "MH": "Mantel N, Haenszel W. Statistical aspects of the analysis of data from "
@@ -57,6 +59,7 @@ _ESTIMATOR_NAMES = {
     "HS": ("the Hunter-Schmidt estimator", "DL"),
     "HSk": ("the Hunter-Schmidt estimator with its small-sample correction (HSk)", "HSk"),
     "PMM": ("the median-unbiased Paule-Mandel estimator (PMM)", "PM"),
+    "GENQ": ("the generalised Q estimator (GENQ)", "GENQ"),
 }
 _TRANSFORM_TEXT = {
     "PR": "as raw proportions",
@@ -105,6 +108,12 @@ def _model_sentence(s: AnalysisSettings, cited: list[str]) -> str:
         f"Effects ({measure}) were pooled in a random-effects model; the between-study "
         f"variance (tau\u00b2) was estimated by {name}."
     )
+    if s.weights_column is not None:
+        text += (
+            f" Studies were weighted by the column '{s.weights_column}' (user weights w) "
+            "both in the generalised Q statistic and in the pooled estimate (the w-weighted "
+            "mean, with variance sum w\u00b2(v + tau\u00b2) / (sum w)\u00b2)."
+        )
     if s.test == "knha":
         cited.append("HK")
         text += (

@@ -99,6 +99,9 @@ class AnalysisSettings:
     robust : str
         Cluster-robust tests of the three-level model: ``"none"``, ``"CR1"`` (metafor's
         ``robust()``) or ``"CR2"`` (``robust(..., clubSandwich = TRUE)``).
+    genq_weights : str or None
+        The numeric table column of user weights for ``tau2_method="GENQ"`` (metafor's
+        ``rma(..., method = "GENQ", weights = <column>)``); ignored by other estimators.
     """
 
     data_type: str = "binary"
@@ -122,6 +125,7 @@ class AnalysisSettings:
     show_prediction: bool = True
     three_level: bool = True
     robust: str = "none"
+    genq_weights: str | None = None
 
     @property
     def measure(self) -> str:
@@ -146,6 +150,11 @@ class AnalysisSettings:
         if self.analysis in ("comparison", "single_arm") and self.pooling == "GLMM":
             return "GLMM"
         return "FE" if self.model == "common" else self.tau2_method
+
+    @property
+    def weights_column(self) -> str | None:
+        """The column of user weights the fit uses (GENQ only), else None."""
+        return self.genq_weights if self.method == "GENQ" else None
 
     @property
     def pools_counts(self) -> bool:
@@ -358,7 +367,27 @@ def _pool(
             )
         return meta_analysis_peto(study=labels, zero_cells=s.zero_cells, level=s.level, **counts)
     transform = "exp" if s.analysis == "generic" and measure_info(s.measure).log_scale else None
-    return meta_analysis(es, method=s.method, test=s.test, level=s.level, transform=transform)
+    return meta_analysis(
+        es,
+        method=s.method,
+        test=s.test,
+        level=s.level,
+        transform=transform,
+        weights=_user_weights(numeric, s),
+    )
+
+
+def _user_weights(numeric: pd.DataFrame, s: AnalysisSettings) -> np.ndarray | None:
+    """The user weights of the rows in ``numeric`` (GENQ), else None."""
+    column = s.weights_column
+    if column is None:
+        if s.method == "GENQ":
+            raise ValueError(
+                "The GENQ estimator needs a column of weights: choose one in the sidebar "
+                "(a numeric column of the table), or choose another tau\u00b2 estimator."
+            )
+        return None
+    return numeric[column].to_numpy(dtype=float)
 
 
 def _subgroups(
@@ -390,7 +419,13 @@ def _subgroups(
             column, levels, fits, tuple(rows[p] for p in positions), separate_tau2_test(fits)
         )
     full = subgroup_analysis(
-        es, groups, by_name=column, method=s.method, test=s.test, level=s.level
+        es,
+        groups,
+        by_name=column,
+        method=s.method,
+        test=s.test,
+        level=s.level,
+        weights=_user_weights(numeric, s),
     )
     return SubgroupSummary(
         column, full.levels, full.fits, tuple(rows[p] for p in positions), full.test, full
@@ -433,7 +468,12 @@ def run_analysis(table: pd.DataFrame, settings: AnalysisSettings) -> AnalysisBun
     AnalysisBundle
         Never raises for problems in the data: ``error`` explains a missing result.
     """
-    report = validate_table(table, settings.data_type)
+    report = validate_table(
+        table,
+        settings.data_type,
+        weights_column=settings.weights_column,
+        weights_comparison_only=settings.analysis == "comparison",
+    )
     display = _display_rows(table, report, settings)
     rows = display[np.asarray(report.included, bool)[display]]
     base = dict(settings=settings, validation=report, used_rows=rows, display_rows=display)

@@ -1036,6 +1036,13 @@ def proportion_comparison(table: pd.DataFrame, settings: AnalysisSettings) -> Pr
         else (settings)
     )
     d = _prepare(table, s)
+    if s.method == "GENQ":
+        d = replace(
+            d,
+            error="Not available with the GENQ estimator: its user weights belong to the "
+            "analysis' own effect sizes, not to the five ways of pooling proportions here; "
+            "choose another tau\u00b2 estimator to compare them.",
+        )
     if d.error is not None or "xi" not in d.counts:
         empty = pd.DataFrame(columns=["method", "measure", "estimate", "ci_lower", "ci_upper",
                                       "pi_lower", "pi_upper", "k", "note"])  # fmt: skip

@@ -104,6 +104,15 @@ def _coded(frame: pd.DataFrame, kinds: Mapping[str, str]) -> pd.DataFrame:
     return pd.DataFrame(coded)
 
 
+def _user_weights(bundle: AnalysisBundle) -> np.ndarray | None:
+    """The GENQ user weights of the bundle's analysed rows (aligned with its effects)."""
+    column = bundle.settings.weights_column
+    if column is None:
+        return None
+    numeric = bundle.validation.numeric
+    return numeric[column].iloc[np.asarray(bundle.used_rows, dtype=int)].to_numpy(dtype=float)
+
+
 def fit_moderators(
     bundle: AnalysisBundle, table: pd.DataFrame, columns: Sequence[str]
 ) -> ModeratorFit:
@@ -129,12 +138,14 @@ def fit_moderators(
     kinds = moderator_kinds(table, columns)
     mods = _coded(table.iloc[np.asarray(bundle.used_rows, dtype=int)], kinds)
     es = bundle.effects
+    weights = _user_weights(bundle)
     if len(mods) != es.k:  # pragma: no cover - the bundle's invariant
         raise ValueError("The moderators do not line up with the analysed studies.")
     complete = mods.notna().all(axis=1).to_numpy()
     left_out = tuple(np.asarray(es.study, dtype=object)[~complete].astype(str))
     if not complete.all():
         es, mods = es.subset(complete), mods.loc[complete].reset_index(drop=True)
+        weights = None if weights is None else weights[complete]
     for column in kinds:
         if mods[column].nunique() < 2:
             raise ValueError(
@@ -144,7 +155,13 @@ def fit_moderators(
     method = res.method if res.method in ESTIMATORS else "FE"
     try:
         result = meta_regression(
-            es, mods=mods, method=method, test=res.test, level=res.level, control=res.control
+            es,
+            mods=mods,
+            method=method,
+            test=res.test,
+            level=res.level,
+            control=res.control,
+            weights=weights,
         )
     except ValueError as exc:
         reason = str(exc)
@@ -293,6 +310,11 @@ def r_script(
             entries.append(
                 f"  {ids[column]} = factor({_r_vector(values, strings=True)}, levels = {levels})"
             )
+    weights = ""
+    if res.method == "GENQ":
+        # The user weights in per cent of their sum (metafor's fit does not depend on the scale).
+        entries.append(f"  w = {_r_vector(res.weights)}")
+        weights = ", weights = w"
     lines += ["dat <- data.frame(", ",\n".join([*entries, "  stringsAsFactors = FALSE"]), ")"]
     control = (
         ", control = list(threshold = 1e-10, maxiter = 1000)"
@@ -301,7 +323,8 @@ def r_script(
     )
     formula = " + ".join(ids.values())
     lines += [
-        f'res <- rma(yi, vi, mods = ~ {formula}, data = dat, method = "{res.method}", '
+        f"res <- rma(yi, vi{weights}, mods = ~ {formula}, data = dat, "
+        f'method = "{res.method}", '
         f'test = "{res.test}", level = {100 * res.level:g}{control})',
         "print(res)  # QM (moderators), QE (residual heterogeneity), R^2, coefficients",
     ]

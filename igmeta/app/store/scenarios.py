@@ -171,6 +171,7 @@ _ESTIMATORS = {
     "HSk": "Hunter-Schmidt (small-sample corrected)",
     "EB": "empirical Bayes",
     "PMM": "median-unbiased Paule-Mandel",
+    "GENQ": "generalised Q (user weights)",
 }
 _ANALYSES = {
     "comparison": "treatment vs control",
@@ -208,6 +209,8 @@ def describe_settings(s: AnalysisSettings) -> dict[str, str]:
         out["Model"] = "random effects" if s.model == "random" else "common effect"
         if s.model == "random":
             out["tau\u00b2 estimator"] = _ESTIMATORS.get(s.tau2_method, s.tau2_method)
+            if s.weights_column is not None:
+                out["Weights (GENQ)"] = f"column {s.weights_column}"
             out["Confidence intervals"] = "Hartung-Knapp" if s.test == "knha" else "normal (z)"
             out["Prediction interval"] = "shown" if s.show_prediction else "hidden"
     out["Confidence level"] = f"{s.level:.0%}"
