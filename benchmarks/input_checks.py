@@ -23,9 +23,9 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from igmeta.io import MAX_UPLOAD_BYTES, read_table  # noqa: E402
-from igmeta.schema import apply_mapping  # noqa: E402
-from igmeta.validation import validate_table  # noqa: E402
+from igmeta.app.intake.io import MAX_UPLOAD_BYTES, read_table  # noqa: E402
+from igmeta.app.intake.schema import apply_mapping  # noqa: E402
+from igmeta.app.intake.validation import validate_table  # noqa: E402
 
 
 def binary_table(n: int, seed: int = 1) -> pd.DataFrame:

@@ -320,7 +320,7 @@ def _store_saves(store, threads: int = 8, each: int = 25) -> list[float]:
     """Seconds per ``store.save`` with ``threads`` concurrent writers (no app around it)."""
     import threading
 
-    from igmeta.analysis import PUBLISHED_COMPARISON
+    from igmeta.app.pipeline.analysis import PUBLISHED_COMPARISON
     from igmeta.datasets import load_ig_pnp_canonical
 
     table = load_ig_pnp_canonical()
@@ -342,7 +342,7 @@ def _store_saves(store, threads: int = 8, each: int = 25) -> list[float]:
 
 def run_replicas(args) -> tuple[dict, list[str]]:
     """Run the replica load test; returns (figures, problems)."""
-    from igmeta.store import open_store
+    from igmeta.app.store import open_store
 
     server = PostgresServer()
     server.start()

@@ -9,6 +9,12 @@ The public API::
 ``igmeta.datasets`` holds the bundled example data; ``igmeta.__version__`` is the version
 declared in ``pyproject.toml``. The core needs only numpy, scipy and pandas: figures,
 Excel files and image export need the extras ``igmeta[plots]`` and ``igmeta[export]``.
+
+The library is the modules at the top of this package; ``igmeta.app`` holds the
+dashboard's services (table intake, the analysis pipeline, exports, the scenario store)
+and is never imported by the library. The comparison of metafor, RevMan and R ``meta``
+conventions runs whole analyses, so it lives there:
+``igmeta.app.pipeline.conventions`` (``PRESETS``, ``compare_conventions``, ...).
 """
 
 from igmeta import datasets
@@ -20,14 +26,6 @@ from igmeta.bias import (
     egger_test,
     funnel_frame,
     trim_and_fill,
-)
-from igmeta.conventions import (
-    PRESETS,
-    Convention,
-    ConventionResult,
-    apply_convention,
-    compare_conventions,
-    proportion_comparison,
 )
 from igmeta.effects import EffectSizes, effect_sizes, measure_info
 from igmeta.glmm import GLMM_MODELS, meta_analysis_glmm
@@ -77,13 +75,7 @@ __all__ = [
     "__version__",
     "datasets",
     "GLMM_MODELS",
-    "PRESETS",
-    "Convention",
-    "ConventionResult",
-    "apply_convention",
-    "compare_conventions",
     "meta_analysis_glmm",
-    "proportion_comparison",
     "Cancelled",
     "HeterogeneityCI",
     "PermutationResult",

@@ -22,6 +22,7 @@ from scipy import stats
 
 from igmeta.design import InterceptDesign, MatrixDesign
 from igmeta.estimators import solve_generalised_q
+from igmeta.formulas import h2_from_tau2, i2_from_tau2
 from igmeta.kernel import normalise_level
 from igmeta.results import MetaRegressionResult, MetaResult
 from igmeta.warnings import BoundaryWarning, ConvergenceWarning, warn
@@ -292,8 +293,8 @@ def interval_from_bounds(
     """
     vt = float(res.vt)
     bounds = np.array([tau2_lower, tau2_upper])
-    i2_b = 100 * bounds / (vt + bounds)
-    h2_b = bounds / vt + 1
+    i2_b = i2_from_tau2(bounds, vt)
+    h2_b = h2_from_tau2(bounds, vt)
     tau_b = np.sqrt(bounds)
     tau2 = float(res.tau2)
     return HeterogeneityCI(

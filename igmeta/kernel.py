@@ -15,6 +15,14 @@ from scipy import special
 
 from igmeta.design import _rowsum
 from igmeta.estimators import Tau2Estimate, estimate_tau2, log_likelihoods, user_weights
+from igmeta.formulas import (
+    h2_from_q,
+    h2_from_tau2,
+    hartung_knapp_s2w,
+    i2_from_q,
+    i2_from_tau2,
+    prediction_half_width,
+)
 
 __all__ = ["FitArrays", "fit_batch", "normalise_level"]
 
@@ -204,14 +212,14 @@ def fit_batch(
         q_pval = np.where(df > 0, _chi2_sf(q, np.maximum(df, 1)), 1.0)
         vt = df / q_fe.tr_p
         if method == "FE":
-            i2 = np.where(df > 0, np.maximum(0.0, 100 * (q - df) / q), 0.0)
-            h2 = np.where(df > 0, q / df, 1.0)
+            i2 = np.where(df > 0, i2_from_q(q, df), 0.0)
+            h2 = np.where(df > 0, h2_from_q(q, df), 1.0)
         else:
-            i2 = np.where(df > 0, 100 * t2 / (vt + t2), 0.0)
-            h2 = np.where(df > 0, t2 / vt + 1, 1.0)
+            i2 = np.where(df > 0, i2_from_tau2(t2, vt), 0.0)
+            h2 = np.where(df > 0, h2_from_tau2(t2, vt), 1.0)
         i2 = np.where(np.isnan(i2) & (df > 0), 0.0, i2)
         if test == "knha":
-            s2w = q_re.rss / df
+            s2w = hartung_knapp_s2w(q_re.rss, df)
             crit = special.stdtrit(df, 0.5 + level / 2)
             ddf = df
         else:
@@ -252,7 +260,7 @@ def fit_batch(
         if method == "FE" or design.p > 1:
             pi_lower = pi_upper = np.full(b, np.nan)
         else:
-            half = crit * np.sqrt(se[:, 0] ** 2 + t2)
+            half = prediction_half_width(crit, se[:, 0], t2)
             pi_lower, pi_upper = beta[:, 0] - half, beta[:, 0] + half
         shown = w if user is None else user
         weights = 100 * shown / _rowsum(shown)[:, None]

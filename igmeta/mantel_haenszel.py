@@ -55,6 +55,7 @@ import pandas as pd
 from scipy import stats
 
 from igmeta.effects import EffectSizes, labels_at, study_labels
+from igmeta.formulas import h2_from_q, i2_from_q
 from igmeta.kernel import normalise_level
 from igmeta.results import MetaResult
 from igmeta.warnings import (
@@ -257,8 +258,8 @@ def _heterogeneity(yi: np.ndarray, vi: np.ndarray, beta: float) -> dict:
         q = _max0(_fsum(w * (y - beta) ** 2))
         df = k_yi - 1
         q_pval = float(stats.chi2.sf(q, df))
-        i2 = _max0(_ratio(100 * (q - df), q)) if q != 0 else 0.0
-        h2 = _ratio(q, df)
+        i2 = float(i2_from_q(q, df))
+        h2 = float(h2_from_q(q, df))
     else:
         q, q_pval, i2, h2 = 0.0, 1.0, 0.0, 1.0
     return {"k_yi": k_yi, "q": q, "q_pval": q_pval, "i2": i2, "h2": h2}
@@ -976,8 +977,8 @@ def meta_analysis_peto(
         if k_pos > 1:
             df = k_yi - 1
             q_pval = float(stats.chi2.sf(q, df))
-            i2 = _max0(_ratio(100 * (q - df), q)) if q != 0 else 0.0
-            h2 = _ratio(q, df)
+            i2 = float(i2_from_q(q, df))
+            h2 = float(h2_from_q(q, df))
         else:
             q_pval, i2, h2 = 1.0, 0.0, 1.0
         rss = _fsum((yi[ok] - beta) ** 2 / vi[ok])

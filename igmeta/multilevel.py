@@ -32,6 +32,7 @@ import numpy as np
 import pandas as pd
 from scipy import linalg, stats
 
+from igmeta.formulas import prediction_half_width
 from igmeta.kernel import normalise_level
 from igmeta.profile_ci import likelihood_bounds
 from igmeta.warnings import BoundaryWarning, ConvergenceWarning, SmallSampleWarning, warn
@@ -571,14 +572,14 @@ def predict_mv(res: MultilevelResult, newmods=None) -> dict[str, np.ndarray]:
     pred = X @ res.beta
     se = np.sqrt(np.einsum("ij,jk,ik->i", X, res.vb, X))
     crit = _crit(res)
-    pi_se = np.sqrt(se**2 + np.sum(res.sigma2))
+    half = prediction_half_width(crit, se, np.sum(res.sigma2))
     return {
         "pred": pred,
         "se": se,
         "ci_lb": pred - crit * se,
         "ci_ub": pred + crit * se,
-        "pi_lb": pred - crit * pi_se,
-        "pi_ub": pred + crit * pi_se,
+        "pi_lb": pred - half,
+        "pi_ub": pred + half,
     }
 
 

@@ -12,7 +12,7 @@ Cells are read leniently (:func:`normalise_judgement`): case and spacing do not 
 the short forms of RevMan and robvis tables are accepted ("L", "low risk", "some",
 "high risk", RevMan's "+" low, "-" high, "?" unclear). A cell outside the vocabulary is
 never changed or dropped: :func:`invalid_judgements` lists it so that
-:func:`igmeta.validation.validate_table` flags it with its row and column, and the plots
+:func:`igmeta.app.intake.validation.validate_table` flags it with its row and column, and the plots
 show it as not assessed.
 
 The drawn symbols carry the judgement without colour (as robvis): RoB 2 "+" low,
@@ -218,7 +218,7 @@ _TOOL_OF_COLUMN = {column: tool for tool in TOOLS for column in tool.columns}
 
 
 def _spellings(tool: RobTool) -> dict[str, tuple[str, ...]]:
-    """Header spellings (normalised as :func:`igmeta.schema.normalise_name`) per column."""
+    """Header spellings per column (normalised as ``igmeta.app.intake.schema.normalise_name``)."""
     prefix = "rob2" if tool is ROB2 else "robinsi"
     table: dict[str, tuple[str, ...]] = {}
     for i, (column, name) in enumerate(

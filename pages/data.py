@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from ui import compute, data_page, grid, paste_box, state
+from ui import compute, data_page, grid, paste_box, state, upload
 from ui.bootstrap import require_app
 from ui.components import live_result
 from ui.sidebar import table_inputs
@@ -37,5 +37,5 @@ def study_table() -> None:
 st.title("Study data")
 study_table()
 st.divider()
-data_page.upload_section()
+upload.upload_section()
 data_page.templates_section()

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import streamlit as st
 
+from igmeta.app.outputs.methods_text import methods_paragraph
 from igmeta.datasets import ig_pnp_provenance
-from igmeta.methods_text import methods_paragraph
 from ui import compute, state
 from ui.bootstrap import require_app
 from ui.text import demote_headings

@@ -29,12 +29,12 @@ PRELOAD = (
     "plotly.io",
     "streamlit",
     "igmeta",
-    "igmeta.analysis",
-    "igmeta.exports",
+    "igmeta.app.pipeline.analysis",
+    "igmeta.app.outputs.exports",
     "igmeta.plots",
-    "igmeta.published",
-    "igmeta.scenarios",
-    "igmeta.tables",
+    "igmeta.app.pipeline.published",
+    "igmeta.app.store.scenarios",
+    "igmeta.app.outputs.tables",
 )
 
 
@@ -56,8 +56,8 @@ def store_problem() -> str | None:
     process cannot write stops the start with that message, instead of a server whose
     saves fail.
     """
-    from igmeta.scenarios import ScenarioError
-    from igmeta.store import default_store
+    from igmeta.app.store import default_store
+    from igmeta.app.store.scenarios import ScenarioError
 
     try:
         default_store()

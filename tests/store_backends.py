@@ -58,7 +58,7 @@ class Backend:
 
     def open(self, name: str = "main"):
         """Open (and migrate) the store called ``name``."""
-        from igmeta.store import open_store
+        from igmeta.app.store import open_store
 
         store = open_store(self.target(name))
         self._opened.append(store)

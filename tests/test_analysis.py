@@ -6,14 +6,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from igmeta.analysis import (
+from igmeta.app.outputs.tables import forest_frame
+from igmeta.app.pipeline.analysis import (
     PUBLISHED_COMPARISON,
     PUBLISHED_SINGLE_ARM,
     AnalysisSettings,
     run_analysis,
 )
 from igmeta.datasets import load_ig_pnp_canonical
-from igmeta.tables import forest_frame
 
 
 @pytest.fixture()

@@ -16,8 +16,8 @@ import pytest
 from streamlit.runtime.pages_manager import PagesManager
 from streamlit.testing.v1 import AppTest
 
+from igmeta.app.store.scenarios import ScenarioStore
 from igmeta.datasets import load_ig_pnp_canonical
-from igmeta.scenarios import ScenarioStore
 from ui import autosave
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")

@@ -1,8 +1,8 @@
 """AppTest of the "Why tools disagree" page (run through ``app.py``).
 
 Checks: the page loads without an exception; the side-by-side numbers are the engine's
-(:func:`igmeta.conventions.compare_conventions` formatted as the page formats them); the
-reasons are shown; the proportion view appears for the pooled share with its warnings;
+(:func:`igmeta.app.pipeline.conventions.compare_conventions` formatted as the page formats them);
+the reasons are shown; the proportion view appears for the pooled share with its warnings;
 degenerate tables (k = 1, k = 0) give messages, not exceptions.
 """
 
@@ -15,8 +15,8 @@ import pytest
 from streamlit.runtime.pages_manager import PagesManager
 from streamlit.testing.v1 import AppTest
 
-from igmeta.analysis import PUBLISHED_COMPARISON, AnalysisSettings
-from igmeta.conventions import PRESETS, compare_conventions, proportion_comparison
+from igmeta.app.pipeline.analysis import PUBLISHED_COMPARISON, AnalysisSettings
+from igmeta.app.pipeline.conventions import PRESETS, compare_conventions, proportion_comparison
 from igmeta.datasets import load_ig_pnp_canonical
 from igmeta.formatting import format_ci
 from ui import state

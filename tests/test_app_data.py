@@ -19,26 +19,19 @@ import pytest
 from streamlit.runtime.pages_manager import PagesManager
 from streamlit.testing.v1 import AppTest
 
-from igmeta.analysis import run_analysis
+from igmeta.app.intake.cells import same_table
+from igmeta.app.intake.io import MAX_UPLOAD_BYTES
+from igmeta.app.intake.row_status import STATUS_INVALID, STATUS_OK, STATUS_WARNING
+from igmeta.app.intake.schema import DATA_TYPES, template_csv_bytes
+from igmeta.app.intake.upload import apply_upload, mapping_problems, read_summary, table_errors
+from igmeta.app.pipeline.analysis import run_analysis
 from igmeta.datasets import load_ig_pnp_canonical
 from igmeta.effects import measure_info
 from igmeta.formatting import format_ci
-from igmeta.io import MAX_UPLOAD_BYTES
-from igmeta.schema import DATA_TYPES, template_csv_bytes
 from ui import data_page, state
-from ui.data_page import (
-    STATUS_COLUMN,
-    STATUS_INVALID,
-    STATUS_OK,
-    STATUS_WARNING,
-    apply_upload,
-    clean_table,
-    mapping_problems,
-    prepare_upload,
-    row_status,
-    same_table,
-)
+from ui.data_page import STATUS_COLUMN, clean_table, row_status
 from ui.text import plain
+from ui.upload import prepare_upload
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = str(ROOT / "app.py")
@@ -381,11 +374,11 @@ def test_upload_is_read_and_mapped():
     assert plan.guess["n2i"] is None  # "Placebo group size" is not recognised
     # The guessed mapping leaves the control arm incomplete: a whole-table error.
     _, report = apply_upload(plan)
-    assert data_page.table_errors(report)
+    assert table_errors(report)
     choice = {**plan.guess, "n2i": FULL_CHOICE_N2I}
     assert mapping_problems(choice, "binary") == []
     table, report = apply_upload(plan, choice)
-    assert not data_page.table_errors(report)
+    assert not table_errors(report)
     assert list(table.columns[:2]) == ["study", "year"]
     assert {"ai", "n1i", "ci", "n2i", "Notes", "include"} <= set(table.columns)
     assert len(table) == 3  # the bad row is kept
@@ -427,7 +420,7 @@ def test_decimal_comma_file_becomes_numbers():
     assert table["m1i"].tolist()[3] == 1234.5
     assert str(table["n1i"].dtype) == "Int64"
     assert any("decimal comma" in text for _, text in plan.result.messages)
-    assert "semicolon-separated, decimal comma" in data_page.read_summary(plan.result)
+    assert "semicolon-separated, decimal comma" in read_summary(plan.result)
 
 
 def test_excel_sheet_can_be_chosen():

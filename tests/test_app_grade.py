@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from igmeta.analysis import PUBLISHED_COMPARISON, AnalysisSettings, run_analysis
+from igmeta.app.evidence.what_if_trial import HypotheticalTrial, what_if
+from igmeta.app.pipeline.analysis import PUBLISHED_COMPARISON, AnalysisSettings, run_analysis
 from igmeta.datasets import load_ig_pnp_canonical
 from igmeta.formatting import format_ci, format_pvalue
-from igmeta.what_if_trial import HypotheticalTrial, what_if
 from ui import state
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")

@@ -10,12 +10,13 @@ import pytest
 from streamlit.runtime.pages_manager import PagesManager
 from streamlit.testing.v1 import AppTest
 
-from igmeta.analysis import PUBLISHED_COMPARISON, AnalysisSettings, run_analysis
-from igmeta.clinical import nnt_from_bundle
+from igmeta.app.evidence.clinical import nnt_from_bundle
+from igmeta.app.outputs.presenter import headline_items
+from igmeta.app.pipeline.analysis import PUBLISHED_COMPARISON, AnalysisSettings, run_analysis
+from igmeta.app.store.records import BUILTIN_PUBLISHED
+from igmeta.app.store.scenarios import ScenarioStore, summarise
 from igmeta.datasets import load_ig_pnp_canonical
 from igmeta.formatting import format_ci
-from igmeta.presenter import headline_items
-from igmeta.scenarios import BUILTIN_PUBLISHED, ScenarioStore, summarise
 from ui import state
 from ui.presenter import headline_html
 

@@ -1,6 +1,6 @@
 """AppTest of the Meta-regression page: moderators chosen from the table's columns, the
 tests, the bubble plot, a prediction, permutation p-values and the R script, compared
-with the engine (igmeta.metareg, checked against metafor in tests/test_metareg.py)."""
+with the engine (igmeta.app.pipeline.metareg, checked against metafor in tests/test_metareg.py)."""
 
 from __future__ import annotations
 
@@ -13,9 +13,9 @@ from streamlit.runtime.pages_manager import PagesManager
 from streamlit.testing.v1 import AppTest
 from test_metareg import BCG
 
-from igmeta.analysis import AnalysisSettings, run_analysis
+from igmeta.app.pipeline.analysis import AnalysisSettings, run_analysis
+from igmeta.app.pipeline.metareg import fit_moderators, new_design, predict
 from igmeta.formatting import format_number, format_percent
-from igmeta.metareg import fit_moderators, new_design, predict
 from ui import state
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")

@@ -20,7 +20,8 @@ import pytest
 from streamlit.runtime.pages_manager import PagesManager
 from streamlit.testing.v1 import AppTest
 
-from igmeta.analysis import AnalysisSettings, run_analysis
+from igmeta.app.pipeline.analysis import AnalysisSettings, run_analysis
+from igmeta.app.pipeline.diagnostics import cumulative_order
 from igmeta.bias import (
     begg_test,
     beta_selection_model,
@@ -35,7 +36,6 @@ from igmeta.formatting import format_ci, format_number, format_percent, format_p
 from igmeta.sensitivity import cumulative, influence, leave_one_out
 from igmeta.transforms import back_transform
 from ui import state
-from ui.compute_extra import cumulative_order
 from ui.sidebar import ESTIMATORS, MEASURES
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")

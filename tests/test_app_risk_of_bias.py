@@ -10,7 +10,7 @@ import pytest
 from streamlit.runtime.pages_manager import PagesManager
 from streamlit.testing.v1 import AppTest
 
-from igmeta.analysis import AnalysisSettings, run_analysis
+from igmeta.app.pipeline.analysis import AnalysisSettings, run_analysis
 from igmeta.datasets import ROB_DEMO_SOURCE, load_rob_demo
 from igmeta.formatting import format_ci
 from igmeta.risk_of_bias import restrict_to_low_risk

@@ -16,10 +16,10 @@ import plotly.io as pio
 import plotly.tools
 import pytest
 
-from igmeta.analysis import PUBLISHED_COMPARISON, AnalysisSettings, run_analysis
+from igmeta.app.outputs.exports import forest_for
+from igmeta.app.outputs.tables import ForestLabels
+from igmeta.app.pipeline.analysis import PUBLISHED_COMPARISON, AnalysisSettings, run_analysis
 from igmeta.datasets import load_ig_pnp_canonical
-from igmeta.exports import forest_for
-from igmeta.tables import ForestLabels
 from tests.test_schema import _uploaded_bcg
 from ui.charts import FinishedFigure
 

@@ -7,13 +7,17 @@ import math
 import pandas as pd
 import pytest
 
-from igmeta.analysis import (
+from igmeta.app.evidence.clinical import (
+    nnt_from_bundle,
+    number_needed_to_treat,
+    pooled_control_risk,
+)
+from igmeta.app.pipeline.analysis import (
     PUBLISHED_COMPARISON,
     PUBLISHED_SINGLE_ARM,
     AnalysisSettings,
     run_analysis,
 )
-from igmeta.clinical import nnt_from_bundle, number_needed_to_treat, pooled_control_risk
 from igmeta.datasets import load_ig_pnp_canonical
 
 

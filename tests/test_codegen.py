@@ -17,13 +17,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from igmeta.analysis import (
-    PUBLISHED_COMPARISON,
-    PUBLISHED_SINGLE_ARM,
-    AnalysisSettings,
-    run_analysis,
-)
-from igmeta.codegen import (
+from igmeta.app.outputs.codegen import (
     CodegenError,
     compare_values,
     parse_results,
@@ -31,6 +25,12 @@ from igmeta.codegen import (
     r_script,
     r_string,
     result_values,
+)
+from igmeta.app.pipeline.analysis import (
+    PUBLISHED_COMPARISON,
+    PUBLISHED_SINGLE_ARM,
+    AnalysisSettings,
+    run_analysis,
 )
 from igmeta.datasets import load_ig_pnp_canonical
 

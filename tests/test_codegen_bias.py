@@ -10,8 +10,7 @@ import math
 
 import pytest
 
-from igmeta.analysis import PUBLISHED_COMPARISON, AnalysisSettings, run_analysis
-from igmeta.codegen import (
+from igmeta.app.outputs.codegen import (
     bias_values,
     compare_values,
     parse_results,
@@ -19,6 +18,7 @@ from igmeta.codegen import (
     r_script,
     result_values,
 )
+from igmeta.app.pipeline.analysis import PUBLISHED_COMPARISON, AnalysisSettings, run_analysis
 from igmeta.datasets import load_ig_pnp_canonical
 from tests.test_codegen import ATOL, RTOL, _run, rscript  # noqa: F401 (fixture)
 from tests.test_metareg import BCG as METAREG_BCG

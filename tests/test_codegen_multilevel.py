@@ -1,5 +1,5 @@
-"""The R script's three-level block (igmeta.codegen.r_three_level) runs under Rscript with
-metafor 3.8-1 and prints the numbers of igmeta.multilevel (and of the dashboard panel)."""
+"""The R script's three-level block (igmeta.app.outputs.codegen.r_three_level) runs under Rscript
+with metafor 3.8-1 and prints the numbers of igmeta.multilevel (and of the dashboard panel)."""
 
 from __future__ import annotations
 
@@ -13,8 +13,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from igmeta.analysis import AnalysisSettings, run_analysis
-from igmeta.codegen import CodegenError, compare_values, parse_results, r_script, r_three_level
+from igmeta.app.outputs.codegen import (
+    CodegenError,
+    compare_values,
+    parse_results,
+    r_script,
+    r_three_level,
+)
+from igmeta.app.pipeline.analysis import AnalysisSettings, run_analysis
 from igmeta.multilevel import predict_mv, rma_mv, sigma2_profile_ci
 from igmeta.robust import robust
 

@@ -17,14 +17,14 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from igmeta.analysis import PUBLISHED_COMPARISON, AnalysisSettings, run_analysis
-from igmeta.codegen import (
+from igmeta.app.outputs.codegen import (
     FOREST_PDF,
     FUNNEL_PDF,
     parse_results,
     r_script,
     result_values,
 )
+from igmeta.app.pipeline.analysis import PUBLISHED_COMPARISON, AnalysisSettings, run_analysis
 from igmeta.datasets import load_ig_pnp_canonical
 from tests.test_codegen import _check, _continuous
 

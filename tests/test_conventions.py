@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from igmeta.analysis import PUBLISHED_COMPARISON, AnalysisSettings, run_analysis
-from igmeta.conventions import (
+from igmeta.app.pipeline.analysis import PUBLISHED_COMPARISON, AnalysisSettings, run_analysis
+from igmeta.app.pipeline.conventions import (
     BASELINE,
     FT_N_RATIO,
     MATERIAL_DIFFERENCE_PP,

@@ -9,9 +9,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from igmeta.io import read_table
-from igmeta.schema import apply_mapping, detect_data_type, guess_mapping
-from igmeta.validation import validate_table
+from igmeta.app.intake.io import read_table
+from igmeta.app.intake.schema import apply_mapping, detect_data_type, guess_mapping
+from igmeta.app.intake.validation import validate_table
 
 CORPUS = Path(__file__).parent / "corpus"
 EXPECTED = {

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pandas as pd
 
+from igmeta.app.intake.schema import detect_data_type
+from igmeta.app.intake.validation import validate_table
 from igmeta.datasets import (
     IG_PNP_MAPPING,
     ig_pnp_provenance,
@@ -11,8 +13,6 @@ from igmeta.datasets import (
     load_ig_pnp,
     load_ig_pnp_canonical,
 )
-from igmeta.schema import detect_data_type
-from igmeta.validation import validate_table
 
 RAW_COLUMNS = [
     "study",

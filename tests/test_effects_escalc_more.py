@@ -16,8 +16,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from igmeta.analysis import AnalysisSettings, run_analysis
-from igmeta.codegen import (
+from igmeta.app.outputs.codegen import (
     CodegenError,
     compare_values,
     escalc_call,
@@ -25,6 +24,7 @@ from igmeta.codegen import (
     r_script,
     result_values,
 )
+from igmeta.app.pipeline.analysis import AnalysisSettings, run_analysis
 from igmeta.effects import (
     BINARY_MEASURES,
     CHANGE_MEASURES,

@@ -11,9 +11,9 @@ import pandas as pd
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from igmeta.analysis import AnalysisSettings, run_analysis
+from igmeta.app.outputs.tables import forest_frame, result_summary_frame
+from igmeta.app.pipeline.analysis import AnalysisSettings, run_analysis
 from igmeta.formatting import format_ci, format_number
-from igmeta.tables import forest_frame, result_summary_frame
 
 COUNT = st.one_of(
     st.integers(0, 500),

@@ -21,12 +21,12 @@ import pandas as pd
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from igmeta.analysis import ANALYSES, AnalysisSettings, run_analysis
+from igmeta.app.intake.io import read_table
+from igmeta.app.intake.schema import DATA_TYPES, apply_mapping, detect_data_type, guess_mapping
+from igmeta.app.intake.validation import validate_table
+from igmeta.app.outputs.tables import forest_frame, result_summary_frame
+from igmeta.app.pipeline.analysis import ANALYSES, AnalysisSettings, run_analysis
 from igmeta.formatting import format_ci, format_number, format_percent, format_pvalue
-from igmeta.io import read_table
-from igmeta.schema import DATA_TYPES, apply_mapping, detect_data_type, guess_mapping
-from igmeta.tables import forest_frame, result_summary_frame
-from igmeta.validation import validate_table
 
 FUZZ = settings(
     max_examples=120,

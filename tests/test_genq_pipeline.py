@@ -10,15 +10,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import igmeta.scenarios as sc
-from igmeta.analysis import AnalysisSettings, run_analysis
+import igmeta.app.store.scenarios as sc
+from igmeta.app.evidence.what_if_trial import what_if_available
+from igmeta.app.outputs.methods_text import methods_paragraph
+from igmeta.app.pipeline.analysis import AnalysisSettings, run_analysis
+from igmeta.app.pipeline.metareg import fit_moderators
+from igmeta.app.store import open_store
 from igmeta.datasets import load_ig_pnp_canonical
 from igmeta.effects import effect_sizes
-from igmeta.metareg import fit_moderators
-from igmeta.methods_text import methods_paragraph
 from igmeta.pooling import meta_analysis, meta_regression
-from igmeta.store import open_store
-from igmeta.what_if_trial import what_if_available
 
 CLOSED = {"rtol": 1e-10, "atol": 1e-12}
 GENQ = AnalysisSettings(tau2_method="GENQ", genq_weights="size", subgroup_column="design")

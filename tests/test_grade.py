@@ -15,8 +15,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from igmeta import grade
-from igmeta.analysis import PUBLISHED_COMPARISON, AnalysisSettings, run_analysis
+from igmeta.app.evidence import grade
+from igmeta.app.pipeline.analysis import PUBLISHED_COMPARISON, AnalysisSettings, run_analysis
 from igmeta.bias import egger_test
 from igmeta.datasets import load_ig_pnp_canonical
 
@@ -407,7 +407,7 @@ def test_summary_of_findings_single_arm(ig):
 
 
 def test_report_has_a_grade_section_with_user_text_escaped(ig, published):
-    from igmeta.report import report_html
+    from igmeta.app.outputs.report import report_html
 
     frame, notes = grade.summary_of_findings(
         published,
@@ -427,7 +427,7 @@ def test_report_has_a_grade_section_with_user_text_escaped(ig, published):
 
 
 def test_sof_csv_export_is_formula_safe(published):
-    from igmeta.safe_export import to_safe_csv_bytes
+    from igmeta.app.outputs.safe_export import to_safe_csv_bytes
 
     frame, notes = grade.summary_of_findings(
         published, {"imprecision": "serious"}, outcome='=HYPERLINK("http://x","y")'

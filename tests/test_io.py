@@ -12,8 +12,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import igmeta.io as igio
-from igmeta.io import (
+import igmeta.app.intake.io as igio
+from igmeta.app.intake.io import (
     MAX_ROWS,
     MAX_UPLOAD_BYTES,
     ReadResult,
@@ -222,7 +222,7 @@ def test_file_over_the_size_limit_is_refused_without_parsing(monkeypatch):
         raise AssertionError("an oversized upload was parsed")
 
     for parser in ("_decode", "_read_text", "_read_excel"):
-        monkeypatch.setattr(f"igmeta.io.{parser}", must_not_parse)
+        monkeypatch.setattr(f"igmeta.app.intake.io.{parser}", must_not_parse)
     result = read_table(data, "big.csv")
     assert not result.ok
     assert result.frame.empty

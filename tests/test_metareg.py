@@ -1,4 +1,4 @@
-"""Meta-regression of a study table (igmeta.metareg) against metafor 3.8-1.
+"""Meta-regression of a study table (igmeta.app.pipeline.metareg) against metafor 3.8-1.
 
 tests/data/metareg_predict_metafor.R prints metafor's QM, QE, tau², R², coefficients and
 ``predict(res, newmods = ...)`` for the BCG trials with a numeric (absolute latitude) and a
@@ -16,8 +16,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from igmeta.analysis import AnalysisSettings, run_analysis
-from igmeta.metareg import (
+from igmeta.app.pipeline.analysis import AnalysisSettings, run_analysis
+from igmeta.app.pipeline.metareg import (
     fit_moderators,
     moderator_kinds,
     new_design,

@@ -7,15 +7,15 @@ import re
 
 import pytest
 
-from igmeta.analysis import (
+from igmeta.app.outputs.methods_text import methods_paragraph
+from igmeta.app.outputs.report import report_html
+from igmeta.app.pipeline.analysis import (
     PUBLISHED_COMPARISON,
     PUBLISHED_SINGLE_ARM,
     AnalysisSettings,
     run_analysis,
 )
 from igmeta.datasets import load_ig_pnp_canonical
-from igmeta.methods_text import methods_paragraph
-from igmeta.report import report_html
 from ui.sidebar import ESTIMATORS
 
 #: Analyses a methods paragraph can name, and how to recognise each in the HTML report.

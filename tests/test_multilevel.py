@@ -218,7 +218,7 @@ def test_three_level_with_zero_cluster_variance_matches_two_level_reml():
 
 @pytest.mark.parametrize("header", ["cluster", "Cluster", "Cluster ID", "cluster_id"])
 def test_cluster_column_is_recognised_on_upload(header):
-    from igmeta.schema import CLUSTER_COLUMN, COLUMN_DESCRIPTIONS, guess_mapping
+    from igmeta.app.intake.schema import CLUSTER_COLUMN, COLUMN_DESCRIPTIONS, guess_mapping
 
     mapping = guess_mapping(["Study", "yi", "vi", header], "generic")
     assert mapping[header] == CLUSTER_COLUMN

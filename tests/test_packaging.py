@@ -116,7 +116,7 @@ _CORE_ONLY = textwrap.dedent(
 
     sys.meta_path.insert(0, Block())
     import igmeta
-    from igmeta.io import read_table
+    from igmeta.app.intake.io import read_table
 
     table = igmeta.datasets.load_ig_pnp()
     es = igmeta.effect_sizes("RR", ai=[7, 12, 13], n1i=[11, 30, 19], ci=[1, 9, 2],
@@ -146,7 +146,7 @@ def test_core_import_needs_no_plotly_openpyxl_or_streamlit(tmp_path):
 def test_figure_export_without_kaleido_names_the_extra(monkeypatch):
     import plotly.graph_objects as go
 
-    from igmeta import exports
+    from igmeta.app.outputs import exports
 
     if not Path(exports.browser_path()).exists():
         pytest.fail("Chromium is missing: run the README's test command")

@@ -1,4 +1,4 @@
-"""Pasting a block of rows: igmeta.paste and the Data page's paste box (AppTest).
+"""Pasting a block of rows: igmeta.app.intake.paste and the Data page's paste box (AppTest).
 
 The grid drops pasted cells past its last column in the browser; the paste box must keep
 every cell, name the columns it added, and be one undoable step.
@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from igmeta.paste import MAX_BLOCK_CHARS, rows_from_block
+from igmeta.app.intake.paste import MAX_BLOCK_CHARS, rows_from_block
 from ui import state
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -530,7 +530,7 @@ def test_log_axis_ticks_are_plain_decimals(frame):
 
 
 def _bcg_bundle(**settings):
-    from igmeta.analysis import AnalysisSettings, run_analysis
+    from igmeta.app.pipeline.analysis import AnalysisSettings, run_analysis
     from tests.test_schema import _uploaded_bcg
 
     table = _uploaded_bcg()
@@ -538,7 +538,7 @@ def _bcg_bundle(**settings):
 
 
 def test_uploaded_bcg_shows_derived_totals_and_sums():
-    from igmeta.tables import forest_frame
+    from igmeta.app.outputs.tables import forest_frame
 
     bundle, table = _bcg_bundle()
     frame = forest_frame(bundle, table)
@@ -557,7 +557,7 @@ def test_uploaded_bcg_shows_derived_totals_and_sums():
 
 
 def test_footer_reports_the_results_own_numbers():
-    from igmeta.tables import forest_footer
+    from igmeta.app.outputs.tables import forest_footer
 
     bundle, _table = _bcg_bundle()
     res = bundle.result
@@ -578,17 +578,17 @@ def test_footer_reports_the_results_own_numbers():
 
 
 def test_weights_keep_significant_digits():
-    from igmeta.tables import _weight_text
+    from igmeta.result_frames import weight_text
 
-    assert _weight_text(35.24) == "35.2%"
-    assert _weight_text(0.01234) == "0.012%"
-    assert _weight_text(0.00012) == "0.00012%"
-    assert _weight_text(0.0) == "0%"
-    assert _weight_text(np.nan) == ""
+    assert weight_text(35.24) == "35.2%"
+    assert weight_text(0.01234) == "0.012%"
+    assert weight_text(0.00012) == "0.00012%"
+    assert weight_text(0.0) == "0%"
+    assert weight_text(np.nan) == ""
 
 
 def test_large_k_draws_the_largest_weights_and_says_so():
-    from igmeta.tables import drawn_forest_rows
+    from igmeta.app.outputs.tables import drawn_forest_rows
 
     k = 500
     frame = pd.DataFrame(
@@ -611,10 +611,10 @@ def test_large_k_draws_the_largest_weights_and_says_so():
 
 
 def test_forest_for_page_figure_has_revman_parts():
-    from igmeta.analysis import PUBLISHED_COMPARISON, run_analysis
+    from igmeta.app.outputs.exports import forest_for
+    from igmeta.app.outputs.tables import ForestLabels
+    from igmeta.app.pipeline.analysis import PUBLISHED_COMPARISON, run_analysis
     from igmeta.datasets import load_ig_pnp_canonical
-    from igmeta.exports import forest_for
-    from igmeta.tables import ForestLabels
 
     table = load_ig_pnp_canonical()
     bundle = run_analysis(table, PUBLISHED_COMPARISON)

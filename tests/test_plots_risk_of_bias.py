@@ -11,15 +11,15 @@ import plotly.graph_objects as go
 import pytest
 from plotly.utils import PlotlyJSONEncoder
 
-from igmeta.analysis import AnalysisSettings, run_analysis
-from igmeta.exports import forest_for
+from igmeta.app.intake.schema import template_frame
+from igmeta.app.outputs.exports import forest_for
+from igmeta.app.pipeline.analysis import AnalysisSettings, run_analysis
 from igmeta.plots.risk_of_bias import (
     legend_lines,
     rob_summary_figure,
     traffic_light_figure,
 )
 from igmeta.risk_of_bias import NOT_ASSESSED, ROB2, ROB_COLUMNS, ROBINS_I, weighted_summary
-from igmeta.schema import template_frame
 
 ATTACK = '<img src=x onerror="alert(1)">'
 
@@ -162,7 +162,7 @@ def test_rob_columns_are_known():
 
 def test_risk_of_bias_figures_can_be_enlarged_for_slides():
     """The bar chart and the traffic light scale like the forest (a bar's marker has no size)."""
-    from igmeta.exports import enlarge_figure
+    from igmeta.app.outputs.exports import enlarge_figure
 
     table = _table()
     summary = weighted_summary(table, ROB2, np.array([20.0, 30.0, 50.0]))

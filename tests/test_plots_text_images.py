@@ -13,9 +13,9 @@ import pandas as pd
 import pytest
 from plotly.utils import PlotlyJSONEncoder
 
-from igmeta.analysis import AnalysisSettings, run_analysis
+from igmeta.app.outputs.exports import forest_for
+from igmeta.app.pipeline.analysis import AnalysisSettings, run_analysis
 from igmeta.datasets import load_ig_pnp_canonical
-from igmeta.exports import forest_for
 from igmeta.plots.text_images import (
     LABEL_TARGETS,
     OVERFLOW_PX,

@@ -8,12 +8,9 @@ from types import SimpleNamespace
 
 import pytest
 
-from igmeta.analysis import PUBLISHED_COMPARISON, AnalysisSettings, run_analysis
-from igmeta.clinical import nnt_from_bundle
-from igmeta.datasets import load_ig_pnp_canonical
-from igmeta.exports import forest_for
-from igmeta.plots.fit import fit_width
-from igmeta.presenter import (
+from igmeta.app.evidence.clinical import nnt_from_bundle
+from igmeta.app.outputs.exports import forest_for
+from igmeta.app.outputs.presenter import (
     SCREEN_BANDS,
     SHORT_OVERALL_LABEL,
     build_steps,
@@ -23,7 +20,10 @@ from igmeta.presenter import (
     projected_funnel,
     step_indicator,
 )
-from igmeta.scenarios import ScenarioNotFound, summarise
+from igmeta.app.pipeline.analysis import PUBLISHED_COMPARISON, AnalysisSettings, run_analysis
+from igmeta.app.store.scenarios import ScenarioNotFound, summarise
+from igmeta.datasets import load_ig_pnp_canonical
+from igmeta.plots.fit import fit_width
 from ui.keyboard import step_keys_script
 from ui.presenter import headline_html
 from ui.presenter_style import stylesheet

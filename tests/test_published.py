@@ -1,4 +1,5 @@
-"""The paper's numbers beside the app's: igmeta.published and igmeta.coverage."""
+"""The paper's numbers beside the app's: igmeta.app.pipeline.published and
+igmeta.app.pipeline.coverage."""
 
 from __future__ import annotations
 
@@ -7,10 +8,10 @@ import math
 import pandas as pd
 import pytest
 
-from igmeta.analysis import PUBLISHED_COMPARISON, AnalysisSettings, run_analysis
-from igmeta.coverage import left_out_rows, left_out_sentence
+from igmeta.app.pipeline.analysis import PUBLISHED_COMPARISON, AnalysisSettings, run_analysis
+from igmeta.app.pipeline.coverage import left_out_rows, left_out_sentence
+from igmeta.app.pipeline.published import PUBLISHED_RESULTS, reproduce
 from igmeta.datasets import load_ig_pnp_canonical
-from igmeta.published import PUBLISHED_RESULTS, reproduce
 
 
 @pytest.fixture()

@@ -9,7 +9,7 @@ import warnings
 from pathlib import Path
 
 import igmeta as im
-from igmeta.analysis import AnalysisSettings, run_analysis
+from igmeta.app.pipeline.analysis import AnalysisSettings, run_analysis
 
 ROOT = Path(__file__).resolve().parents[1]
 MARKER = "# readme-library-example"

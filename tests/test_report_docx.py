@@ -22,15 +22,15 @@ from streamlit.runtime.media_file_manager import MediaFileManager
 from streamlit.runtime.pages_manager import PagesManager
 from streamlit.testing.v1 import AppTest
 
-from igmeta import exports
 from igmeta._optional import MissingOptionalDependency
-from igmeta.analysis import PUBLISHED_COMPARISON, AnalysisSettings, run_analysis
+from igmeta.app.outputs import exports
+from igmeta.app.outputs.methods_text import methods_paragraph
+from igmeta.app.outputs.report import report_html
+from igmeta.app.outputs.report_content import Heading, report_content
+from igmeta.app.outputs.report_docx import DOCX_MIME, FIGURE_SCALE, report_docx
+from igmeta.app.pipeline.analysis import PUBLISHED_COMPARISON, AnalysisSettings, run_analysis
+from igmeta.app.store.scenarios import summarise
 from igmeta.datasets import load_ig_pnp_canonical
-from igmeta.methods_text import methods_paragraph
-from igmeta.report import report_html
-from igmeta.report_content import Heading, report_content
-from igmeta.report_docx import DOCX_MIME, FIGURE_SCALE, report_docx
-from igmeta.scenarios import summarise
 from ui import state
 
 WHEN = dt.datetime(2026, 12, 7, 20, 0, tzinfo=dt.UTC)

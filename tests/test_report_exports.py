@@ -11,15 +11,7 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from igmeta.analysis import (
-    PUBLISHED_COMPARISON,
-    PUBLISHED_SINGLE_ARM,
-    AnalysisSettings,
-    run_analysis,
-)
-from igmeta.datasets import load_ig_pnp_canonical
-from igmeta.effects import author_year_label
-from igmeta.exports import (
+from igmeta.app.outputs.exports import (
     SLIDE_HEIGHT,
     SLIDE_WIDTH,
     ExportError,
@@ -34,8 +26,16 @@ from igmeta.exports import (
     tables_csv,
     tables_excel,
 )
-from igmeta.methods_text import methods_paragraph
-from igmeta.report import CSP, report_html
+from igmeta.app.outputs.methods_text import methods_paragraph
+from igmeta.app.outputs.report import CSP, report_html
+from igmeta.app.pipeline.analysis import (
+    PUBLISHED_COMPARISON,
+    PUBLISHED_SINGLE_ARM,
+    AnalysisSettings,
+    run_analysis,
+)
+from igmeta.datasets import load_ig_pnp_canonical
+from igmeta.effects import author_year_label
 
 XSS = "<script>alert(1)</script>"
 FORMULA = '=HYPERLINK("http://evil.example","x")'
@@ -159,7 +159,7 @@ def test_single_figure_export_and_custom_size():
 
 
 def test_exports_reuse_one_browser_and_restart_it_after_close():
-    import igmeta.exports as exports
+    import igmeta.app.outputs.exports as exports
 
     table = load_ig_pnp_canonical()
     fig = forest_for(run_analysis(table, PUBLISHED_COMPARISON), table)

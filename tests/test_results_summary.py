@@ -11,7 +11,7 @@ import pytest
 
 import igmeta as im
 import igmeta.results
-from igmeta.analysis import PUBLISHED_SINGLE_ARM, AnalysisSettings, run_analysis
+from igmeta.app.pipeline.analysis import PUBLISHED_SINGLE_ARM, AnalysisSettings, run_analysis
 from igmeta.datasets import load_ig_pnp_canonical
 from igmeta.formatting import format_ci
 from igmeta.plots import forest_from_result

@@ -17,12 +17,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from igmeta.analysis import AnalysisSettings, run_analysis
+from igmeta.app.intake.io import MAX_UPLOAD_BYTES
+from igmeta.app.intake.revman import RevManOutcome, outcome_table, read_rm5, revman_settings
+from igmeta.app.intake.validation import validate_table
+from igmeta.app.outputs.tables import forest_frame
+from igmeta.app.pipeline.analysis import AnalysisSettings, run_analysis
 from igmeta.effects import author_year_label
-from igmeta.io import MAX_UPLOAD_BYTES
-from igmeta.revman import RevManOutcome, outcome_table, read_rm5, revman_settings
-from igmeta.tables import forest_frame
-from igmeta.validation import validate_table
 
 DATA = Path(__file__).resolve().parent / "data" / "revman"
 

@@ -6,7 +6,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from igmeta.io import read_table
+from igmeta.app.intake.io import read_table
+from igmeta.app.intake.schema import apply_mapping, guess_mapping, template_frame
+from igmeta.app.intake.validation import validate_table
+from igmeta.app.outputs.safe_export import to_excel_bytes, to_safe_csv_bytes
+from igmeta.app.store.scenarios import table_from_json, table_to_json
 from igmeta.risk_of_bias import (
     NOT_ASSESSED,
     ROB2,
@@ -22,10 +26,6 @@ from igmeta.risk_of_bias import (
     table_tools,
     weighted_summary,
 )
-from igmeta.safe_export import to_excel_bytes, to_safe_csv_bytes
-from igmeta.scenarios import table_from_json, table_to_json
-from igmeta.schema import apply_mapping, guess_mapping, template_frame
-from igmeta.validation import validate_table
 
 
 def _table(**rob) -> pd.DataFrame:
@@ -238,8 +238,8 @@ def test_template_has_rob_columns_and_round_trips():
 
 def test_grade_reads_the_overall_judgement_used_including_the_suggested_one():
     """GRADE's risk-of-bias domain counts the user's overall, else the RoB 2 algorithm's."""
-    from igmeta.analysis import AnalysisSettings, run_analysis
-    from igmeta.grade import grade_suggestions
+    from igmeta.app.evidence.grade import grade_suggestions
+    from igmeta.app.pipeline.analysis import AnalysisSettings, run_analysis
     from igmeta.risk_of_bias import overall_for_grade
 
     table = pd.DataFrame(

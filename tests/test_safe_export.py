@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from igmeta.safe_export import (
+from igmeta.app.outputs.safe_export import (
     FORMULA_PREFIXES,
     neutralise_formula,
     to_excel_bytes,

@@ -17,16 +17,17 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import igmeta.scenarios as sc
-import igmeta.store.base as store_base
-from igmeta.analysis import (
+import igmeta.app.store.base as store_base
+import igmeta.app.store.records as records
+import igmeta.app.store.scenarios as sc
+from igmeta.app.pipeline.analysis import (
     PUBLISHED_COMPARISON,
     PUBLISHED_SINGLE_ARM,
     AnalysisSettings,
     run_analysis,
 )
+from igmeta.app.store import open_store
 from igmeta.datasets import load_ig_pnp_canonical
-from igmeta.store import open_store
 
 ROOT = Path(__file__).resolve().parents[1]
 EVIL = '<script>alert(1)</script> "q" \\ \u202e\u65e5\u672c =SUM(A1) \U0001f600'
@@ -117,7 +118,7 @@ def test_awkward_table_round_trips_exactly_with_dtypes():
     table = _awkward_table()
     text = sc.table_to_json(table)
     payload = json.loads(text)  # plain JSON (no NaN/Infinity tokens, no pickle)
-    assert payload["format"] == sc.TABLE_FORMAT
+    assert payload["format"] == records.TABLE_FORMAT
     assert list(payload) == ["format", "columns", "dtypes", "index", "data"]
     back = sc.table_from_json(text)
     pd.testing.assert_frame_equal(back, table, check_exact=True)
@@ -145,7 +146,7 @@ def test_column_codec_gives_the_cell_by_cell_values_for_every_dtype():
         payload = json.loads(sc.table_to_json(frame))
         rows = frame.reset_index(drop=True)
         expected = [
-            [sc._cell(rows.iloc[r, c]) for c in range(rows.shape[1])] for r in range(len(rows))
+            [records._cell(rows.iloc[r, c]) for c in range(rows.shape[1])] for r in range(len(rows))
         ]
         assert payload["data"] == expected
         types = [[type(v) for v in row] for row in payload["data"]]
@@ -235,16 +236,16 @@ def test_only_the_owner_changes_a_scenario(store):
 
 
 def test_builtins_are_always_there_and_read_only(store):
-    published = store.load(sc.BUILTIN_PUBLISHED)
+    published = store.load(records.BUILTIN_PUBLISHED)
     assert published.builtin and published.settings == PUBLISHED_COMPARISON
     pd.testing.assert_frame_equal(published.table, load_ig_pnp_canonical())
-    assert store.load(sc.BUILTIN_PUBLISHED_SINGLE_ARM).settings == PUBLISHED_SINGLE_ARM
+    assert store.load(records.BUILTIN_PUBLISHED_SINGLE_ARM).settings == PUBLISHED_SINGLE_ARM
     bundle = published.run()
     assert bundle.result.back_transformed()["estimate"] == pytest.approx(2.8991, abs=1e-4)
     with pytest.raises(sc.ScenarioPermissionError):
-        store.delete(sc.BUILTIN_PUBLISHED)
+        store.delete(records.BUILTIN_PUBLISHED)
     with pytest.raises(sc.ScenarioPermissionError):
-        store.rename(sc.BUILTIN_PUBLISHED, "x")
+        store.rename(records.BUILTIN_PUBLISHED, "x")
 
 
 @pytest.mark.parametrize(
@@ -262,7 +263,7 @@ def test_names_are_cleaned_and_required(store):
     with pytest.raises(sc.ScenarioError):
         store.save(" \n\t ", load_ig_pnp_canonical(), AnalysisSettings())
     sid = store.save("x" * 500, load_ig_pnp_canonical(), AnalysisSettings())
-    assert len(store.load(sid).name) == sc.MAX_NAME_CHARS
+    assert len(store.load(sid).name) == records.MAX_NAME_CHARS
 
 
 def test_ids_are_random_and_url_safe():
@@ -408,8 +409,8 @@ def test_many_processes_opening_a_new_database_at_once(store_backend):
 _RELOAD_SCRIPT = r"""
 import json, sys
 import numpy as np
-from igmeta.store import open_store
-from igmeta.analysis import run_analysis
+from igmeta.app.store import open_store
+from igmeta.app.pipeline.analysis import run_analysis
 store = open_store(sys.argv[1])
 out = {}
 for name, sid in json.loads(sys.argv[2]).items():

@@ -7,8 +7,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from igmeta.io import read_table
-from igmeta.schema import (
+from igmeta.app.intake.io import read_table
+from igmeta.app.intake.schema import (
     CANONICAL_COLUMNS,
     COLUMN_DESCRIPTIONS,
     COMMON_COLUMNS,
@@ -25,7 +25,7 @@ from igmeta.schema import (
     template_csv_bytes,
     template_frame,
 )
-from igmeta.validation import validate_table
+from igmeta.app.intake.validation import validate_table
 
 
 def test_vocabulary_is_consistent():
@@ -305,7 +305,7 @@ def test_dat_bcg_layout_is_recognised_without_manual_mapping():
 
 
 def test_uploaded_dat_bcg_gives_metafor_rr_and_derived_totals():
-    from igmeta.analysis import AnalysisSettings, run_analysis
+    from igmeta.app.pipeline.analysis import AnalysisSettings, run_analysis
 
     table = _uploaded_bcg()
     bundle = run_analysis(table, AnalysisSettings(subgroup_column=None))

@@ -3,7 +3,7 @@
 * No code path unpickles, evaluates or executes anything (AST scan of ``igmeta/``, ``ui/``,
   ``pages/`` and ``app.py``); every ``unsafe_allow_html=True`` / ``st.html`` gets a
   module-level string constant, never user text.
-* Upload limits: ``igmeta.io.MAX_UPLOAD_BYTES`` equals ``server.maxUploadSize``; bigger
+* Upload limits: ``igmeta.app.intake.io.MAX_UPLOAD_BYTES`` equals ``server.maxUploadSize``; bigger
   files are refused before parsing; XSRF protection is on (``.streamlit/config.toml``).
 * The Docker image runs as a non-root user and has a health check.
 * Hostile study names, subgroup labels and column names (``tests/corpus/hostile_names.csv``)
@@ -33,10 +33,10 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from igmeta.analysis import AnalysisSettings, run_analysis
-from igmeta.io import MAX_UPLOAD_BYTES, read_table
-from igmeta.safe_export import FORMULA_PREFIXES, to_excel_bytes, to_safe_csv_bytes
-from igmeta.schema import apply_mapping, detect_data_type, guess_mapping
+from igmeta.app.intake.io import MAX_UPLOAD_BYTES, read_table
+from igmeta.app.intake.schema import apply_mapping, detect_data_type, guess_mapping
+from igmeta.app.outputs.safe_export import FORMULA_PREFIXES, to_excel_bytes, to_safe_csv_bytes
+from igmeta.app.pipeline.analysis import AnalysisSettings, run_analysis
 
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = ROOT / "tests" / "corpus"
@@ -311,7 +311,7 @@ def test_oversized_upload_is_refused_before_parsing():
 
 
 def test_data_page_uploader_uses_the_limit():
-    text = (ROOT / "ui" / "data_page.py").read_text("utf-8")
+    text = (ROOT / "ui" / "upload.py").read_text("utf-8")
     assert "max_upload_size=MAX_UPLOAD_BYTES" in text
 
 
@@ -394,7 +394,7 @@ def test_study_table_excel_export_has_no_formulas():
 
 
 def test_result_exports_neutralise_formulas():
-    from igmeta.exports import result_tables, tables_csv, tables_excel
+    from igmeta.app.outputs.exports import result_tables, tables_csv, tables_excel
 
     bundle = run_analysis(HOSTILE, AnalysisSettings(subgroup_column="design"))
     assert bundle.ok
@@ -426,7 +426,7 @@ def _figure_strings(fig) -> list[str]:
 
 @pytest.mark.parametrize("column", ["design", HOSTILE_COLUMN])
 def test_figures_show_hostile_text_escaped(column):
-    from igmeta.exports import forest_for, funnel_for
+    from igmeta.app.outputs.exports import forest_for, funnel_for
 
     bundle = run_analysis(HOSTILE, AnalysisSettings(subgroup_column=column))
     assert bundle.ok and bundle.subgroups is not None
@@ -476,7 +476,7 @@ class _Tags(html.parser.HTMLParser):
 
 
 def _report(column: str = "design") -> str:
-    from igmeta.report import report_html
+    from igmeta.app.outputs.report import report_html
 
     settings = AnalysisSettings(subgroup_column=column)
     return report_html(
@@ -531,7 +531,7 @@ def _python_strings_only(script: str) -> None:
 
 
 def test_python_script_keeps_names_in_string_literals():
-    from igmeta.codegen import python_script
+    from igmeta.app.outputs.codegen import python_script
 
     script = python_script(HOSTILE, AnalysisSettings(subgroup_column="design"))
     _python_strings_only(script)
@@ -540,7 +540,7 @@ def test_python_script_keeps_names_in_string_literals():
 
 @pytest.mark.skipif(shutil.which("Rscript") is None, reason="R is not installed")
 def test_r_script_keeps_names_in_string_literals(tmp_path):
-    from igmeta.codegen import r_script
+    from igmeta.app.outputs.codegen import r_script
 
     path = tmp_path / "analysis.R"
     path.write_text(r_script(HOSTILE, AnalysisSettings(subgroup_column="design")), "utf-8")
@@ -557,7 +557,7 @@ def test_r_script_keeps_names_in_string_literals(tmp_path):
 
 
 def test_autosave_storage_is_plain_json(tmp_path):
-    from igmeta.scenarios import ScenarioStore
+    from igmeta.app.store.scenarios import ScenarioStore
 
     store = ScenarioStore(tmp_path / "store.sqlite3")
     settings = AnalysisSettings(subgroup_column=HOSTILE_COLUMN)

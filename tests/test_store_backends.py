@@ -15,15 +15,19 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-import igmeta.scenarios as sc
+import igmeta.app.store.scenarios as sc
 from devtools.local_server import free_port
-from igmeta.analysis import PUBLISHED_COMPARISON, PUBLISHED_SINGLE_ARM, AnalysisSettings
+from igmeta.app.pipeline.analysis import (
+    PUBLISHED_COMPARISON,
+    PUBLISHED_SINGLE_ARM,
+    AnalysisSettings,
+)
+from igmeta.app.store import SQLiteStore, StoreUnavailable, default_store, open_store, store_target
+from igmeta.app.store import backup as bk
+from igmeta.app.store import base as store_base
+from igmeta.app.store.postgres import PostgresStore
+from igmeta.app.store.sqlite import unusable_file_message
 from igmeta.datasets import load_ig_pnp_canonical
-from igmeta.store import SQLiteStore, StoreUnavailable, default_store, open_store, store_target
-from igmeta.store import backup as bk
-from igmeta.store import base as store_base
-from igmeta.store.postgres import PostgresStore
-from igmeta.store.sqlite import unusable_file_message
 
 ROOT = Path(__file__).resolve().parents[1]
 EVIL = '<script>alert(1)</script> "q" \\ \u202e =SUM(A1) \U0001f600'
@@ -209,7 +213,7 @@ def _rows(store) -> dict[str, list[dict]]:
 
 def _backup_cli(action: str, path: Path, db: str) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "igmeta.store.backup", action, str(path), "--db", db],
+        [sys.executable, "-m", "igmeta.app.store.backup", action, str(path), "--db", db],
         capture_output=True,
         text=True,
         cwd=ROOT,

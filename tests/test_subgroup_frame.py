@@ -6,10 +6,10 @@ import math
 
 import pandas as pd
 
-from igmeta.analysis import AnalysisSettings, run_analysis
+from igmeta.app.outputs.tables import subgroup_frame
+from igmeta.app.pipeline.analysis import AnalysisSettings, run_analysis
 from igmeta.datasets import load_ig_pnp_canonical
 from igmeta.formatting import format_ci, format_ci_column
-from igmeta.tables import subgroup_frame
 
 
 def test_subgroup_frame_is_on_the_display_scale():

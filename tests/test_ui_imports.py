@@ -37,13 +37,7 @@ def test_no_import_cycles_between_ui_modules():
 
     for module in sorted(graph):
         visit(module, (module,))
-    # Known, not yet untangled: the RevMan import reuses the Data page's column-mapping
-    # step, and the Data page's upload section hands .rm5 files to it.
-    known = {
-        "data_page -> revman_import -> data_page",
-        "revman_import -> data_page -> revman_import",
-    }
-    assert set(cycles) <= known, sorted(set(cycles) - known)
+    assert not cycles, sorted(set(cycles))
 
 
 def test_state_does_not_import_autosave():

@@ -9,8 +9,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.pandas import column, data_frames, range_indexes
 
-from igmeta.schema import CANONICAL_COLUMNS, DATA_TYPES, apply_mapping
-from igmeta.validation import (
+from igmeta.app.intake.schema import CANONICAL_COLUMNS, DATA_TYPES, apply_mapping
+from igmeta.app.intake.validation import (
     FAILURE_MESSAGE,
     ISSUE_COLUMNS,
     LONG_NAME_LIMIT,

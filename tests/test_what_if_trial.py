@@ -8,10 +8,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from igmeta import what_if_trial as wit
-from igmeta.analysis import PUBLISHED_COMPARISON, AnalysisSettings, run_analysis
+from igmeta.app.evidence import what_if_trial as wit
+from igmeta.app.evidence.grade import optimal_information_size, suggest_imprecision
+from igmeta.app.pipeline.analysis import PUBLISHED_COMPARISON, AnalysisSettings, run_analysis
 from igmeta.datasets import load_ig_pnp_canonical
-from igmeta.grade import optimal_information_size, suggest_imprecision
 from igmeta.plots.cumulative_z import TITLE, cumulative_z_figure
 
 RANDOM_IV = PUBLISHED_COMPARISON.with_changes(pooling="IV", model="random", zero_cells="metafor")

@@ -4,7 +4,7 @@ A Streamlit session ends with the browser tab (a reload starts a new one), so th
 work is tied to a random token kept in the page URL (``?session=...``, created on the
 first visit with :func:`secrets.token_urlsafe`). Every change of the study table
 (:func:`ui.state.set_table`, undo, redo) and of the analysis settings is written to the
-SQLite store of :mod:`igmeta.scenarios` under that token; reloading the page, or opening
+SQLite store of :mod:`igmeta.app.store.scenarios` under that token; reloading the page, or opening
 the same URL after a server restart, restores it (:func:`start`, called by ``app.py``).
 
 Writes are cheap: nothing is serialised while the table object, the settings, the source
@@ -33,10 +33,10 @@ from typing import NamedTuple
 import pandas as pd
 import streamlit as st
 
-from igmeta.analysis import ANALYSES, AnalysisSettings
-from igmeta.scenarios import autosave as store_autosave
-from igmeta.scenarios import load_autosave, settings_to_json
-from igmeta.scenarios import table_digest as _table_digest
+from igmeta.app.pipeline.analysis import ANALYSES, AnalysisSettings
+from igmeta.app.store.records import table_digest as _table_digest
+from igmeta.app.store.scenarios import autosave as store_autosave
+from igmeta.app.store.scenarios import load_autosave, settings_to_json
 from ui import state
 
 __all__ = [

@@ -13,12 +13,12 @@ from dataclasses import dataclass
 import numpy as np
 import streamlit as st
 
-from igmeta.analysis import AnalysisBundle
+from igmeta.app.outputs.tables import display_scale
+from igmeta.app.pipeline.analysis import AnalysisBundle
+from igmeta.app.pipeline.diagnostics import BiasResults, Outcome
 from igmeta.effects import measure_info
 from igmeta.formatting import format_ci, format_number, format_pvalue
 from igmeta.plots import funnel_figure
-from igmeta.tables import display_scale
-from ui.compute_extra import BiasResults, Outcome
 from ui.text import plain
 
 __all__ = ["BiasOptions", "bias_controls", "measure_label", "p_text", "render_bias"]

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from igmeta.analysis import AnalysisBundle
-from igmeta.coverage import left_out_rows, left_out_sentence
+from igmeta.app.pipeline.analysis import AnalysisBundle
+from igmeta.app.pipeline.coverage import left_out_rows, left_out_sentence
 from igmeta.effects import measure_info
 from igmeta.formatting import format_ci, format_number, format_percent, format_pvalue
 from ui import state

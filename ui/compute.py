@@ -20,11 +20,11 @@ from dataclasses import astuple
 import pandas as pd
 import streamlit as st
 
-from igmeta.analysis import AnalysisBundle, AnalysisSettings, run_analysis
-from igmeta.exports import forest_for
+from igmeta.app.outputs.exports import forest_for
+from igmeta.app.outputs.tables import ForestLabels
+from igmeta.app.pipeline.analysis import AnalysisBundle, AnalysisSettings, run_analysis
+from igmeta.app.store.records import table_digest
 from igmeta.plots.text_images import text_columns_as_images
-from igmeta.scenarios import table_digest
-from igmeta.tables import ForestLabels
 
 __all__ = [
     "CACHE_ENTRIES",
@@ -67,7 +67,7 @@ HASH_FUNCS = {pd.DataFrame: table_key}
 
 @st.cache_data(max_entries=CACHE_ENTRIES, show_spinner=False, hash_funcs=HASH_FUNCS)
 def analysis_bundle(table: pd.DataFrame, settings: dict) -> AnalysisBundle:
-    """Cached :func:`igmeta.analysis.run_analysis` (settings given as a plain dict)."""
+    """Cached :func:`igmeta.app.pipeline.analysis.run_analysis` (settings given as a plain dict)."""
     return run_analysis(table, AnalysisSettings.from_dict(settings))
 
 

@@ -10,8 +10,12 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from igmeta.analysis import AnalysisSettings
-from igmeta.conventions import ProportionComparison, compare_conventions, proportion_comparison
+from igmeta.app.pipeline.analysis import AnalysisSettings
+from igmeta.app.pipeline.conventions import (
+    ProportionComparison,
+    compare_conventions,
+    proportion_comparison,
+)
 from ui.compute import CACHE_ENTRIES, HASH_FUNCS
 
 __all__ = ["conventions_frame", "proportions_view"]
@@ -36,10 +40,10 @@ def _proportions(table: pd.DataFrame, settings: dict) -> ProportionComparison:
 
 
 def conventions_frame(table: pd.DataFrame, settings: AnalysisSettings) -> pd.DataFrame:
-    """Cached :func:`igmeta.conventions.compare_conventions`."""
+    """Cached :func:`igmeta.app.pipeline.conventions.compare_conventions`."""
     return _conventions(table, settings.to_dict())
 
 
 def proportions_view(table: pd.DataFrame, settings: AnalysisSettings) -> ProportionComparison:
-    """Cached :func:`igmeta.conventions.proportion_comparison`."""
+    """Cached :func:`igmeta.app.pipeline.conventions.proportion_comparison`."""
     return _proportions(table, settings.to_dict())

@@ -1,6 +1,7 @@
 """The Certainty (GRADE) page: domain ratings with suggestions, the summary of findings,
-exports, and the "what would it take" panel. Statistics come from :mod:`igmeta.grade` and
-:mod:`igmeta.what_if_trial`; this module only draws widgets, caches and results."""
+exports, and the "what would it take" panel. Statistics come from :mod:`igmeta.app.evidence.grade`
+and
+:mod:`igmeta.app.evidence.what_if_trial`; this module only draws widgets, caches and results."""
 
 from __future__ import annotations
 
@@ -10,10 +11,8 @@ from dataclasses import dataclass
 import pandas as pd
 import streamlit as st
 
-from igmeta.analysis import AnalysisBundle, AnalysisSettings
-from igmeta.clinical import pooled_control_risk
-from igmeta.formatting import format_ci, format_pvalue
-from igmeta.grade import (
+from igmeta.app.evidence.clinical import pooled_control_risk
+from igmeta.app.evidence.grade import (
     DOMAIN_LABELS,
     DOMAINS,
     STARTS,
@@ -23,11 +22,7 @@ from igmeta.grade import (
     sof_table,
     summary_of_findings,
 )
-from igmeta.plots.cumulative_z import cumulative_z_figure
-from igmeta.report import report_html
-from igmeta.risk_of_bias import overall_for_grade
-from igmeta.safe_export import to_safe_csv_bytes
-from igmeta.what_if_trial import (
+from igmeta.app.evidence.what_if_trial import (
     HypotheticalTrial,
     critical_z,
     cumulative_z,
@@ -37,6 +32,12 @@ from igmeta.what_if_trial import (
     what_if,
     what_if_available,
 )
+from igmeta.app.outputs.report import report_html
+from igmeta.app.outputs.safe_export import to_safe_csv_bytes
+from igmeta.app.pipeline.analysis import AnalysisBundle, AnalysisSettings
+from igmeta.formatting import format_ci, format_pvalue
+from igmeta.plots.cumulative_z import cumulative_z_figure
+from igmeta.risk_of_bias import overall_for_grade
 from ui import compute, state
 from ui.text import plain
 

@@ -6,11 +6,11 @@ Design (issue 11)
 column stored as numbers) are **text** columns in the grid. Glide's number column changes
 what is typed without saying so (``30.5`` with a step of 1 becomes ``305``, ``twelve``
 becomes blank); a text cell keeps exactly what was typed and igmeta's own parser
-(:func:`igmeta.io.parse_numbers` via :func:`ui.data_page.number_column`) reads it. A cell
-that is a number is stored with its exact value: ``1e3`` is stored as 1000 and ``12 `` as
-12 (scientific notation is accepted because it *is* exactly that number; a note under the
+(:func:`igmeta.app.intake.io.parse_numbers` via :func:`igmeta.app.intake.cells.number_column`)
+reads it. A cell that is a number is stored with its exact value: ``1e3`` is stored as 1000 and
+``12 `` as 12 (scientific notation is accepted because it *is* exactly that number; a note under the
 grid says how such cells were read). Anything else (``twelve``, ``12a``, ``1e400``) is
-stored as typed and flagged by :func:`igmeta.validation.validate_table` with its row and
+stored as typed and flagged by :func:`igmeta.app.intake.validation.validate_table` with its row and
 column, as are fractions, negative or huge counts and events above the total: the row
 stays in the table and is left out of the analysis with the reason shown.
 
@@ -47,25 +47,19 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from igmeta.risk_of_bias import TOOLS
-from igmeta.schema import (
+from igmeta.app.intake.cells import same_table
+from igmeta.app.intake.schema import (
     CANONICAL_COLUMNS,
     COLUMN_DESCRIPTIONS,
     GROUP_COLUMN,
     INCLUDE_COLUMN,
     STUDY_COLUMN,
 )
-from igmeta.validation import is_missing_cell
+from igmeta.app.intake.upload import PROVENANCE_COLUMN, column_label, numeric_targets
+from igmeta.app.intake.validation import is_missing_cell
+from igmeta.risk_of_bias import TOOLS
 from ui import state
-from ui.data_page import (
-    PROVENANCE_COLUMN,
-    clean_table,
-    column_label,
-    column_title,
-    numeric_targets,
-    same_table,
-    styled,
-)
+from ui.data_page import clean_table, column_title, styled
 from ui.text import plain
 
 __all__ = [

@@ -1,7 +1,7 @@
 """Display blocks of the meta-regression page: moderators, tests, bubble plot, predictions,
 permutation p-values and the R script.
 
-Statistics come from :mod:`igmeta.metareg` (metafor's ``rma(yi, vi, mods = ~ ...)``,
+Statistics come from :mod:`igmeta.app.pipeline.metareg` (metafor's ``rma(yi, vi, mods = ~ ...)``,
 ``predict(newmods = ...)``, ``regplot``) and :mod:`igmeta.permutation` (``permutest``);
 this module lays out widgets, figures and formatted tables. Column names and study labels
 are shown in dataframes (plain text), in plots (escaped) or through :func:`ui.text.plain`.
@@ -12,9 +12,9 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from igmeta.analysis import AnalysisBundle
-from igmeta.formatting import format_number, format_percent
-from igmeta.metareg import (
+from igmeta.app.outputs.tables import display_scale
+from igmeta.app.pipeline.analysis import AnalysisBundle
+from igmeta.app.pipeline.metareg import (
     ModeratorFit,
     fit_moderators,
     moderator_candidates,
@@ -25,9 +25,9 @@ from igmeta.metareg import (
     regplot_points,
     regression_band,
 )
+from igmeta.formatting import format_number, format_percent
 from igmeta.permutation import permutation_test
 from igmeta.plots.regplot import regplot_figure
-from igmeta.tables import display_scale
 from igmeta.transforms import back_transform
 from ui import state
 from ui.bias_page import measure_label, p_text

@@ -10,12 +10,12 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from igmeta.analysis import AnalysisBundle
-from igmeta.codegen import r_three_level
+from igmeta.app.intake.schema import CLUSTER_COLUMN
+from igmeta.app.outputs.codegen import r_three_level
+from igmeta.app.pipeline.analysis import AnalysisBundle
 from igmeta.formatting import format_ci, format_number, format_percent, format_pvalue
 from igmeta.multilevel import predict_mv, rma_mv, sigma2_profile_ci, variance_components_frame
 from igmeta.robust import robust
-from igmeta.schema import CLUSTER_COLUMN
 from igmeta.transforms import back_transform
 from ui import compute, state
 from ui.text import plain

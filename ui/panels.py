@@ -6,7 +6,8 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from igmeta.analysis import AnalysisBundle
+from igmeta.app.outputs.tables import result_summary_frame, subgroup_frame
+from igmeta.app.pipeline.analysis import AnalysisBundle
 from igmeta.formatting import (
     format_ci,
     format_ci_column,
@@ -14,7 +15,6 @@ from igmeta.formatting import (
     format_percent,
     format_pvalue,
 )
-from igmeta.tables import result_summary_frame, subgroup_frame
 from ui import compute, state
 from ui.text import plain
 
@@ -182,7 +182,7 @@ def zero_cell_panel(bundle: AnalysisBundle, table: pd.DataFrame) -> None:
 
 def nnt_panel(bundle: AnalysisBundle) -> None:
     """Number needed to treat at a baseline risk the user chooses (ratio measures and RD)."""
-    from igmeta.clinical import nnt_from_bundle, pooled_control_risk
+    from igmeta.app.evidence.clinical import nnt_from_bundle, pooled_control_risk
 
     if bundle.result is None or bundle.settings.analysis != "comparison":
         return

@@ -2,7 +2,7 @@
 
 Pasting a block into the grid itself loses every cell past the grid's last column (the
 grid's frontend drops them without telling the server). This box takes the block as text
-and adds its rows through :func:`igmeta.paste.rows_from_block`: cells are kept exactly as
+and adds its rows through :func:`igmeta.app.intake.paste.rows_from_block`: cells are kept exactly as
 typed, columns the table lacks are added and named in a message, and the change is one
 undoable step. Invalid cells are then flagged by the checks like any typed cell.
 """
@@ -12,10 +12,11 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from igmeta.paste import rows_from_block
-from igmeta.schema import INCLUDE_COLUMN
+from igmeta.app.intake.paste import rows_from_block
+from igmeta.app.intake.schema import INCLUDE_COLUMN
+from igmeta.app.intake.upload import PROVENANCE_COLUMN
 from ui import state
-from ui.data_page import PROVENANCE_COLUMN, clean_table
+from ui.data_page import clean_table
 from ui.grid import editor_column_order
 from ui.text import plain
 

@@ -1,6 +1,6 @@
 """Presenter mode: a projector-friendly walk from the published analysis to alternatives.
 
-The steps, headline numbers and figure layouts come from :mod:`igmeta.presenter`; this
+The steps, headline numbers and figure layouts come from :mod:`igmeta.app.outputs.presenter`; this
 module draws them. Headline numbers are our own HTML cards (they wrap and scale with the
 screen instead of being cut with an ellipsis); every piece of text in them is escaped with
 :func:`html.escape`, and study or scenario names elsewhere go through
@@ -18,11 +18,9 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from igmeta.analysis import AnalysisBundle, AnalysisSettings
-from igmeta.clinical import NNTResult, nnt_from_bundle, pooled_control_risk
-from igmeta.formatting import format_number, format_percent
-from igmeta.methods_text import methods_paragraph
-from igmeta.presenter import (
+from igmeta.app.evidence.clinical import NNTResult, nnt_from_bundle, pooled_control_risk
+from igmeta.app.outputs.methods_text import methods_paragraph
+from igmeta.app.outputs.presenter import (
     DEFAULT_STEPS,
     SCENARIO_PREFIX,
     SCREEN_BANDS,
@@ -36,15 +34,19 @@ from igmeta.presenter import (
     projected_funnel,
     step_indicator,
 )
-from igmeta.scenarios import (
+from igmeta.app.pipeline.analysis import AnalysisBundle, AnalysisSettings
+from igmeta.app.store.records import (
     BUILTIN_PUBLISHED,
     BUILTIN_PUBLISHED_SINGLE_ARM,
-    applicable_variations,
     builtin_scenario,
+)
+from igmeta.app.store.scenarios import (
+    applicable_variations,
     describe_changes,
     study_influence,
     summarise,
 )
+from igmeta.formatting import format_number, format_percent
 from ui import compute, share, state
 from ui.keyboard import step_keys
 from ui.presenter_style import band_key, stylesheet

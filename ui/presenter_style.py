@@ -4,12 +4,13 @@ Constant CSS only (no user text is ever placed in it). Sizes use ``clamp()`` wit
 units: the page's main column is a CSS size container, so type grows with the width of
 the column (not of the window, which includes the sidebar) between a floor readable at
 1024 px and a ceiling for 4K screens. The same container queries show the one figure
-variant of :data:`igmeta.presenter.SCREEN_BANDS` that was laid out for the column's width.
+variant of :data:`igmeta.app.outputs.presenter.SCREEN_BANDS` that was laid out for the column's
+width.
 """
 
 from __future__ import annotations
 
-from igmeta.presenter import SCREEN_BANDS, ScreenBand
+from igmeta.app.outputs.presenter import SCREEN_BANDS, ScreenBand
 
 __all__ = ["BAND_CLASS_PREFIX", "band_key", "stylesheet"]
 

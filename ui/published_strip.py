@@ -12,9 +12,9 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from igmeta.analysis import AnalysisBundle, AnalysisSettings
-from igmeta.published import PUBLISHED_RESULTS, Reproduction, reproduce
-from igmeta.scenarios import VARIATIONS, settings_changes
+from igmeta.app.pipeline.analysis import AnalysisBundle, AnalysisSettings
+from igmeta.app.pipeline.published import PUBLISHED_RESULTS, Reproduction, reproduce
+from igmeta.app.store.scenarios import VARIATIONS, settings_changes
 from ui import compute, state
 from ui.text import plain
 

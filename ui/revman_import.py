@@ -3,7 +3,7 @@
 The Data page's uploader hands a ``.rm5`` file to :func:`revman_section`: the user picks a
 comparison and outcome, sees how many studies it has, and the outcome's table then goes
 through the same preview, checks and "Use this table" step as a CSV upload
-(:func:`ui.data_page.mapping_step`), so bad cells are flagged by row and column and no row
+(:func:`ui.column_mapping.mapping_step`), so bad cells are flagged by row and column and no row
 is dropped. User text (titles, outcome and study names) is only shown through
 :func:`ui.text.plain`, select boxes and data frames.
 """
@@ -14,11 +14,19 @@ from pathlib import PurePath
 
 import streamlit as st
 
+from igmeta.app.intake.io import ReadResult
+from igmeta.app.intake.revman import (
+    RevManOutcome,
+    RevManReview,
+    outcome_table,
+    read_rm5,
+    revman_settings,
+)
+from igmeta.app.intake.schema import DATA_TYPE_LABELS
+from igmeta.app.intake.upload import UploadPlan, guess_columns
 from igmeta.effects import measure_info
-from igmeta.io import ReadResult
-from igmeta.revman import RevManOutcome, RevManReview, outcome_table, read_rm5, revman_settings
-from igmeta.schema import DATA_TYPE_LABELS
-from ui import data_page, state
+from ui import state
+from ui.column_mapping import mapping_step
 from ui.sidebar import ESTIMATORS, MODELS, POOLING
 from ui.text import plain
 
@@ -35,7 +43,7 @@ def _read_cached(data: bytes) -> RevManReview:
     return read_rm5(data)
 
 
-def outcome_plan(review: RevManReview, key: str, filename: str) -> data_page.UploadPlan:
+def outcome_plan(review: RevManReview, key: str, filename: str) -> UploadPlan:
     """The upload plan of one outcome: its table as read cells, canonical names mapped.
 
     The table's messages (unknown study, missing or non-numeric number) become the
@@ -44,12 +52,12 @@ def outcome_plan(review: RevManReview, key: str, filename: str) -> data_page.Upl
     outcome = review.outcome(key)
     frame, messages = outcome_table(review, key)
     columns = [str(c) for c in frame.columns]
-    return data_page.UploadPlan(
+    return UploadPlan(
         filename=f"{filename}: {outcome.key} {outcome.name}",
         result=ReadResult(frame=frame, messages=tuple(messages)),
         data_type=outcome.data_type,
         detected=True,
-        guess=data_page.guess_columns(columns, outcome.data_type),
+        guess=guess_columns(columns, outcome.data_type),
         needs_mapping=False,
     )
 
@@ -113,4 +121,4 @@ def revman_section(data: bytes, filename: str, file_token: str) -> None:
         st.info(plain(hint), icon=":material/tune:")
     plan = outcome_plan(review, key, filename)
     _show(plan.result.messages)
-    data_page.mapping_step(plan, f"{file_token}_rm5_{keys.index(key)}")
+    mapping_step(plan, f"{file_token}_rm5_{keys.index(key)}")

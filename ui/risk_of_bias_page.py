@@ -13,7 +13,8 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from igmeta.analysis import AnalysisBundle
+from igmeta.app.outputs.tables import forest_frame
+from igmeta.app.pipeline.analysis import AnalysisBundle
 from igmeta.datasets import ROB_DEMO_SOURCE, load_rob_demo
 from igmeta.effects import measure_info
 from igmeta.formatting import format_ci
@@ -27,7 +28,6 @@ from igmeta.risk_of_bias import (
     table_tools,
     weighted_summary,
 )
-from igmeta.tables import forest_frame
 from ui import compute, state
 from ui.text import plain
 

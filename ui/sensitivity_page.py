@@ -20,14 +20,15 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from igmeta.analysis import AnalysisBundle
+from igmeta.app.outputs.tables import display_scale
+from igmeta.app.pipeline import diagnostics
+from igmeta.app.pipeline.analysis import AnalysisBundle
+from igmeta.app.pipeline.diagnostics import Outcome
 from igmeta.estimators import ITERATIVE_METHODS
 from igmeta.formatting import format_ci_column, format_number, format_percent, format_pvalue
 from igmeta.plots import baujat_figure, cumulative_figure, gosh_figure, leave_one_out_figure
-from igmeta.tables import display_scale
 from ui import compute_extra, state
 from ui.bias_page import measure_label, p_text
-from ui.compute_extra import Outcome
 from ui.long_task import duration_text, run_with_progress, show_if_cancelled
 from ui.text import plain
 
@@ -75,7 +76,7 @@ def _remember(task: str, key: str, seconds: float, fresh: bool) -> float:
 
 def _blocked(bundle: AnalysisBundle, what: str) -> bool:
     """Say so, before any button, when ``what`` cannot run on the current model."""
-    blocked = compute_extra.method_blocked(bundle, what)
+    blocked = diagnostics.method_blocked(bundle, what)
     if blocked is not None:
         st.info(plain(blocked.error), icon=":material/info:")
     return blocked is not None
@@ -282,7 +283,7 @@ def influence_panel(table: pd.DataFrame, bundle: AnalysisBundle) -> None:
 
 
 def _gosh_size(k: int, subsets: int | None = None) -> str:
-    if k <= compute_extra.GOSH_ALL_SUBSETS_MAX_K:
+    if k <= diagnostics.GOSH_ALL_SUBSETS_MAX_K:
         return f"all {2**k - 1:,} subsets of the {k} studies"
     sample = f"{subsets:,} of " if subsets else ""
     return f"a random sample of {sample}the 2^{k} \u2212 1 subsets of the {k} studies"
@@ -299,18 +300,18 @@ def gosh_panel(table: pd.DataFrame, bundle: AnalysisBundle) -> None:
         "against its I\u00b2 (Olkin, Dahabreh and Trikalinos 2012). Clusters point to "
         "studies that drive heterogeneity."
     )
-    sampled = k > compute_extra.GOSH_ALL_SUBSETS_MAX_K
+    sampled = k > diagnostics.GOSH_ALL_SUBSETS_MAX_K
     with st.form("gosh_form", border=False):
-        seed, subsets = 0, compute_extra.GOSH_SAMPLED_SUBSETS
+        seed, subsets = 0, diagnostics.GOSH_SAMPLED_SUBSETS
         if sampled:
             left, right = st.columns(2)
             subsets = left.number_input(
                 "Random subsets to fit",
                 min_value=1_000,
-                max_value=compute_extra.GOSH_MAX_SUBSETS,
-                value=compute_extra.GOSH_SAMPLED_SUBSETS,
+                max_value=diagnostics.GOSH_MAX_SUBSETS,
+                value=diagnostics.GOSH_SAMPLED_SUBSETS,
                 step=10_000,
-                help=f"With more than {compute_extra.GOSH_ALL_SUBSETS_MAX_K} studies a random "
+                help=f"With more than {diagnostics.GOSH_ALL_SUBSETS_MAX_K} studies a random "
                 "sample of subsets is fitted (metafor's default is 1,000,000).",
             )
             seed = right.number_input(

@@ -20,8 +20,8 @@ from urllib.parse import urlsplit, urlunsplit
 import pandas as pd
 import streamlit as st
 
-from igmeta.analysis import AnalysisSettings
-from igmeta.scenarios import (
+from igmeta.app.pipeline.analysis import AnalysisSettings
+from igmeta.app.store.scenarios import (
     Scenario,
     ScenarioError,
     ScenarioNotFound,

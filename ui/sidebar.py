@@ -1,6 +1,6 @@
 """The shared model controls in the sidebar.
 
-Each control is bound to one field of :class:`igmeta.analysis.AnalysisSettings` through
+Each control is bound to one field of :class:`igmeta.app.pipeline.analysis.AnalysisSettings` through
 the key ``ui.state.widget_key(field)``. Widgets are initialised from the stored settings
 (never with a default argument), so presets and scenarios can set them, and a control
 that is hidden (not relevant to the current analysis) keeps its last value.
@@ -11,13 +11,13 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from igmeta.analysis import (
+from igmeta.app.intake.schema import CANONICAL_COLUMNS
+from igmeta.app.pipeline.analysis import (
     ANALYSES,
     PUBLISHED_COMPARISON,
     PUBLISHED_SINGLE_ARM,
     AnalysisSettings,
 )
-from igmeta.schema import CANONICAL_COLUMNS
 from ui import state
 
 MEASURES = {

@@ -12,9 +12,9 @@ from collections.abc import Callable
 import pandas as pd
 import streamlit as st
 
-from igmeta.analysis import PUBLISHED_COMPARISON, AnalysisSettings
+from igmeta.app.outputs.tables import ForestLabels
+from igmeta.app.pipeline.analysis import PUBLISHED_COMPARISON, AnalysisSettings
 from igmeta.datasets import load_ig_pnp_canonical
-from igmeta.tables import ForestLabels
 
 TABLE = "table"
 TABLE_SOURCE = "table_source"

@@ -19,8 +19,6 @@ from importlib import resources
 import numpy as np
 import pandas as pd
 
-from igmeta.schema import apply_mapping
-
 __all__ = [
     "IG_PNP_MAPPING",
     "ig_pnp_provenance",
@@ -76,7 +74,10 @@ def load_ig_pnp_canonical() -> pd.DataFrame:
         the remaining raw columns (``condition``, ``responder_definition``); ``include`` is
         all True. Open-label rows have empty ``ci``/``n2i`` (single-arm).
     """
-    frame = apply_mapping(load_ig_pnp(), IG_PNP_MAPPING)
+    # The raw table has no canonical column and no ``include``: a plain rename is what
+    # igmeta.app.intake.schema.apply_mapping does with it (the library never imports the app).
+    frame = load_ig_pnp().rename(columns=IG_PNP_MAPPING)
+    frame["include"] = True
     others = [column for column in frame.columns if column not in _CANONICAL_ORDER]
     return frame.loc[:, [*_CANONICAL_ORDER, *others]]
 

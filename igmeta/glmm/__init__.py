@@ -28,6 +28,7 @@ import numpy as np
 from scipy import stats
 
 from igmeta.effects import EffectSizes, effect_sizes
+from igmeta.formulas import h2_from_tau2, i2_from_tau2
 from igmeta.glmm._models import CM_EL_POINTS, RawFit, fit_cm_el, fit_um_fs, fit_um_rs
 from igmeta.kernel import normalise_level
 from igmeta.results import MetaResult
@@ -363,8 +364,8 @@ def _package(
     qep_wld = float(stats.chi2.sf(qe_wld, df)) if df > 0 else 1.0
     qep_lrt = float(stats.chi2.sf(qe_lrt, df)) if df > 0 else 1.0
     vt = _typical_variance(es.vi)
-    i2 = 100 * raw.tau2 / (vt + raw.tau2)
-    h2 = raw.tau2 / vt + 1
+    i2 = float(i2_from_tau2(raw.tau2, vt))
+    h2 = float(h2_from_tau2(raw.tau2, vt))
     w = 1 / (es.vi + raw.tau2)
     extra = {
         "model": model,

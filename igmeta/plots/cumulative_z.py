@@ -1,6 +1,6 @@
 """Cumulative Z by accumulated participants (trial-sequential style, not a formal TSA).
 
-The series comes from :func:`igmeta.what_if_trial.cumulative_z` (refits by
+The series comes from :func:`igmeta.app.evidence.what_if_trial.cumulative_z` (refits by
 :func:`igmeta.sensitivity.cumulative`); this module only draws it. The cumulative forest
 plot of the Sensitivity page is :func:`igmeta.plots.cumulative_figure`; this figure puts
 the same refits on a participants axis, with the conventional +/-z boundaries and the

@@ -2,7 +2,7 @@
 
 Observed effects (analysis scale) against one numeric moderator, each study a circle whose
 area is proportional to its weight in the model, with the fitted line, its confidence band
-and the prediction-interval limits (:func:`igmeta.metareg.regression_band`). With
+and the prediction-interval limits (:func:`igmeta.app.pipeline.metareg.regression_band`). With
 ``log_scale=True`` the y tick labels show natural-scale values (exp of the position).
 """
 

@@ -1,9 +1,9 @@
 """A forest plot straight from a fitted result, for use of igmeta as a library.
 
 The dashboard draws its forest plot from an analysis bundle and the study table
-(:func:`igmeta.tables.forest_frame`); a script that has only a :class:`MetaResult` uses
+(:func:`igmeta.app.outputs.tables.forest_frame`); a script that has only a :class:`MetaResult` uses
 :func:`forest_from_result`, which builds the rows with
-:func:`igmeta.tables.result_forest_frame` and draws them with
+:func:`igmeta.result_frames.result_forest_frame` and draws them with
 :func:`igmeta.plots.forest.forest_figure`.
 """
 
@@ -12,6 +12,7 @@ from __future__ import annotations
 import plotly.graph_objects as go
 
 from igmeta.plots.forest import TextColumn, forest_figure
+from igmeta.result_frames import result_display_scale, result_footer, result_forest_frame
 
 __all__ = ["forest_from_result"]
 
@@ -52,8 +53,6 @@ def forest_from_result(
     >>> fig.data[0].type
     'scatter'
     """
-    from igmeta.tables import result_display_scale, result_footer, result_forest_frame
-
     frame = result_forest_frame(res, show_prediction=show_prediction)
     _, log_axis, null = result_display_scale(res)
     level = f"{100 * res.level:g}% CI"

@@ -23,10 +23,10 @@ from test_nothing_lost_browser import (
     session_token,
 )
 
-from igmeta.analysis import AnalysisSettings, run_analysis
+from igmeta.app.intake.io import read_table
+from igmeta.app.intake.schema import apply_mapping, guess_mapping
+from igmeta.app.pipeline.analysis import AnalysisSettings, run_analysis
 from igmeta.formatting import format_ci
-from igmeta.io import read_table
-from igmeta.schema import apply_mapping, guess_mapping
 
 pytestmark = pytest.mark.browser
 

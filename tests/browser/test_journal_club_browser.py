@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 from conftest import screenshot, start_server, stop_server, wait_for_app
 
-from igmeta.analysis import PUBLISHED_COMPARISON, AnalysisSettings
+from igmeta.app.outputs.report import report_html
+from igmeta.app.pipeline.analysis import PUBLISHED_COMPARISON, AnalysisSettings
+from igmeta.app.store.scenarios import ScenarioStore, summarise
 from igmeta.datasets import load_ig_pnp_canonical
-from igmeta.report import report_html
-from igmeta.scenarios import ScenarioStore, summarise
 
 pytestmark = pytest.mark.browser
 

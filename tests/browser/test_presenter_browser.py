@@ -15,10 +15,11 @@ import re
 import pytest
 from conftest import screenshot, wait_for_app
 
-from igmeta.analysis import run_analysis
-from igmeta.clinical import nnt_from_bundle
-from igmeta.presenter import DEFAULT_STEPS, build_steps, headline_items
-from igmeta.scenarios import BUILTIN_PUBLISHED, applicable_variations, builtin_scenario
+from igmeta.app.evidence.clinical import nnt_from_bundle
+from igmeta.app.outputs.presenter import DEFAULT_STEPS, build_steps, headline_items
+from igmeta.app.pipeline.analysis import run_analysis
+from igmeta.app.store.records import BUILTIN_PUBLISHED, builtin_scenario
+from igmeta.app.store.scenarios import applicable_variations
 from ui import state
 
 pytestmark = pytest.mark.browser

@@ -7,8 +7,8 @@ import pytest
 from conftest import screenshot, start_server, stop_server, wait_for_app
 from test_journal_club_browser import _choose, _context, _go, _metrics, _open
 
-from igmeta.scenarios import summarise
-from igmeta.store import open_store
+from igmeta.app.store import open_store
+from igmeta.app.store.scenarios import summarise
 
 pytestmark = pytest.mark.browser
 
