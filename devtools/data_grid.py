@@ -66,6 +66,11 @@ def cell_centre(page, column: int, row: int = 1, attempts: int = 3) -> tuple[flo
     return cell["x"] + cell["width"] / 2, cell["y"] + cell["height"] / 2
 
 
+#: Milliseconds between keys and before Enter when editing a cell: a fast typist's pace.
+TYPING_DELAY_MS = 30
+PAUSE_BEFORE_ENTER_MS = 150
+
+
 def edit_cell(page, column_label: str, row: int, text: str) -> None:
     """Double-click the cell of ``row`` (1-based) and ``column_label``, type, press Enter.
 
@@ -76,10 +81,17 @@ def edit_cell(page, column_label: str, row: int, text: str) -> None:
     page.mouse.dblclick(x, y)
     cell_editor = page.locator("#portal .gdg-input")
     cell_editor.wait_for()
-    page.keyboard.type(text)
+    page.wait_for_function(
+        "() => document.activeElement === document.querySelector('#portal .gdg-input')"
+    )
+    # At a person's pace: the grid's cell editor keeps what is typed in React state, and
+    # an Enter that arrives a few milliseconds after the last key (machine speed, never a
+    # person's) can close the editor with the old value, so the edit is dropped.
+    page.keyboard.type(text, delay=TYPING_DELAY_MS)
     page.wait_for_function(
         "(t) => document.querySelector('#portal .gdg-input')?.value === t", arg=text
     )
+    page.wait_for_timeout(PAUSE_BEFORE_ENTER_MS)
     page.keyboard.press("Enter")
     cell_editor.wait_for(state="detached")
 
