@@ -13,7 +13,6 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from streamlit.runtime.pages_manager import PagesManager
 from streamlit.testing.v1 import AppTest
 
 from igmeta.app.store.scenarios import ScenarioStore
@@ -51,16 +50,8 @@ def _harness():
     st.write(f"rows: {len(state.get_table())}")
 
 
-@pytest.fixture(autouse=True)
-def _navigation_mode(monkeypatch):
-    """Run ``app.py`` as a live server does after its first request (see test_app_pages)."""
-    original = PagesManager.__init__
-
-    def init(self, *args, **kwargs):
-        original(self, *args, **kwargs)
-        PagesManager.uses_pages_directory = False
-
-    monkeypatch.setattr(PagesManager, "__init__", init)
+#: Run pages as a live server does (the shared fixture in tests/conftest.py).
+pytestmark = pytest.mark.usefixtures("navigation_mode")
 
 
 @pytest.fixture()

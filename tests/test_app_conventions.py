@@ -12,7 +12,6 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from streamlit.runtime.pages_manager import PagesManager
 from streamlit.testing.v1 import AppTest
 
 from igmeta.app.pipeline.analysis import PUBLISHED_COMPARISON, AnalysisSettings
@@ -25,16 +24,8 @@ APP = str(Path(__file__).resolve().parents[1] / "app.py")
 PAGE = "pages/conventions.py"
 
 
-@pytest.fixture(autouse=True)
-def _navigation_mode(monkeypatch):
-    """Leave Streamlit's legacy pages/ mode as a live server does (see test_app_pages)."""
-    original = PagesManager.__init__
-
-    def init(self, *args, **kwargs):
-        original(self, *args, **kwargs)
-        PagesManager.uses_pages_directory = False
-
-    monkeypatch.setattr(PagesManager, "__init__", init)
+#: Run pages as a live server does (the shared fixture in tests/conftest.py).
+pytestmark = pytest.mark.usefixtures("navigation_mode")
 
 
 def _app(settings: AnalysisSettings | None = None, table: pd.DataFrame | None = None,

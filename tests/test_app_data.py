@@ -16,7 +16,6 @@ import numpy as np
 import openpyxl
 import pandas as pd
 import pytest
-from streamlit.runtime.pages_manager import PagesManager
 from streamlit.testing.v1 import AppTest
 
 from igmeta.app.intake.cells import same_table
@@ -48,16 +47,8 @@ UPLOAD_CSV = (
 FULL_CHOICE_N2I = "Placebo group size"
 
 
-@pytest.fixture(autouse=True)
-def _navigation_mode(monkeypatch):
-    """Run ``app.py`` as a live server does once ``st.navigation`` has run (no legacy mode)."""
-    original = PagesManager.__init__
-
-    def init(self, *args, **kwargs):
-        original(self, *args, **kwargs)
-        PagesManager.uses_pages_directory = False
-
-    monkeypatch.setattr(PagesManager, "__init__", init)
+#: Run pages as a live server does (the shared fixture in tests/conftest.py).
+pytestmark = pytest.mark.usefixtures("navigation_mode")
 
 
 # ----------------------------------------------------------------------------- helpers

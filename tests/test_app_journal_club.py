@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from streamlit.runtime.pages_manager import PagesManager
 from streamlit.testing.v1 import AppTest
 
 from igmeta.app.evidence.clinical import nnt_from_bundle
@@ -26,17 +25,8 @@ PRESENT = "pages/present.py"
 K = state.journal_key
 
 
-@pytest.fixture(autouse=True)
-def _navigation_mode(monkeypatch):
-    """Leave Streamlit's legacy pages/ mode, as a live server does after its first request
-    (see tests/test_app_pages.py): otherwise ui.bootstrap reruns and drops clicks."""
-    original = PagesManager.__init__
-
-    def init(self, *args, **kwargs):
-        original(self, *args, **kwargs)
-        PagesManager.uses_pages_directory = False
-
-    monkeypatch.setattr(PagesManager, "__init__", init)
+#: Run pages as a live server does (the shared fixture in tests/conftest.py).
+pytestmark = pytest.mark.usefixtures("navigation_mode")
 
 
 @pytest.fixture()
